@@ -1,0 +1,27 @@
+// deskpilot: the command line. Each subcommand lives in its own cli_*.cpp.
+#include <CLI/CLI.hpp>
+
+#include "agent/cli_parse.h"
+
+#ifndef DESKPILOT_VERSION
+#define DESKPILOT_VERSION "0.0.0"
+#endif
+
+int main(int argc, char** argv) {
+  CLI::App app{"deskpilot: a native runtime for GUI agents in the UI-TARS style"};
+  app.set_version_flag("--version", std::string("deskpilot ") + DESKPILOT_VERSION);
+  app.require_subcommand(1);
+  int exit_code = 0;
+  deskpilot::agent::add_parse_commands(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;  // usage errors, like argparse
+  }
+  return exit_code;
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""The official ui-tars parser on the same corpus as bench_parse.
+
+Same work as the C++ side: parse_action_to_structure_output on every case the
+reference accepts, then screen coordinates (what parsing_response_to_pyautogui_code
+multiplies out). Prints: official_parse cases=N median_us_per_parse=X parses_per_s=Y
+"""
+import contextlib
+import io
+import json
+import statistics
+import sys
+import time
+
+from ui_tars import action_parser as ref
+
+
+def main():
+    with open(sys.argv[1], encoding="utf-8") as f:
+        doc = json.load(f)
+    cases = [c for c in doc["cases"] if c["kind"] == "match"]
+    sink = io.StringIO()  # the reference prints on some paths
+
+    def one_pass():
+        total = 0.0
+        for c in cases:
+            parsed = ref.parse_action_to_structure_output(
+                c["text"], factor=1000, origin_resized_height=c["screenshot"][1],
+                origin_resized_width=c["screenshot"][0], model_type=c["model_type"])
+            for p in parsed:
+                box = p["action_inputs"].get("start_box")
+                if box:
+                    b = json.loads(box)
+                    total += (b[0] + b[2]) / 2 * c["screen"][0]
+        return total
+
+    with contextlib.redirect_stdout(sink):
+        for _ in range(2):
+            one_pass()
+        runs = []
+        for _ in range(7):
+            t0 = time.perf_counter()
+            one_pass()
+            runs.append((time.perf_counter() - t0) * 1e6 / len(cases))
+    median = statistics.median(runs)
+    print(f"official_parse cases={len(cases)} median_us_per_parse={median:.3f} parses_per_s={1e6 / median:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+#include "engine/dtype.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace deskpilot::engine {
+
+std::string_view dtype_name(DType t) {
+  switch (t) {
+    case DType::kF32: return "F32";
+    case DType::kF16: return "F16";
+    case DType::kBF16: return "BF16";
+  }
+  return "?";
+}
+
+std::optional<DType> dtype_from_name(std::string_view name) {
+  if (name == "F32") return DType::kF32;
+  if (name == "F16") return DType::kF16;
+  if (name == "BF16") return DType::kBF16;
+  return std::nullopt;
+}
+
+size_t dtype_size(DType t) { return t == DType::kF32 ? 4 : 2; }
+
+float bf16_to_f32(uint16_t bits) {
+  const uint32_t u = static_cast<uint32_t>(bits) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+uint16_t f32_to_bf16(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, sizeof u);
+  if (std::isnan(v)) return static_cast<uint16_t>((u >> 16) | 0x0040);  // quiet NaN
+  const uint32_t rounding = 0x7fff + ((u >> 16) & 1);                    // to nearest even
+  return static_cast<uint16_t>((u + rounding) >> 16);
+}
+
+float f16_to_f32(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1f;
+  uint32_t mantissa = h & 0x3ff;
+  uint32_t u;
+  if (exponent == 0x1f) {
+    u = sign | 0x7f800000 | (mantissa << 13);  // inf / NaN
+  } else if (exponent != 0) {
+    u = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    u = sign;  // signed zero
+  } else {
+    // Subnormal half: normalise into a float.
+    int e = -1;
+    do {
+      ++e;
+      mantissa <<= 1;
+    } while ((mantissa & 0x400) == 0);
+    u = sign | (static_cast<uint32_t>(112 - e) << 23) | ((mantissa & 0x3ff) << 13);
+  }
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+void convert_to_f32(DType type, const void* src, float* dst, size_t n) {
+  switch (type) {
+    case DType::kF32:
+      std::memcpy(dst, src, n * sizeof(float));
+      return;
+    case DType::kF16: {
+      const auto* s = static_cast<const uint16_t*>(src);  // (n)
+      for (size_t i = 0; i < n; ++i) dst[i] = f16_to_f32(s[i]);
+      return;
+    }
+    case DType::kBF16: {
+      const auto* s = static_cast<const uint16_t*>(src);  // (n)
+      for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
+      return;
+    }
+  }
+}
+
+}  // namespace deskpilot::engine

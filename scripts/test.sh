@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# All tests. Installs what is missing, builds (Release, all cores), runs ctest.
+#   ./scripts/test.sh             the Release build's tests
+#   ./scripts/test.sh --sanitize  clang with ASan+UBSan: the tests, then the
+#                                 libFuzzer targets for FUZZ_SECONDS (default 60) each
+source "$(dirname "$0")/lib.sh"
+mode="release"
+case "${1:-}" in
+  "") ;;
+  --sanitize) mode="sanitize" ;;
+  *) echo "usage: $0 [--sanitize]" >&2; exit 2 ;;
+esac
+
+ensure_packages "${BASE_PACKAGES[@]}"
+mkdir -p "$ROOT/build"
+if [ "$mode" = release ]; then
+  build "$ROOT/build/release" $(cuda_flags)
+  cd "$ROOT/build/release"
+  ctest --output-on-failure -j "$JOBS"
+  exit 0
+fi
+
+ensure_packages "${SANITIZE_PACKAGES[@]}"
+dir="$ROOT/build/sanitize"
+CC=clang CXX=clang++ build "$dir" -DDESKPILOT_SANITIZE=ON -DDESKPILOT_FUZZ=ON \
+  -DDESKPILOT_CUDA=OFF -DDESKPILOT_BENCH=OFF
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd "$dir" && ctest --output-on-failure -j "$JOBS")
+
+# Fuzz, seeded with the bundled model outputs; findings fail the run.
+seconds="${FUZZ_SECONDS:-60}"
+corpus="$dir/fuzz_corpus/parser"
+mkdir -p "$corpus"
+cp "$ROOT"/demos/model_outputs/*/*.txt "$corpus/"
+log "fuzzing the parser for ${seconds}s"
+"$dir/tests/fuzz_parser" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
+  -artifact_prefix="$dir/" "$corpus" >"$dir/fuzz_parser.log" 2>&1 ||
+  { tail -40 "$dir/fuzz_parser.log"; log "fuzz_parser found a problem"; exit 1; }
+tail -1 "$dir/fuzz_parser.log"
+log "fuzz_parser: no findings in ${seconds}s"
