@@ -1,5 +1,7 @@
 #include "actions/executor.h"
 
+#include <cmath>
+
 #include "actions/formatter.h"
 
 namespace deskpilot::actions {
@@ -14,11 +16,19 @@ ExecutionResult run_plan(const Action& a, const InputPlanOptions& options) {
   return result;
 }
 
+// Screen coordinates to 1/100 px, for reading.
+Action for_display(Action a) {
+  auto round2 = [](Point p) { return Point{std::round(p.x * 100) / 100, std::round(p.y * 100) / 100}; };
+  if (a.start) a.start = round2(*a.start);
+  if (a.end) a.end = round2(*a.end);
+  return a;
+}
+
 }  // namespace
 
 ExecutionResult DryRunExecutor::execute(const Action& a) {
   ExecutionResult result = run_plan(a, options_);
-  out_ << format_action(a) << "\n";
+  out_ << format_action(for_display(a)) << "\n";
   if (!result.ok) {
     out_ << "  refused: " << result.error << "\n";
     return result;

@@ -25,11 +25,13 @@ std::string point_arg(std::string_view key, Point p, FormatStyle style) {
   return {};
 }
 
+// Space-separated names; the plus key is written "plus" because a bare '+'
+// between names reads back as a separator ("ctrl + c").
 std::string join_keys(const std::vector<std::string>& keys) {
   std::string out;
   for (const auto& k : keys) {
     if (!out.empty()) out.push_back(' ');
-    out += k;
+    out += k == "+" ? "plus" : k;
   }
   return out;
 }

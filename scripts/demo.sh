@@ -4,8 +4,9 @@
 # parser, and the plan a dry-run executor would carry out on a 1920x1080 screen.
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/build.sh"
-bin="$ROOT/build/release/agent/deskpilot"
-samples="$ROOT/demos/model_outputs"
+cd "$ROOT"
+bin="build/release/agent/deskpilot"
+samples="demos/model_outputs"
 
 echo "### UI-TARS v1 (Qwen2-VL: relative 0..1000 coordinates, box tokens)"
 "$bin" plan --model-type qwen2vl --screen 1920x1080 "$samples"/v1/*.txt

@@ -28,11 +28,15 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd "$dir" && ctest --output-on-failure -j "$JOBS")
 
-# Fuzz, seeded with the bundled model outputs; findings fail the run.
+# Fuzz, seeded with the bundled model outputs and past findings
+# (tests/fuzz/corpus_parser); findings fail the run.
 seconds="${FUZZ_SECONDS:-60}"
 corpus="$dir/fuzz_corpus/parser"
 mkdir -p "$corpus"
-cp "$ROOT"/demos/model_outputs/*/*.txt "$corpus/"
+cp "$ROOT"/tests/fuzz/corpus_parser/* "$corpus/"
+for f in "$ROOT"/demos/model_outputs/*/*.txt; do
+  cp "$f" "$corpus/$(basename "$(dirname "$f")")_$(basename "$f")"
+done
 log "fuzzing the parser for ${seconds}s"
 "$dir/tests/fuzz_parser" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
   -artifact_prefix="$dir/" "$corpus" >"$dir/fuzz_parser.log" 2>&1 ||

@@ -164,6 +164,15 @@ TEST(Formatter, RandomActionsRoundTrip) {
   EXPECT_GT(checked, 6000);
 }
 
+// Found by fuzz_parser: "c ++" is c, plus, plus; written as "c + +" it read
+// back as c, plus (a lone '+' between keys is a separator).
+TEST(Formatter, RegressionPlusKeysRoundTrip) {
+  Action a = parse_one("hotkey('c ++')");
+  EXPECT_EQ(a.keys, (std::vector<std::string>{"c", "+", "+"}));
+  EXPECT_EQ(format_action(a), "hotkey(key='c plus plus')");
+  EXPECT_EQ(parse_one(format_action(a)), a);
+}
+
 TEST(Formatter, UnrepresentableActionsAreNamed) {
   Action a = make(ActionType::kType);
   a.text = "  leading";
