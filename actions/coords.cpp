@@ -91,6 +91,11 @@ Action CoordinateMapper::to_screen(const Action& a) const {
   return map_points(a, [&](Point p) { return to_screen(p); });
 }
 
+void CoordinateMapper::to_screen_in_place(Action* a) const {
+  if (a->start) a->start = to_screen(*a->start);
+  if (a->end) a->end = to_screen(*a->end);
+}
+
 Action CoordinateMapper::to_model(const Action& a) const {
   return map_points(a, [&](Point p) { return to_model(p); });
 }

@@ -45,6 +45,7 @@ class CoordinateMapper {
   Point to_model(Point screen) const;
   // Every point of an action mapped (start and end).
   Action to_screen(const Action& model) const;
+  void to_screen_in_place(Action* action) const;
   Action to_model(const Action& screen) const;
 
   const CoordinateMapping& mapping() const { return mapping_; }

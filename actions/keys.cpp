@@ -104,10 +104,15 @@ constexpr std::array kPunctuation = {
     Punct{'}', "braceright"},  Punct{'~', "asciitilde"},
 };
 
-std::string to_lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+char lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+bool iequals(std::string_view a, std::string_view lower) {
+  if (a.size() != lower.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower_ascii(a[i]) != lower[i]) return false;
+  }
+  return true;
 }
 
 std::optional<KeyInfo> lookup_function_key(std::string_view lower) {
@@ -141,11 +146,13 @@ std::optional<KeyInfo> lookup_key(std::string_view name) {
     }
     return std::nullopt;
   }
-  const std::string lower = to_lower_ascii(name);
   for (const auto& k : kNamedKeys) {
-    if (k.alias == lower) return KeyInfo{std::string(k.name), k.keysym, std::string(k.xname)};
+    if (iequals(name, k.alias)) return KeyInfo{std::string(k.name), k.keysym, std::string(k.xname)};
   }
-  return lookup_function_key(lower);
+  char lower[4] = {};
+  if (name.size() > sizeof lower) return std::nullopt;
+  for (size_t i = 0; i < name.size(); ++i) lower[i] = lower_ascii(name[i]);
+  return lookup_function_key(std::string_view(lower, name.size()));
 }
 
 KeyParseResult parse_key_chord(std::string_view chord) {
@@ -153,66 +160,82 @@ KeyParseResult parse_key_chord(std::string_view chord) {
   // Tokens split on white space, then on '+'. A '+' with nothing before it
   // inside a word ("ctrl++") is the plus key; a '+' standing alone between
   // two keys ("ctrl + c") separates them, and at either end ("ctrl +") it is
-  // the plus key.
-  constexpr std::string_view kLonePlus = "\x01+";
-  std::vector<std::string> raw;
+  // the plus key. Views into `chord`, no allocation.
+  struct Token {
+    std::string_view text;
+    bool lone_plus = false;
+  };
+  constexpr size_t kMaxTokens = 16;
+  Token raw[kMaxTokens];
+  size_t n = 0;
+  auto push = [&](std::string_view t, bool lone) {
+    if (n == kMaxTokens) return false;
+    raw[n++] = {t, lone};
+    return true;
+  };
+  auto too_many = [&] {
+    out.error = "too many keys in '" + std::string(chord) + "'";
+    return out;
+  };
   size_t i = 0;
   while (i < chord.size()) {
-    while (i < chord.size() && std::isspace(static_cast<unsigned char>(chord[i]))) ++i;
-    size_t start = i;
-    while (i < chord.size() && !std::isspace(static_cast<unsigned char>(chord[i]))) ++i;
+    while (i < chord.size() && is_ascii_space(chord[i])) ++i;
+    const size_t start = i;
+    while (i < chord.size() && !is_ascii_space(chord[i])) ++i;
     if (i == start) break;
-    std::string_view word = chord.substr(start, i - start);
+    const std::string_view word = chord.substr(start, i - start);
     if (word == "+") {
-      raw.emplace_back(kLonePlus);
+      if (!push(word, true)) return too_many();
       continue;
     }
-    std::string token;
-    for (char c : word) {
-      if (c != '+') {
-        token.push_back(c);
-      } else if (!token.empty()) {
-        raw.push_back(std::move(token));
-        token.clear();
-      } else {
-        raw.emplace_back("+");
+    size_t token_start = 0;
+    for (size_t k = 0; k <= word.size(); ++k) {
+      if (k < word.size() && word[k] != '+') continue;
+      if (k > token_start) {
+        if (!push(word.substr(token_start, k - token_start), false)) return too_many();
+      } else if (k < word.size()) {
+        if (!push(word.substr(k, 1), false)) return too_many();  // the plus key
       }
-    }
-    if (!token.empty()) raw.push_back(std::move(token));
-  }
-  std::vector<std::string> tokens;
-  for (size_t t = 0; t < raw.size(); ++t) {
-    if (raw[t] != kLonePlus) {
-      tokens.push_back(raw[t]);
-    } else if (t == 0 || t + 1 == raw.size()) {
-      tokens.emplace_back("+");
+      token_start = k + 1;
     }
   }
-  // Two-word names: "page down", "page up", "caps lock", "print screen", "num lock".
-  std::vector<std::string> merged;
-  for (size_t t = 0; t < tokens.size(); ++t) {
-    if (t + 1 < tokens.size()) {
-      std::string a = to_lower_ascii(tokens[t]);
-      std::string b = to_lower_ascii(tokens[t + 1]);
-      if ((a == "page" && (b == "down" || b == "up")) ||
-          ((a == "caps" || a == "num" || a == "scroll") && b == "lock") ||
-          (a == "print" && b == "screen")) {
-        merged.push_back(a + b);
+  // Lone pluses between keys are separators; two-word names are joined:
+  // "page down", "page up", "caps lock", "num lock", "scroll lock", "print screen".
+  std::string_view tokens[kMaxTokens];
+  size_t count = 0;
+  for (size_t t = 0; t < n; ++t) {
+    if (raw[t].lone_plus) {
+      if (t == 0 || t + 1 == n) tokens[count++] = "+";
+      continue;
+    }
+    if (t + 1 < n && !raw[t + 1].lone_plus) {
+      const std::string_view a = raw[t].text;
+      const std::string_view b = raw[t + 1].text;
+      std::string_view joined;
+      if (iequals(a, "page") && iequals(b, "down")) joined = "pagedown";
+      if (iequals(a, "page") && iequals(b, "up")) joined = "pageup";
+      if (iequals(a, "caps") && iequals(b, "lock")) joined = "capslock";
+      if (iequals(a, "num") && iequals(b, "lock")) joined = "numlock";
+      if (iequals(a, "scroll") && iequals(b, "lock")) joined = "scrolllock";
+      if (iequals(a, "print") && iequals(b, "screen")) joined = "printscreen";
+      if (!joined.empty()) {
+        tokens[count++] = joined;
         ++t;
         continue;
       }
     }
-    merged.push_back(tokens[t]);
+    tokens[count++] = raw[t].text;
   }
-  if (merged.empty()) {
+  if (count == 0) {
     out.error = "empty key chord";
     return out;
   }
-  for (const auto& token : merged) {
-    auto key = lookup_key(token);
+  out.keys.reserve(count);
+  for (size_t t = 0; t < count; ++t) {
+    auto key = lookup_key(tokens[t]);
     if (!key) {
       out.keys.clear();
-      out.error = "unknown key '" + token + "' in '" + std::string(chord) + "'";
+      out.error = "unknown key '" + std::string(tokens[t]) + "' in '" + std::string(chord) + "'";
       return out;
     }
     out.keys.push_back(std::move(*key));

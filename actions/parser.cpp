@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstring>
 #include <cmath>
 #include <vector>
 
@@ -58,10 +59,24 @@ Marker first_marker(std::string_view s, size_t from, bool strict) {
   return m;
 }
 
+// std::string_view::rfind compares at every position; this jumps between 'A's.
+size_t rfind_fast(std::string_view s, std::string_view needle) {
+  if (needle.empty() || needle.size() > s.size()) return std::string_view::npos;
+  size_t end = s.size() - needle.size() + 1;  // candidates start before `end`
+  while (end > 0) {
+    const void* hit = memrchr(s.data(), needle[0], end);
+    if (!hit) return std::string_view::npos;
+    const size_t p = static_cast<size_t>(static_cast<const char*>(hit) - s.data());
+    if (s.compare(p, needle.size(), needle) == 0) return p;
+    end = p;
+  }
+  return std::string_view::npos;
+}
+
 Marker last_marker(std::string_view s, bool strict) {
   Marker m;
   if (strict) {
-    size_t p = s.rfind(kActionMarker);
+    size_t p = rfind_fast(s, kActionMarker);
     if (p != std::string_view::npos) m = {p, p + kActionMarker.size()};
     return m;
   }
@@ -76,10 +91,10 @@ Marker last_marker(std::string_view s, bool strict) {
 // "Thought: " as the reference writes it, else "Thought:" / "Thought：" with
 // any spacing. Returns the offset of the body, or npos.
 size_t find_label(std::string_view s, std::string_view label, size_t from = 0) {
-  const std::string strict = std::string(label) + ": ";
-  size_t p = s.find(strict, from);
-  if (p != std::string_view::npos) return p + strict.size();
-  for (p = s.find(label, from); p != std::string_view::npos; p = s.find(label, p + 1)) {
+  for (size_t p = s.find(label, from); p != std::string_view::npos; p = s.find(label, p + 1)) {
+    if (s.compare(p + label.size(), 2, ": ") == 0) return p + label.size() + 2;
+  }
+  for (size_t p = s.find(label, from); p != std::string_view::npos; p = s.find(label, p + 1)) {
     size_t i = p + label.size();
     if (i < s.size() && s[i] == ':') return i + 1;
     if (s.compare(i, kFullWidthColon.size(), kFullWidthColon) == 0) return i + kFullWidthColon.size();
@@ -95,22 +110,38 @@ size_t find_label(std::string_view s, std::string_view label, size_t from = 0) {
 // white space (new lines too) may separate anything, a missing final ')' is
 // supplied, and unquoted tuples/lists are taken as text.
 
+// No UI-TARS action takes more than four arguments; a fixed array keeps the
+// parser free of allocations for the common case.
+constexpr size_t kMaxArgs = 8;
+
 struct Arg {
-  std::string key;    // empty for a positional argument
-  std::string value;  // decoded string, or the literal text of a number/tuple
-  size_t pos = 0;     // offset of the value in the input
+  std::string_view key;    // empty for a positional argument (a view into the input)
+  std::string_view value;  // the string's content, number or tuple text: a view
+                           // into the input, or into `decoded`
+  std::optional<std::string> decoded;  // owns the value when escapes had to be decoded
+  size_t pos = 0;          // offset of the value in the input
 };
 
+// Not copyable: an Arg's value may point into its own `decoded`.
 struct Call {
-  std::string name;
+  Call() = default;
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+  std::string_view name;   // a view into the input
   size_t pos = 0;
-  std::vector<Arg> args;
+  Arg args[kMaxArgs];
+  size_t arg_count = 0;
+
+  // Ready for the next call; keeps the storage (see parse_action_calls).
+  void reset() {
+    for (size_t i = 0; i < arg_count; ++i) args[i] = Arg{};
+    arg_count = 0;
+  }
 };
 
-bool is_ident_start(char c) {
-  return std::isalpha(static_cast<unsigned char>(c)) != 0 || c == '_';
-}
-bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_'; }
+// ASCII only, without the locale lookups of <cctype>.
+bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool is_ident_char(char c) { return is_ident_start(c) || (c >= '0' && c <= '9'); }
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 bool is_quote(char c) { return c == '\'' || c == '"'; }
 // r'..', u'..': string prefixes Python accepts before a quote.
@@ -124,17 +155,12 @@ class CallParser {
  public:
   CallParser(std::string_view s, size_t base) : s_(s), base_(base) {}
 
-  std::optional<ParseError> parse_all(std::vector<Call>* calls) {
+  // True once only white space is left.
+  bool done() {
     skip_blanks();
-    if (at_end()) return error("no action after 'Action:'", i_);
-    while (!at_end()) {
-      Call call;
-      if (auto e = parse_call(&call)) return e;
-      calls->push_back(std::move(call));
-      skip_blanks();
-    }
-    return std::nullopt;
+    return at_end();
   }
+  ParseError no_action() const { return error("no action after 'Action:'", i_); }
 
  private:
   bool at_end() const { return i_ >= s_.size(); }
@@ -219,7 +245,13 @@ class CallParser {
     if (close == std::string_view::npos) {
       return error("unterminated string starting at " + excerpt(open), open);
     }
-    arg->value = decode_python_string(s_.substr(open + 1, close - open - 1), raw);
+    const std::string_view body = s_.substr(open + 1, close - open - 1);
+    if (!raw && body.find('\\') != std::string_view::npos) {
+      arg->decoded = decode_python_string(body, raw);
+      arg->value = *arg->decoded;
+    } else {
+      arg->value = body;
+    }
     arg->pos = base_ + open + 1;
     i_ = close + 1;
     return std::nullopt;
@@ -234,7 +266,7 @@ class CallParser {
     if (k >= s_.size() || s_[k] != closer) {
       return error(std::string("unterminated '") + s_[open] + "' in argument", open);
     }
-    arg->value = std::string(s_.substr(open, k + 1 - open));
+    arg->value = s_.substr(open, k + 1 - open);
     arg->pos = base_ + open;
     i_ = k + 1;
     return std::nullopt;
@@ -251,7 +283,8 @@ class CallParser {
         i_ = k;
         Arg next;
         if (auto e = parse_string(&next)) return e;
-        arg->value += next.value;
+        arg->decoded = std::string(arg->value) + std::string(next.value);
+        arg->value = *arg->decoded;
         k = skip_blanks_from(i_);
       }
       return std::nullopt;
@@ -261,17 +294,18 @@ class CallParser {
     const size_t start = i_;
     while (!at_end() && (is_ident_char(s_[i_]) || s_[i_] == '.' || s_[i_] == '-' || s_[i_] == '+')) ++i_;
     if (i_ == start) return error("expected a value, got '" + excerpt(start) + "'", start);
-    arg->value = std::string(s_.substr(start, i_ - start));
+    arg->value = s_.substr(start, i_ - start);
     arg->pos = base_ + start;
     return std::nullopt;
   }
 
+ public:
   std::optional<ParseError> parse_call(Call* call) {
     size_t n = ident_length(i_, s_.size());
     if (n == 0) return error("expected an action such as click(...), got '" + excerpt(i_) + "'", i_);
     // pyautogui.click(...) names the function by its last component.
     while (true) {
-      call->name = std::string(s_.substr(i_, n));
+      call->name = s_.substr(i_, n);
       call->pos = base_ + i_;
       i_ += n;
       if (!at_end() && s_[i_] == '.' && (n = ident_length(i_ + 1, s_.size())) > 0) {
@@ -282,7 +316,7 @@ class CallParser {
     }
     skip_blanks();
     if (at_end() || s_[i_] != '(') {
-      return error("expected '(' after '" + call->name + "'", at_end() ? s_.size() : i_);
+      return error("expected '(' after '" + std::string(call->name) + "'", at_end() ? s_.size() : i_);
     }
     ++i_;
     while (true) {
@@ -292,17 +326,19 @@ class CallParser {
         ++i_;
         return std::nullopt;
       }
-      Arg arg;
+      if (call->arg_count == kMaxArgs) {
+        return error("too many arguments to " + std::string(call->name) + "(...)", i_);
+      }
+      Arg& arg = call->args[call->arg_count++];
       const size_t key_len = ident_length(i_, s_.size());
       if (key_len > 0) {
         size_t k = skip_blanks_from(i_ + key_len);
         if (k < s_.size() && s_[k] == '=' && (k + 1 >= s_.size() || s_[k + 1] != '=')) {
-          arg.key = std::string(s_.substr(i_, key_len));
+          arg.key = s_.substr(i_, key_len);
           i_ = skip_blanks_from(k + 1);
         }
       }
       if (auto e = parse_value(&arg)) return e;
-      call->args.push_back(std::move(arg));
       skip_blanks();
       if (at_end()) return std::nullopt;
       if (s_[i_] == ',') {
@@ -313,10 +349,11 @@ class CallParser {
         ++i_;
         return std::nullopt;
       }
-      return error("expected ',' or ')' in " + call->name + "(...), got '" + excerpt(i_) + "'", i_);
+      return error("expected ',' or ')' in " + std::string(call->name) + "(...), got '" + excerpt(i_) + "'", i_);
     }
   }
 
+ private:
   std::string_view s_;
   size_t base_ = 0;
   size_t i_ = 0;
@@ -325,12 +362,12 @@ class CallParser {
 // ---------------------------------------------------------------------------
 // Arguments -> typed actions.
 
-std::string canonical_key(std::string_view key) {
+std::string_view canonical_key(std::string_view key) {
   if (key == "point") return "start_box";
   if (key == "start_point") return "start_box";
   if (key == "end_point") return "end_box";
   if (key == "text") return "content";
-  return std::string(key);
+  return key;
 }
 
 struct Args {
@@ -339,15 +376,17 @@ struct Args {
   // Empty values count as absent and leading white space is dropped, as in
   // the reference (`if param == "": continue; param = param.lstrip()`).
   const Arg* get(std::initializer_list<std::string_view> keys, int positional = -1) const {
-    for (const auto& a : call.args) {
+    for (size_t i = 0; i < call.arg_count; ++i) {
+      const Arg& a = call.args[i];
       if (a.key.empty() || python_lstrip(a.value).empty()) continue;
-      const std::string k = canonical_key(a.key);
+      const std::string_view k = canonical_key(a.key);
       for (auto want : keys) {
         if (k == want) return &a;
       }
     }
     int index = 0;
-    for (const auto& a : call.args) {
+    for (size_t i = 0; i < call.arg_count; ++i) {
+      const Arg& a = call.args[i];
       if (!a.key.empty()) continue;
       if (index++ == positional && !python_lstrip(a.value).empty()) return &a;
     }
@@ -364,6 +403,16 @@ std::optional<ParseError> parse_number(std::string_view text, size_t pos, double
     negative = t[0] == '-';
     t.remove_prefix(1);
   }
+  // Fast path: coordinates are nearly always small integers, exact in a double.
+  if (!t.empty() && t.size() <= 15) {
+    int64_t n = 0;
+    size_t k = 0;
+    while (k < t.size() && t[k] >= '0' && t[k] <= '9') n = n * 10 + (t[k++] - '0');
+    if (k == t.size()) {
+      *out = static_cast<double>(negative ? -n : n);
+      return std::nullopt;
+    }
+  }
   double v = 0;
   auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
   if (t.empty() || ec != std::errc() || ptr != t.data() + t.size() || !std::isfinite(v)) {
@@ -375,47 +424,50 @@ std::optional<ParseError> parse_number(std::string_view text, size_t pos, double
 
 // "(x,y)", "(x1,y1,x2,y2)", "<|box_start|>(x,y)<|box_end|>", "<point>x y</point>",
 // "<bbox>x1 y1 x2 y2</bbox>", "[x,y]", "x, y": a point, or the centre of a box.
+// Tags (<...>) and brackets are separators; what is left must be 2 or 4 numbers.
 std::optional<ParseError> parse_point(const Arg& arg, std::string_view what, Point* out) {
-  std::string s = arg.value;
-  for (std::string_view token : {"<|box_start|>", "<|box_end|>", "<point>", "</point>", "<bbox>",
-                                 "</bbox>", "<start_point>", "</start_point>", "<end_point>",
-                                 "</end_point>"}) {
-    for (size_t p = s.find(token); p != std::string::npos; p = s.find(token, p)) {
-      s.replace(p, token.size(), " ");
-    }
-  }
-  std::vector<double> numbers;
+  const std::string_view s = arg.value;
+  auto is_separator = [](char c) {
+    return c == ' ' || c == ',' || c == '(' || c == ')' || c == '[' || c == ']' || is_blank(c);
+  };
+  auto shape_error = [&] {
+    return ParseError{std::string(what) + ": expected a point (x,y) or a box (x1,y1,x2,y2), got '" +
+                          std::string(arg.value) + "'",
+                      arg.pos};
+  };
+  double numbers[4];
+  size_t count = 0;
   size_t i = 0;
   while (i < s.size()) {
-    const char c = s[i];
-    if (c == ' ' || c == ',' || c == '(' || c == ')' || c == '[' || c == ']' || is_blank(c)) {
+    if (is_separator(s[i])) {
       ++i;
       continue;
     }
-    size_t j = i;
-    while (j < s.size() && !(s[j] == ' ' || s[j] == ',' || s[j] == '(' || s[j] == ')' ||
-                             s[j] == '[' || s[j] == ']' || is_blank(s[j]))) {
-      ++j;
+    if (s[i] == '<') {
+      const size_t close = s.find('>', i);
+      if (close == std::string_view::npos) return shape_error();
+      i = close + 1;
+      continue;
     }
-    double v = 0;
-    if (auto e = parse_number(std::string_view(s).substr(i, j - i), arg.pos, &v)) {
-      e->reason = std::string(what) + ": " + e->reason + " in '" + arg.value + "'";
+    size_t j = i;
+    while (j < s.size() && !is_separator(s[j]) && s[j] != '<') ++j;
+    if (count == 4) return shape_error();
+    if (auto e = parse_number(s.substr(i, j - i), arg.pos, &numbers[count])) {
+      e->reason = std::string(what) + ": " + e->reason + " in '" + std::string(arg.value) + "'";
       return e;
     }
-    numbers.push_back(v);
+    ++count;
     i = j;
   }
-  if (numbers.size() == 2) {
+  if (count == 2) {
     *out = {numbers[0], numbers[1]};
-  } else if (numbers.size() == 4) {
+  } else if (count == 4) {
     *out = {(numbers[0] + numbers[2]) / 2.0, (numbers[1] + numbers[3]) / 2.0};
     if (!std::isfinite(out->x) || !std::isfinite(out->y)) {
-      return ParseError{std::string(what) + ": coordinates out of range in '" + arg.value + "'", arg.pos};
+      return ParseError{std::string(what) + ": coordinates out of range in '" + std::string(arg.value) + "'", arg.pos};
     }
   } else {
-    return ParseError{std::string(what) + ": expected a point (x,y) or a box (x1,y1,x2,y2), got '" +
-                          arg.value + "'",
-                      arg.pos};
+    return shape_error();
   }
   return std::nullopt;
 }
@@ -434,7 +486,7 @@ std::optional<ParseError> require_point(const Args& args, std::string_view key, 
 
 std::optional<ParseError> parse_keys(const Args& args, const Call& call, Action* action) {
   const Arg* a = args.get({"key", "hotkey", "keys", "press"}, 0);
-  if (!a) return ParseError{call.name + "(...) needs key", call.pos};
+  if (!a) return ParseError{std::string(call.name) + "(...) needs key", call.pos};
   auto chord = parse_key_chord(python_lstrip(a->value));
   if (!chord.error.empty()) return ParseError{chord.error, a->pos};
   for (auto& k : chord.keys) action->keys.push_back(std::move(k.name));
@@ -449,13 +501,13 @@ std::optional<ParseError> parse_seconds(const Args& args, std::initializer_list<
   std::string_view v = python_strip(a->value);
   if (v.size() > 1 && v.back() == 's') v.remove_suffix(1);  // "5s"
   if (auto e = parse_number(v, a->pos, out)) return e;
-  if (*out < 0) return ParseError{"duration must not be negative: '" + a->value + "'", a->pos};
+  if (*out < 0) return ParseError{"duration must not be negative: '" + std::string(a->value) + "'", a->pos};
   return std::nullopt;
 }
 
 std::optional<ParseError> build_action(const Call& call, Action* action) {
   auto type = action_type_from_name(call.name);
-  if (!type) return ParseError{"unknown action '" + call.name + "'", call.pos};
+  if (!type) return ParseError{"unknown action '" + std::string(call.name) + "'", call.pos};
   action->type = *type;
   const Args args{call};
   switch (*type) {
@@ -504,7 +556,7 @@ std::optional<ParseError> build_action(const Call& call, Action* action) {
         }
       }
       if (!parsed) {
-        return ParseError{"scroll direction must be up, down, left or right, got '" + d->value + "'",
+        return ParseError{"scroll direction must be up, down, left or right, got '" + std::string(d->value) + "'",
                           d->pos};
       }
       action->direction = *parsed;
@@ -513,7 +565,7 @@ std::optional<ParseError> build_action(const Call& call, Action* action) {
         if (auto e = parse_number(python_strip(amount->value), amount->pos, &v)) return e;
         if (v < 1 || v > 1000 || v != std::floor(v)) {
           return ParseError{"scroll amount must be a whole number from 1 to 1000, got '" +
-                                amount->value + "'",
+                                std::string(amount->value) + "'",
                             amount->pos};
         }
         action->amount = static_cast<int>(v);
@@ -546,27 +598,47 @@ std::string ParseError::message() const {
   return "position " + std::to_string(position) + ": " + reason;
 }
 
+namespace {
+
+// Parses the calls into `actions`; on an error `actions` is left empty.
+std::optional<ParseError> parse_calls_into(std::string_view calls, size_t base,
+                                           std::vector<Action>* actions) {
+  CallParser parser(calls, base);
+  if (parser.done()) return parser.no_action();
+  // One call at a time: parse it, then turn it into an action.
+  while (!parser.done()) {
+    // One Call per thread, reused: constructing its argument array for every
+    // call cost a fifth of the parse time.
+    thread_local Call call;
+    call.reset();
+    std::optional<ParseError> e = parser.parse_call(&call);
+    Action action;  // default-initialised: emplace_back() would zero it first
+    if (!e) e = build_action(call, &action);
+    if (e) {
+      actions->clear();
+      return e;
+    }
+    actions->push_back(std::move(action));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 ParseResult parse_action_calls(std::string_view calls, size_t base) {
   ParseResult out;
-  std::vector<Call> parsed;
-  CallParser parser(calls, base);
-  if (auto e = parser.parse_all(&parsed)) {
-    out.error = std::move(e);
-    return out;
-  }
-  for (const auto& call : parsed) {
-    Action action;
-    if (auto e = build_action(call, &action)) {
-      out.error = std::move(e);
-      out.response.actions.clear();
-      return out;
-    }
-    out.response.actions.push_back(std::move(action));
-  }
+  out.error = parse_calls_into(calls, base, &out.response.actions);
   return out;
 }
 
+// One ParseResult, filled in place and returned from every path (no copies).
 ParseResult parse_response(std::string_view raw) {
+  ParseResult out;
+  ParsedResponse& response = out.response;
+  auto fail = [&](std::string reason, size_t position) {
+    response = ParsedResponse{};
+    out.error = ParseError{std::move(reason), position};
+  };
   // Work on views into `raw` so that every error position is an offset in it.
   std::string_view text = python_strip(raw);
   size_t base = static_cast<size_t>(text.data() - raw.data());
@@ -584,7 +656,6 @@ ParseResult parse_response(std::string_view raw) {
     }
   }
 
-  ParsedResponse response;
   // A reasoning block first: "<think>...</think>", or "...</think>" when the
   // chat template already opened it.
   constexpr std::string_view kThinkOpen = "<think>";
@@ -592,7 +663,8 @@ ParseResult parse_response(std::string_view raw) {
   const size_t close = text.find(kThinkClose);
   if (text.substr(0, kThinkOpen.size()) == kThinkOpen) {
     if (close == std::string_view::npos) {
-      return {{}, ParseError{"unterminated <think> block (no </think>)", base}};
+      fail("unterminated <think> block (no </think>)", base);
+      return out;
     }
     response.reasoning = std::string(python_strip(text.substr(kThinkOpen.size(), close - kThinkOpen.size())));
     advance(close + kThinkClose.size());
@@ -604,7 +676,9 @@ ParseResult parse_response(std::string_view raw) {
 
   // Thought / Reflection / Action_Summary, as the reference's regular
   // expressions read them: the body runs to the first "Action: " after it.
-  const bool strict = text.find(kActionMarker) != std::string_view::npos;
+  // The reference's "Action: " when the text has one, else the lenient forms.
+  Marker action = last_marker(text, /*strict=*/true);
+  const bool strict = action.found();
   auto body_until_action = [&](size_t body) -> std::string {
     if (body >= text.size()) return {};
     Marker m = first_marker(text, body + 1, strict);
@@ -625,24 +699,19 @@ ParseResult parse_response(std::string_view raw) {
     if (body != std::string_view::npos) response.thought = body_until_action(body);
   }
 
-  Marker action = last_marker(text, strict);
-  if (!action.found()) action = last_marker(text, false);
+  if (!strict) action = last_marker(text, /*strict=*/false);
   if (!action.found()) {
     // No "Action:" at all: accept the text only if it is nothing but calls.
-    ParseResult bare = parse_action_calls(text, base);
-    if (!bare.ok() || response.thought) {
-      return {{}, ParseError{"no 'Action:' in the model output", base}};
+    if (response.thought || parse_calls_into(text, base, &response.actions)) {
+      fail("no 'Action:' in the model output", base);
     }
-    bare.response.thought = std::move(response.thought);
-    bare.response.reasoning = std::move(response.reasoning);
-    return bare;
+    return out;
   }
-  ParseResult result = parse_action_calls(text.substr(action.end), base + action.end);
-  if (!result.ok()) return result;
-  result.response.thought = std::move(response.thought);
-  result.response.reflection = std::move(response.reflection);
-  result.response.reasoning = std::move(response.reasoning);
-  return result;
+  if (auto e = parse_calls_into(text.substr(action.end), base + action.end, &response.actions)) {
+    response = ParsedResponse{};
+    out.error = std::move(e);
+  }
+  return out;
 }
 
 }  // namespace deskpilot::actions

@@ -53,12 +53,18 @@ int hex_value(char c) {
 }  // namespace
 
 size_t python_space_length(std::string_view s) {
+  if (s.empty()) return 0;
+  const auto first = static_cast<unsigned char>(s[0]);
+  if (first < 0x80) return is_python_space_codepoint(first) ? 1 : 0;
   uint32_t cp = 0;
   size_t len = decode_utf8(s, &cp);
   return (len > 0 && is_python_space_codepoint(cp)) ? len : 0;
 }
 
 size_t python_space_length_back(std::string_view s) {
+  if (s.empty()) return 0;
+  const auto last = static_cast<unsigned char>(s.back());
+  if (last < 0x80) return is_python_space_codepoint(last) ? 1 : 0;
   // A UTF-8 character is at most 4 bytes: try each start from the end.
   for (size_t len = 1; len <= 4 && len <= s.size(); ++len) {
     std::string_view tail = s.substr(s.size() - len);
@@ -99,7 +105,7 @@ void append_utf8(std::string& out, uint32_t cp) {
 }
 
 std::string decode_python_string(std::string_view body, bool raw) {
-  if (raw) return std::string(body);
+  if (raw || body.find('\\') == std::string_view::npos) return std::string(body);
   std::string out;
   out.reserve(body.size());
   for (size_t i = 0; i < body.size(); ++i) {

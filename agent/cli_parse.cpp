@@ -76,7 +76,7 @@ std::optional<actions::ParsedResponse> parse_file(const std::string& path,
               << parsed.error->message() << "\n";
     return std::nullopt;
   }
-  for (auto& a : parsed.response.actions) a = mapper.to_screen(a);
+  for (auto& a : parsed.response.actions) mapper.to_screen_in_place(&a);
   return std::move(parsed.response);
 }
 

@@ -1,12 +1,14 @@
 // Parse throughput on the golden corpus (tests/golden/uitars_actions.json):
 // every case the official parser accepts, parsed and mapped to screen pixels
-// as `deskpilot parse` does. Correctness is checked before any timing.
+// as `deskpilot parse` does (smart_resize included, as the reference does it
+// on every call). Correctness is checked before any timing.
 // Prints one line: "deskpilot_parse cases=N median_us_per_parse=X parses_per_s=Y".
 // Run through ./scripts/bench.sh, which times the official Python parser on
 // the same corpus in the same run and prints the ratio.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -21,14 +23,14 @@ namespace {
 
 struct Case {
   std::string text;
-  CoordinateMapper mapper;
+  CoordinateMapping mapping;
 };
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: bench_parse tests/golden/uitars_actions.json\n");
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: bench_parse tests/golden/uitars_actions.json [passes_per_run]\n");
     return 2;
   }
   std::ifstream in(argv[1]);
@@ -45,12 +47,11 @@ int main(int argc, char** argv) {
     m.screenshot = {c["screenshot"][0], c["screenshot"][1]};
     m.screen = {c["screen"][0], c["screen"][1]};
     std::string error;
-    auto mapper = CoordinateMapper::create(m, &error);
-    if (!mapper) {
+    if (!CoordinateMapper::create(m, &error)) {
       std::fprintf(stderr, "bench_parse: %s\n", error.c_str());
       return 1;
     }
-    cases.push_back({c["text"], *mapper});
+    cases.push_back({c["text"], m});
   }
   // Correctness first: every case must parse.
   for (const auto& c : cases) {
@@ -59,18 +60,20 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  // Median of 15 runs over the whole corpus, after a warm-up.
+  // Median of 15 runs over the whole corpus, after a warm-up. Each parse
+  // builds its mapper (smart_resize) as the reference does on every call.
   double sink = 0;
   auto one_pass = [&] {
     for (const auto& c : cases) {
+      auto mapper = CoordinateMapper::create(c.mapping, nullptr);
       ParseResult r = parse_response(c.text);
-      for (const auto& a : r.response.actions) {
-        Action s = c.mapper.to_screen(a);
-        if (s.start) sink += s.start->x;
+      for (auto& a : r.response.actions) {
+        mapper->to_screen_in_place(&a);
+        if (a.start) sink += a.start->x;
       }
     }
   };
-  const int passes_per_run = 200;
+  const int passes_per_run = argc == 3 ? std::max(1, std::atoi(argv[2])) : 200;
   for (int i = 0; i < 20; ++i) one_pass();
   std::vector<double> us_per_parse;
   for (int run = 0; run < 15; ++run) {
