@@ -11,12 +11,23 @@ case "${1:-}" in
   *) echo "usage: $0 [--sanitize]" >&2; exit 2 ;;
 esac
 
+# run_ctest LABEL DIR: ctest in DIR, then one closing line "LABEL: N passed, N failed, N skipped".
+run_ctest() {
+  local label="$1" dir="$2" log="$2/ctest.log" rc=0
+  (cd "$dir" && ctest --output-on-failure -j "$JOBS") 2>&1 | tee "$log" || rc=$?
+  local total failed skipped
+  total=$(sed -nE 's/.*tests failed out of ([0-9]+).*/\1/p' "$log" | tail -1)
+  failed=$(sed -nE 's/.* ([0-9]+) tests failed out of.*/\1/p' "$log" | tail -1)
+  skipped=$(grep -c '(Skipped)' "$log" || true)
+  echo "$label: $((${total:-0} - ${failed:-0} - skipped)) passed, ${failed:-0} failed, $skipped skipped"
+  return $rc
+}
+
 ensure_packages "${BASE_PACKAGES[@]}"
 mkdir -p "$ROOT/build"
 if [ "$mode" = release ]; then
   build "$ROOT/build/release" $(cuda_flags)
-  cd "$ROOT/build/release"
-  ctest --output-on-failure -j "$JOBS"
+  run_ctest release "$ROOT/build/release"
   exit 0
 fi
 
@@ -26,7 +37,7 @@ CC=clang CXX=clang++ build "$dir" -DDESKPILOT_SANITIZE=ON -DDESKPILOT_FUZZ=ON \
   -DDESKPILOT_CUDA=OFF -DDESKPILOT_BENCH=OFF
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd "$dir" && ctest --output-on-failure -j "$JOBS")
+run_ctest sanitize "$dir"
 
 # Fuzz, seeded with the bundled model outputs and past findings
 # (tests/fuzz/corpus_parser); findings fail the run.
