@@ -27,12 +27,15 @@ def main():
     cases = [c for c in doc["cases"] if c["kind"] == "match"]
     sink = io.StringIO()  # the reference prints on some paths
 
+    def parse(c):
+        return ref.parse_action_to_structure_output(
+            c["text"], factor=1000, origin_resized_height=c["screenshot"][1],
+            origin_resized_width=c["screenshot"][0], model_type=c["model_type"])
+
     def one_pass():
         total = 0.0
         for c in cases:
-            parsed = ref.parse_action_to_structure_output(
-                c["text"], factor=1000, origin_resized_height=c["screenshot"][1],
-                origin_resized_width=c["screenshot"][0], model_type=c["model_type"])
+            parsed = parse(c)
             for p in parsed:
                 box = p["action_inputs"].get("start_box")
                 if box:
@@ -43,11 +46,8 @@ def main():
     def pipeline_pass():
         total = 0
         for c in cases:
-            parsed = ref.parse_action_to_structure_output(
-                c["text"], factor=1000, origin_resized_height=c["screenshot"][1],
-                origin_resized_width=c["screenshot"][0], model_type=c["model_type"])
             code = ref.parsing_response_to_pyautogui_code(
-                parsed, image_height=c["screen"][1], image_width=c["screen"][0], scale_factor=1)
+                parse(c), image_height=c["screen"][1], image_width=c["screen"][0], scale_factor=1)
             total += len(code)
         return total
 
