@@ -3,12 +3,16 @@
 #   ./scripts/test.sh             the Release build's tests
 #   ./scripts/test.sh --sanitize  clang with ASan+UBSan: the tests, then the
 #                                 libFuzzer targets for FUZZ_SECONDS (default 60) each
+#   ./scripts/test.sh --engine-only
+#                                 engine/ + kernels/ and their tests alone, with
+#                                 nothing installed: what a bare GPU machine builds
 source "$(dirname "$0")/lib.sh"
 mode="release"
 case "${1:-}" in
   "") ;;
   --sanitize) mode="sanitize" ;;
-  *) echo "usage: $0 [--sanitize]" >&2; exit 2 ;;
+  --engine-only) mode="engine" ;;
+  *) echo "usage: $0 [--sanitize | --engine-only]" >&2; exit 2 ;;
 esac
 
 # run_ctest LABEL DIR: ctest in DIR, then one closing line "LABEL: N passed, N failed, N skipped".
@@ -23,8 +27,14 @@ run_ctest() {
   return $rc
 }
 
-ensure_packages "${BASE_PACKAGES[@]}"
 mkdir -p "$ROOT/build"
+if [ "$mode" = engine ]; then
+  build "$ROOT/build/engine" -DDESKPILOT_ENGINE_ONLY=ON -DDESKPILOT_BENCH=OFF $(cuda_flags)
+  run_ctest engine-only "$ROOT/build/engine"
+  exit 0
+fi
+
+ensure_packages "${BASE_PACKAGES[@]}"
 if [ "$mode" = release ]; then
   build "$ROOT/build/release" $(cuda_flags)
   run_ctest release "$ROOT/build/release"
