@@ -181,6 +181,12 @@ def text_templates():
     out.append(("match", f"{t}Action: press_back()", None))
     out.append(("match", f"{t}Action: scroll(direction='down')", None))
     out.append(("match", f"{t}Action: type(content='abc')\n\nhotkey(key='enter')", None))
+    out.append(("match", f"{t}Action: type(content='   leading spaces go')", None))
+    out.append(("match", "Thought: I wrote Action: click earlier by mistake.\nAction: type(content='x')", None))
+    out.append(("match", "Thought: First line.\n\nSecond paragraph of the thought.\nAction: wait()", None))
+    out.append(("match", f"{t}Action: hotkey(key='ctrl a')\n\nhotkey(key='ctrl c')\n\nfinished(content='copied')", None))
+    out.append(("match", f"{t}Action: finished(content='完成了 ✓')", None))
+    out.append(("match", f"{t}Action: type(content='a\\tb')", None))
     out.append(("superset", f'{t}Action: type(content="double quoted")',
                 f"{t}Action: type(content='double quoted')"))
     out.append(("superset", f"{t}Action: type(text='hello')", f"{t}Action: type(content='hello')"))
