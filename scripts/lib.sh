@@ -24,7 +24,10 @@ ensure_packages() {
 
 # Debian packages the full build needs (engine/ and kernels/ need none of
 # them: nlohmann/json and GoogleTest travel in third_party/).
-BASE_PACKAGES=(build-essential cmake libcli11-dev)
+BASE_PACKAGES=(build-essential cmake libcli11-dev
+  libx11-dev libxext-dev libxrandr-dev libxdo-dev
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  xvfb xauth xterm)
 SANITIZE_PACKAGES=(clang libclang-rt-14-dev)
 
 # CUDA: nvcc from PATH, else the toolkit's usual home.
