@@ -1,6 +1,7 @@
 // deskpilot: the command line. Each subcommand lives in its own cli_*.cpp.
 #include <CLI/CLI.hpp>
 
+#include "agent/cli_capture.h"
 #include "agent/cli_parse.h"
 
 #ifndef DESKPILOT_VERSION
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   deskpilot::agent::add_parse_commands(app, &exit_code);
+  deskpilot::agent::add_capture_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
