@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a reference measured in the same run.
-#   parse: the golden corpus through deskpilot's parser and through the
-#          official ui-tars Python parser (installed into .venv-bench,
-#          versions pinned in scripts/golden/requirements.txt).
+#   parse:   the golden corpus through deskpilot's parser and through the
+#            official ui-tars Python parser (installed into .venv-bench,
+#            versions pinned in scripts/golden/requirements.txt).
+#   capture: 1920x1080 on a private Xvfb: MIT-SHM against XGetImage and
+#            ImageMagick's `import -window root`.
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/build.sh"
-ensure_packages python3 python3-venv
+ensure_packages python3 python3-venv imagemagick
 venv="$ROOT/.venv-bench"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import ui_tars" 2>/dev/null; then
   log "creating $venv with the pinned ui-tars"
@@ -23,3 +25,6 @@ us_parse=$(us official_parse "$theirs")
 us_pipeline=$(us official_pipeline "$theirs")
 awk -v a="$us_parse" -v b="$us_ours" 'BEGIN { printf "speed-up vs official parse_action_to_structure_output: %.1fx\n", a / b }'
 awk -v a="$us_pipeline" -v b="$us_ours" 'BEGIN { printf "speed-up vs official structure + pyautogui pipeline (text to screen pixels): %.1fx (target >= 100x)\n", a / b }'
+
+echo
+"$ROOT/build/release/bench/bench_capture"
