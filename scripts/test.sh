@@ -47,6 +47,7 @@ CC=clang CXX=clang++ build "$dir" -DDESKPILOT_SANITIZE=ON -DDESKPILOT_FUZZ=ON \
   -DDESKPILOT_CUDA=OFF -DDESKPILOT_BENCH=OFF
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS="suppressions=$ROOT/tests/sanitizer/lsan.supp:print_suppressions=0"
 run_ctest sanitize "$dir"
 
 # Fuzz, seeded with the bundled model outputs and past findings
