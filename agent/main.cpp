@@ -3,6 +3,7 @@
 
 #include "agent/cli_capture.h"
 #include "agent/cli_parse.h"
+#include "agent/cli_scenario.h"
 
 #ifndef DESKPILOT_VERSION
 #define DESKPILOT_VERSION "0.0.0"
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   deskpilot::agent::add_parse_commands(app, &exit_code);
   deskpilot::agent::add_capture_command(app, &exit_code);
+  deskpilot::agent::add_scenario_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

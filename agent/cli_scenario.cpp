@@ -1,0 +1,89 @@
+#include "agent/cli_scenario.h"
+
+#include <atomic>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "agent/junit.h"
+#include "agent/scenario_runner.h"
+
+namespace deskpilot::agent {
+namespace {
+
+struct ScenarioOptions {
+  std::vector<std::string> files;
+  int jobs = 1;
+  std::string junit;
+  std::string out_dir = "deskpilot-out";
+};
+
+void print_result(const ScenarioResult& r) {
+  std::cout << (r.passed ? "PASS " : "FAIL ") << r.name << " (" << r.file << ", " << static_cast<int>(r.seconds * 1000)
+            << " ms)\n";
+  if (!r.passed) std::cout << "     " << r.error << "\n";
+  std::cout << "     trajectory: " << r.out_dir << "/trajectory\n";
+}
+
+int run_scenarios(const ScenarioOptions& o) {
+  std::vector<Scenario> scenarios;
+  std::vector<std::pair<std::string, std::string>> invalid;
+  for (const auto& f : o.files) {
+    std::string error;
+    auto s = load_scenario(f, &error);
+    if (s) {
+      scenarios.push_back(std::move(*s));
+    } else {
+      std::cerr << "deskpilot: " << error << "\n";
+      invalid.emplace_back(f, error);
+    }
+  }
+  // N scenarios at once, each on its own display; results in file order.
+  std::vector<ScenarioResult> results(scenarios.size());
+  std::atomic<size_t> next{0};
+  std::mutex print;
+  RunOptions ro;
+  ro.out_dir = o.out_dir;
+  auto worker = [&] {
+    for (size_t i = next++; i < scenarios.size(); i = next++) {
+      results[i] = run_scenario(scenarios[i], ro);
+      std::lock_guard<std::mutex> lock(print);
+      print_result(results[i]);
+      std::cout.flush();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < std::max(1, o.jobs); ++t) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+
+  int passed = 0;
+  for (const auto& r : results) passed += r.passed ? 1 : 0;
+  const int failed = static_cast<int>(results.size()) - passed + static_cast<int>(invalid.size());
+  std::cout << "scenarios: " << passed << " passed, " << failed << " failed\n";
+  if (!o.junit.empty()) {
+    std::ofstream out(o.junit);
+    out << junit_xml(results, invalid);
+    if (!out) {
+      std::cerr << "deskpilot: " << o.junit << ": cannot write\n";
+      return 1;
+    }
+  }
+  return failed == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+void add_scenario_command(CLI::App& app, int* exit_code) {
+  CLI::App* scenario = app.add_subcommand("scenario", "Scripted scenarios on private displays");
+  scenario->require_subcommand(1);
+  auto o = std::make_shared<ScenarioOptions>();
+  CLI::App* run = scenario->add_subcommand("run", "Run scenario files, each on a fresh Xvfb display");
+  run->add_option("files", o->files, "Scenario JSON files")->required();
+  run->add_option("-j,--jobs", o->jobs, "Scenarios at once")->check(CLI::Range(1, 64))->capture_default_str();
+  run->add_option("--junit", o->junit, "Write JUnit XML here");
+  run->add_option("--out", o->out_dir, "Results folder (one sub-folder per scenario)")->capture_default_str();
+  run->callback([o, exit_code] { *exit_code = run_scenarios(*o); });
+}
+
+}  // namespace deskpilot::agent

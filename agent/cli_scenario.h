@@ -1,0 +1,10 @@
+// `deskpilot scenario run FILE... [-j N] [--junit out.xml] [--out DIR]`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace deskpilot::agent {
+
+void add_scenario_command(CLI::App& app, int* exit_code);
+
+}  // namespace deskpilot::agent

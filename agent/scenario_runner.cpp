@@ -1,0 +1,407 @@
+#include "agent/scenario_runner.h"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <thread>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "actions/action_json.h"
+#include "actions/executor_xdo.h"
+#include "actions/formatter.h"
+#include "actions/parser.h"
+#include "agent/process.h"
+#include "agent/trajectory.h"
+#include "agent/xvfb.h"
+#include "vision/settle.h"
+#include "vision/template_match.h"
+#include "vision/x11_windows.h"
+
+namespace deskpilot::agent {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+double seconds_since(clock_type::time_point t) {
+  return std::chrono::duration<double>(clock_type::now() - t).count();
+}
+double ms_since(clock_type::time_point t) { return seconds_since(t) * 1000.0; }
+
+// $NAME and ${NAME} for the variables deskpilot sets (WORK, SCENARIO_DIR,
+// DISPLAY and the scenario's env); anything else is left as written.
+std::string expand(const std::string& text, const Environment& env) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '$') {
+      out.push_back(text[i]);
+      continue;
+    }
+    const bool braced = i + 1 < text.size() && text[i + 1] == '{';
+    size_t start = i + (braced ? 2 : 1), end = start;
+    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_')) ++end;
+    auto it = env.find(text.substr(start, end - start));
+    if (it == env.end() || (braced && (end >= text.size() || text[end] != '}'))) {
+      out.push_back('$');
+      continue;
+    }
+    out += it->second;
+    i = braced ? end : end - 1;
+  }
+  return out;
+}
+
+// Polls `attempt` every 100 ms until it succeeds or `timeout_s` passes; the
+// last failure message is kept.
+template <typename F>
+bool retry(double timeout_s, std::string* error, F&& attempt) {
+  const auto start = clock_type::now();
+  while (true) {
+    if (attempt(error)) return true;
+    if (seconds_since(start) >= timeout_s) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+std::string read_file(const std::string& path, bool* ok) {
+  std::ifstream in(path, std::ios::binary);
+  *ok = static_cast<bool>(in);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+class Runner {
+ public:
+  Runner(const Scenario& s, const RunOptions& o) : s_(s), o_(o) {}
+
+  ScenarioResult run() {
+    const auto start = clock_type::now();
+    r_.name = s_.name;
+    r_.file = s_.file;
+    r_.out_dir = o_.out_dir + "/" + slug(s_.name);
+    if (prepare()) {
+      bool ok = run_setup();
+      ok = ok && run_steps();
+      if (ok) run_checks();
+    }
+    run_teardown();
+    r_.passed = r_.error.empty();
+    r_.seconds = seconds_since(start);
+    return r_;
+  }
+
+ private:
+  bool fail(const std::string& what) {
+    if (r_.error.empty()) r_.error = what;
+    return false;
+  }
+
+  bool timed_out() const { return seconds_since(start_) > s_.timeout_s; }
+
+  bool prepare() {
+    start_ = clock_type::now();
+    std::error_code ec;
+    std::filesystem::remove_all(r_.out_dir, ec);
+    work_ = r_.out_dir + "/work";
+    std::filesystem::create_directories(work_, ec);
+    if (ec) return fail(work_ + ": " + ec.message());
+    work_ = std::filesystem::absolute(work_).string();
+    XvfbOptions x;
+    x.width = s_.screen.width;
+    x.height = s_.screen.height;
+    std::string error;
+    xvfb_ = XvfbServer::start(x, &error);
+    if (!xvfb_) return fail("cannot start the display: " + error);
+    env_["DISPLAY"] = xvfb_->display();
+    env_["WORK"] = work_;
+    env_["SCENARIO_DIR"] = std::filesystem::absolute(s_.directory).string();
+    for (const auto& [k, v] : s_.env) env_[k] = expand(v, env_);
+    trajectory_ = TrajectoryWriter::open(r_.out_dir + "/trajectory", &error);
+    if (!trajectory_) return fail(error);
+    capture_ = vision::open_x11_capture({xvfb_->display(), {}, {}, true}, &error);
+    if (!capture_) return fail(error);
+    actions::XdoOptions xo;
+    xo.display = xvfb_->display();
+    xo.plan.screen = {s_.screen.width, s_.screen.height};
+    executor_ = actions::XdoExecutor::open(xo, &error);
+    if (!executor_) return fail(error);
+    return true;
+  }
+
+  bool run_command_step(const SetupStep& step, std::vector<PartResult>* into) {
+    PartResult part{step.json_path, "run " + step.command, false, "", 0};
+    const auto t = clock_type::now();
+    if (step.background) {
+      std::string error;
+      const std::string log = r_.out_dir + "/background_" + std::to_string(background_.size()) + ".log";
+      const pid_t pid = spawn_command(step.command, env_, log, &error, work_);
+      part.ok = pid > 0;
+      part.error = error;
+      if (part.ok) background_.push_back(pid);
+    } else {
+      CommandResult c = run_command(step.command, env_, static_cast<int>(step.timeout_s * 1000), work_);
+      part.ok = c.started && !c.timed_out && c.exit_status == 0;
+      if (!c.started) part.error = c.error;
+      else if (c.timed_out) part.error = "did not finish within " + std::to_string(step.timeout_s) + " s";
+      else if (c.exit_status != 0) part.error = "exit status " + std::to_string(c.exit_status) + ": " + c.output.substr(0, 500);
+    }
+    part.seconds = seconds_since(t);
+    into->push_back(part);
+    return part.ok || fail(step.json_path + ": " + part.description + ": " + part.error);
+  }
+
+  bool run_setup() {
+    for (const auto& step : s_.setup) {
+      if (step.kind == SetupStep::Kind::kRun) {
+        if (!run_command_step(step, &r_.setup)) return false;
+        continue;
+      }
+      PartResult part{step.json_path, "", false, "", 0};
+      const auto t = clock_type::now();
+      if (step.kind == SetupStep::Kind::kSleep) {
+        part.description = "sleep " + std::to_string(step.seconds) + " s";
+        std::this_thread::sleep_for(std::chrono::duration<double>(step.seconds));
+        part.ok = true;
+      } else {
+        part.description = "wait for a window titled /" + step.title_regex + "/";
+        const std::regex re(step.title_regex);
+        part.ok = retry(step.timeout_s, &part.error, [&](std::string* error) {
+          std::vector<vision::WindowInfo> windows;
+          if (!vision::list_windows(xvfb_->display(), &windows, error)) return false;
+          for (const auto& w : windows) {
+            if (std::regex_search(w.title, re)) return true;
+          }
+          *error = "no window matched within " + std::to_string(step.timeout_s) + " s (" +
+                   std::to_string(windows.size()) + " titled windows)";
+          return false;
+        });
+      }
+      part.seconds = seconds_since(t);
+      r_.setup.push_back(part);
+      if (!part.ok) return fail(step.json_path + ": " + part.description + ": " + part.error);
+    }
+    return true;
+  }
+
+  // The centre of the template's best match, once it scores above threshold.
+  bool locate(const Target& target, double timeout_s, actions::Point* at, std::string* error) {
+    if (target.point) {
+      *at = {static_cast<double>(target.point->x), static_cast<double>(target.point->y)};
+      return true;
+    }
+    const cv::Mat templ = cv::imread(target.template_path, cv::IMREAD_COLOR);
+    if (templ.empty()) {
+      *error = target.template_path + ": cannot read the template image";
+      return false;
+    }
+    return retry(timeout_s, error, [&](std::string* e) {
+      cv::Mat frame;
+      if (!capture_->grab(&frame, e)) return false;
+      auto match = vision::find_template(frame, templ);
+      if (match && match->score >= target.threshold) {
+        *at = {match->box.x + match->box.width / 2.0, match->box.y + match->box.height / 2.0};
+        return true;
+      }
+      *e = target.template_path + " not found on the screen (best score " +
+           std::to_string(match ? match->score : 0.0) + ", need " + std::to_string(target.threshold) + ")";
+      return false;
+    });
+  }
+
+  bool run_steps() {
+    for (size_t i = 0; i < s_.steps.size(); ++i) {
+      const Step& step = s_.steps[i];
+      PartResult part{step.json_path, step.actions.empty() ? step.pointer_action : step.actions, false, "", 0};
+      const auto t = clock_type::now();
+      nlohmann::ordered_json record;
+      record["time"] = iso8601_now();
+      record["source"] = "scenario";
+      record["json_path"] = step.json_path;
+      record["model_text"] = nullptr;
+      cv::Mat before;
+      const auto tc = clock_type::now();
+      std::string error;
+      if (!capture_->grab(&before, &error)) before.release();
+      const double capture_ms = ms_since(tc);
+      part.ok = !timed_out();
+      if (!part.ok) error = "the scenario's timeout of " + std::to_string(s_.timeout_s) + " s ran out";
+      std::vector<actions::Action> actions;
+      if (part.ok && !step.actions.empty()) {
+        actions = actions::parse_action_calls(step.actions).response.actions;  // validated at load
+      } else if (part.ok) {
+        actions::Action a;
+        a.type = *actions::action_type_from_name(step.pointer_action);
+        actions::Point p;
+        part.ok = locate(*step.target, step.timeout_s, &p, &error);
+        a.start = p;
+        actions.push_back(a);
+      }
+      nlohmann::ordered_json parsed = nlohmann::ordered_json::array(), events = nlohmann::ordered_json::array();
+      double act_ms = 0, settle_ms = 0;
+      nlohmann::ordered_json settle = nullptr;
+      for (const auto& a : actions) {
+        if (!part.ok) break;
+        parsed.push_back(actions::action_to_json(a));
+        const auto ta = clock_type::now();
+        actions::ExecutionResult res = executor_->execute(a);
+        act_ms += ms_since(ta);
+        for (const auto& e : res.events) events.push_back(actions::describe_event(e));
+        if (!res.ok) {
+          part.ok = false;
+          error = actions::format_action(a) + ": " + res.error;
+        }
+        if (part.ok && step.settle) {
+          vision::SettleOptions so;
+          so.timeout_ms = o_.settle_timeout_ms;
+          vision::SettleResult sr = vision::wait_for_settle(*capture_, so);
+          settle_ms += sr.waited_ms;
+          settle = {{"settled", sr.settled}, {"waited_ms", sr.waited_ms}, {"frames", sr.frames}};
+        }
+      }
+      part.error = error;
+      part.seconds = seconds_since(t);
+      record["actions"] = parsed;
+      record["events"] = events;
+      record["result"] = part.ok ? "ok" : "error";
+      record["error"] = part.ok ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(error);
+      record["latency_ms"] = {{"capture", capture_ms}, {"think", 0}, {"act", act_ms}, {"settle", settle_ms}};
+      record["settle"] = settle;
+      std::string write_error;
+      if (!trajectory_->append(static_cast<int>(i + 1), before, record, &write_error)) {
+        part.ok = false;
+        part.error = write_error;
+      }
+      r_.steps.push_back(part);
+      if (!part.ok) return fail(step.json_path + ": " + part.error);
+    }
+    return true;
+  }
+
+  bool check_once(const Check& c, std::string* error) {
+    bool ok = false;
+    switch (c.kind) {
+      case Check::Kind::kFileExists: {
+        const std::string p = expand(c.path, env_);
+        if (std::filesystem::exists(p)) return true;
+        *error = p + " does not exist";
+        return false;
+      }
+      case Check::Kind::kFileContains:
+      case Check::Kind::kFileMatches: {
+        const std::string p = expand(c.path, env_);
+        const std::string text = read_file(p, &ok);
+        if (!ok) {
+          *error = p + " cannot be read";
+          return false;
+        }
+        if (c.kind == Check::Kind::kFileContains ? text.find(c.text) != std::string::npos
+                                                 : std::regex_search(text, std::regex(c.regex))) {
+          return true;
+        }
+        *error = p + " has " + std::to_string(text.size()) + " bytes without " +
+                 (c.kind == Check::Kind::kFileContains ? "'" + c.text + "'" : "a match for /" + c.regex + "/") +
+                 ": '" + text.substr(0, 200) + "'";
+        return false;
+      }
+      case Check::Kind::kCommand: {
+        CommandResult r = run_command(c.command, env_, 30000, work_);
+        if (!r.started || r.timed_out) {
+          *error = r.started ? "timed out" : r.error;
+          return false;
+        }
+        if (r.exit_status != c.exit_status) {
+          *error = "exit status " + std::to_string(r.exit_status) + ", expected " + std::to_string(c.exit_status);
+          return false;
+        }
+        if (!c.text.empty() && r.output.find(c.text) == std::string::npos) {
+          *error = "output does not contain '" + c.text + "': '" + r.output.substr(0, 200) + "'";
+          return false;
+        }
+        if (!c.regex.empty() && !std::regex_search(r.output, std::regex(c.regex))) {
+          *error = "output does not match /" + c.regex + "/: '" + r.output.substr(0, 200) + "'";
+          return false;
+        }
+        return true;
+      }
+      case Check::Kind::kWindowTitle: {
+        std::vector<vision::WindowInfo> windows;
+        if (!vision::list_windows(xvfb_->display(), &windows, error)) return false;
+        const std::regex re(c.regex);
+        std::string titles;
+        for (const auto& w : windows) {
+          if (std::regex_search(w.title, re)) return true;
+          titles += (titles.empty() ? "'" : ", '") + w.title + "'";
+        }
+        *error = "no window title matches; titles: " + (titles.empty() ? "none" : titles);
+        return false;
+      }
+      case Check::Kind::kTemplatePresent:
+      case Check::Kind::kTemplateAbsent: {
+        actions::Point at;
+        std::string e;
+        const bool found = locate(c.target, 0, &at, &e);
+        const bool want = c.kind == Check::Kind::kTemplatePresent;
+        if (found == want) return true;
+        *error = want ? e : c.target.template_path + " is on the screen";
+        return false;
+      }
+    }
+    return false;
+  }
+
+  void run_checks() {
+    for (const auto& c : s_.checks) {
+      PartResult part{c.json_path, c.describe(), false, "", 0};
+      const auto t = clock_type::now();
+      part.ok = retry(c.timeout_s, &part.error, [&](std::string* e) { return check_once(c, e); });
+      part.seconds = seconds_since(t);
+      if (!part.ok) fail(c.json_path + ": " + part.description + ": " + part.error);
+      r_.checks.push_back(part);
+    }
+    if (capture_) {
+      cv::Mat final_frame;
+      std::string error;
+      if (capture_->grab(&final_frame, &error)) cv::imwrite(r_.out_dir + "/trajectory/final.png", final_frame);
+    }
+  }
+
+  void run_teardown() {
+    for (const auto& step : s_.teardown) {
+      if (xvfb_) run_command_step(step, &r_.teardown);
+    }
+    for (pid_t pid : background_) stop_process_group(pid);
+    executor_.reset();
+    capture_.reset();
+    xvfb_.reset();
+  }
+
+  const Scenario& s_;
+  const RunOptions& o_;
+  ScenarioResult r_;
+  clock_type::time_point start_;
+  std::string work_;
+  Environment env_;
+  std::unique_ptr<XvfbServer> xvfb_;
+  std::unique_ptr<TrajectoryWriter> trajectory_;
+  std::unique_ptr<vision::ScreenSource> capture_;
+  std::unique_ptr<actions::XdoExecutor> executor_;
+  std::vector<pid_t> background_;
+};
+
+}  // namespace
+
+std::string slug(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    const bool keep = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    out.push_back(keep ? c : '_');
+  }
+  return out.empty() ? "scenario" : out;
+}
+
+ScenarioResult run_scenario(const Scenario& scenario, const RunOptions& options) {
+  return Runner(scenario, options).run();
+}
+
+}  // namespace deskpilot::agent

@@ -1,0 +1,67 @@
+#include "agent/trajectory.h"
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+
+#include <opencv2/imgcodecs.hpp>
+
+namespace deskpilot::agent {
+
+std::unique_ptr<TrajectoryWriter> TrajectoryWriter::open(const std::string& dir, std::string* error) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    *error = dir + ": " + ec.message();
+    return nullptr;
+  }
+  const std::string path = dir + "/trajectory.jsonl";
+  FILE* f = std::fopen(path.c_str(), "a");
+  if (!f) {
+    *error = path + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  return std::unique_ptr<TrajectoryWriter>(new TrajectoryWriter(dir, f));
+}
+
+TrajectoryWriter::~TrajectoryWriter() { std::fclose(file_); }
+
+bool TrajectoryWriter::append(int step, const cv::Mat& screenshot, nlohmann::ordered_json record,
+                              std::string* error) {
+  char name[32];
+  std::snprintf(name, sizeof name, "step_%03d.png", step);
+  nlohmann::ordered_json line;
+  line["step"] = step;
+  line["screenshot"] = screenshot.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(name);
+  for (auto& [k, v] : record.items()) line[k] = std::move(v);
+  if (!screenshot.empty() && !cv::imwrite(dir_ + "/" + name, screenshot)) {
+    *error = dir_ + "/" + name + ": cannot write";
+    return false;
+  }
+  const std::string text = line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  if (std::fwrite(text.data(), 1, text.size(), file_) != text.size() || std::fflush(file_) != 0) {
+    *error = dir_ + "/trajectory.jsonl: " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+std::string iso8601_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char zone[8];
+  std::strftime(zone, sizeof zone, "%z", &tm);  // +0000
+  const std::string z(zone);
+  char out[96];
+  std::snprintf(out, sizeof out, "%s.%03d%s:%s", buf, static_cast<int>(ms), z.substr(0, 3).c_str(),
+                z.size() >= 5 ? z.substr(3, 2).c_str() : "00");
+  return out;
+}
+
+}  // namespace deskpilot::agent
