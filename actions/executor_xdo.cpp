@@ -48,6 +48,31 @@ struct XdoExecutor::Impl {
     return info ? info->xname : key;
   }
 
+  // libxdo drops '\n' and '\t' inside text: those become Return and Tab
+  // key presses; the rest is typed in chunks.
+  int type_text(const std::string& text) {
+    size_t start = 0;
+    while (start <= text.size()) {
+      size_t stop = text.find_first_of("\n\t", start);
+      if (stop == std::string::npos) stop = text.size();
+      for (const auto& chunk : utf8_chunks(text.substr(start, stop - start), options.type_chunk_chars)) {
+        if (int rc = xdo_enter_text_window(xdo, CURRENTWINDOW, chunk.c_str(),
+                                           static_cast<useconds_t>(options.key_delay_us))) {
+          return rc;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(options.type_chunk_pause_ms));
+      }
+      if (stop == text.size()) break;
+      const char* key = text[stop] == '\n' ? "Return" : "Tab";
+      if (int rc = xdo_send_keysequence_window(xdo, CURRENTWINDOW, key,
+                                               static_cast<useconds_t>(options.key_delay_us))) {
+        return rc;
+      }
+      start = stop + 1;
+    }
+    return 0;
+  }
+
   bool send(const InputEvent& e, std::string* error) {
     int rc = 0;
     switch (e.kind) {
@@ -69,12 +94,7 @@ struct XdoExecutor::Impl {
                                             static_cast<useconds_t>(options.key_delay_us));
         break;
       case InputEventKind::kText:
-        for (const auto& chunk : utf8_chunks(e.text, options.type_chunk_chars)) {
-          rc = xdo_enter_text_window(xdo, CURRENTWINDOW, chunk.c_str(),
-                                     static_cast<useconds_t>(options.key_delay_us));
-          if (rc != 0) break;
-          std::this_thread::sleep_for(std::chrono::milliseconds(options.type_chunk_pause_ms));
-        }
+        rc = type_text(e.text);
         break;
       case InputEventKind::kSleep:
         std::this_thread::sleep_for(std::chrono::milliseconds(e.milliseconds));

@@ -116,12 +116,16 @@ SetupStep setup_step_at(const json& j, const std::string& path, bool teardown) {
     only_keys(j, path, {"wait_window", "timeout_s"});
     s.kind = SetupStep::Kind::kWaitWindow;
     s.title_regex = regex_at(j.at("wait_window"), path + ".wait_window");
+  } else if (j.contains("activate_window")) {
+    only_keys(j, path, {"activate_window", "timeout_s"});
+    s.kind = SetupStep::Kind::kActivateWindow;
+    s.title_regex = regex_at(j.at("activate_window"), path + ".activate_window");
   } else if (j.contains("sleep")) {
     only_keys(j, path, {"sleep"});
     s.kind = SetupStep::Kind::kSleep;
     s.seconds = number_at(j.at("sleep"), path + ".sleep", 0, 600);
   } else {
-    throw Invalid{path, "expected one of run, wait_window, sleep"};
+    throw Invalid{path, "expected one of run, wait_window, activate_window, sleep"};
   }
   if (j.contains("timeout_s")) s.timeout_s = number_at(j.at("timeout_s"), path + ".timeout_s", 0.1, 3600);
   return s;

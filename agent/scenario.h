@@ -21,13 +21,13 @@ struct Target {
 };
 
 struct SetupStep {
-  enum class Kind { kRun, kWaitWindow, kSleep };
+  enum class Kind { kRun, kWaitWindow, kActivateWindow, kSleep };
   Kind kind = Kind::kRun;
   std::string command;       // kRun
   bool background = false;   // kRun: keep running (an application), stopped at teardown
-  std::string title_regex;   // kWaitWindow
+  std::string title_regex;   // kWaitWindow, kActivateWindow
   double seconds = 0;        // kSleep
-  double timeout_s = 30;     // kRun (foreground) and kWaitWindow
+  double timeout_s = 30;     // kRun (foreground), kWaitWindow, kActivateWindow
   std::string json_path;     // "$.setup[2]", for messages
 };
 

@@ -164,13 +164,16 @@ class Runner {
         std::this_thread::sleep_for(std::chrono::duration<double>(step.seconds));
         part.ok = true;
       } else {
-        part.description = "wait for a window titled /" + step.title_regex + "/";
+        const bool activate = step.kind == SetupStep::Kind::kActivateWindow;
+        part.description = std::string(activate ? "activate" : "wait for") + " a window titled /" +
+                           step.title_regex + "/";
         const std::regex re(step.title_regex);
         part.ok = retry(step.timeout_s, &part.error, [&](std::string* error) {
           std::vector<vision::WindowInfo> windows;
           if (!vision::list_windows(xvfb_->display(), &windows, error)) return false;
           for (const auto& w : windows) {
-            if (std::regex_search(w.title, re)) return true;
+            if (!std::regex_search(w.title, re)) continue;
+            return !activate || vision::activate_window(xvfb_->display(), w.id, error);
           }
           *error = "no window matched within " + std::to_string(step.timeout_s) + " s (" +
                    std::to_string(windows.size()) + " titled windows)";

@@ -82,4 +82,19 @@ bool list_windows(const std::string& display, std::vector<WindowInfo>* out, std:
   return true;
 }
 
+bool activate_window(const std::string& display, unsigned long id, std::string* error) {
+  Display* d = XOpenDisplay(display.empty() ? nullptr : display.c_str());
+  if (!d) {
+    *error = "cannot open X display '" + display + "'";
+    return false;
+  }
+  auto old = XSetErrorHandler(ignore_errors);
+  XRaiseWindow(d, id);
+  XSetInputFocus(d, id, RevertToPointerRoot, CurrentTime);
+  XSync(d, False);
+  XSetErrorHandler(old);
+  XCloseDisplay(d);
+  return true;
+}
+
 }  // namespace deskpilot::vision

@@ -21,4 +21,8 @@ struct WindowInfo {
 // stacking order. False and *error when the display cannot be opened.
 bool list_windows(const std::string& display, std::vector<WindowInfo>* out, std::string* error);
 
+// Raises the window and gives it the keyboard focus (there may be no window
+// manager to do it on a private display).
+bool activate_window(const std::string& display, unsigned long id, std::string* error);
+
 }  // namespace deskpilot::vision

@@ -154,6 +154,16 @@ TEST_F(XdoExecutorTest, TypesUnicodeTextAndSubmits) {
   EXPECT_TRUE(saw_return);
 }
 
+// Found by the Mousepad demo: libxdo typed "a\nb" as "ab".
+TEST_F(XdoExecutorTest, RegressionNewlinesAndTabsInTextArePressed) {
+  run("type(content='a\\nb\\tc')");
+  std::vector<std::string> downs;
+  for (const auto& l : events(12)) {
+    if (l.rfind("key_down", 0) == 0) downs.push_back(l.substr(l.rfind(' ') + 1));
+  }
+  EXPECT_EQ(downs, (std::vector<std::string>{"a", "Return", "b", "Tab", "c"}));
+}
+
 TEST_F(XdoExecutorTest, RefusesPointsOutsideTheScreenAndMobileActions) {
   auto exec = executor();
   ASSERT_TRUE(exec);
