@@ -22,3 +22,8 @@ fi
 echo
 echo "### One output as JSON (deskpilot parse)"
 "$bin" parse --model-type qwen25vl --screen 1920x1080 "$samples"/v1_5/03_drag.txt
+echo
+echo "### The demo scenarios, for real, each on its own private Xvfb display"
+out="build/demo-out"
+"$bin" scenario run -j 2 --out "$out" --junit "$out/junit.xml" demos/scenarios/*.json
+echo "results and trajectories: $ROOT/$out (JUnit: $ROOT/$out/junit.xml)"
