@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "agent/junit.h"
+#include "agent/report.h"
 #include "agent/scenario_runner.h"
 
 namespace deskpilot::agent {
@@ -16,6 +17,7 @@ struct ScenarioOptions {
   std::vector<std::string> files;
   int jobs = 1;
   std::string junit;
+  std::string report;
   std::string out_dir = "deskpilot-out";
 };
 
@@ -61,6 +63,19 @@ int run_scenarios(const ScenarioOptions& o) {
   for (const auto& r : results) passed += r.passed ? 1 : 0;
   const int failed = static_cast<int>(results.size()) - passed + static_cast<int>(invalid.size());
   std::cout << "scenarios: " << passed << " passed, " << failed << " failed\n";
+  if (!o.report.empty()) {
+    std::vector<ReportSection> sections;
+    for (const auto& r : results) {
+      sections.push_back({r.name + " (" + r.file + ")", r.passed ? "passed" : "failed", r.error, r.out_dir + "/trajectory"});
+    }
+    std::string error;
+    if (!write_report(o.report, "deskpilot scenarios: " + std::to_string(passed) + " passed, " +
+                                    std::to_string(failed) + " failed", sections, &error)) {
+      std::cerr << "deskpilot: " << error << "\n";
+      return 1;
+    }
+    std::cout << "report: " << o.report << "\n";
+  }
   if (!o.junit.empty()) {
     std::ofstream out(o.junit);
     out << junit_xml(results, invalid);
@@ -72,7 +87,28 @@ int run_scenarios(const ScenarioOptions& o) {
   return failed == 0 ? 0 : 1;
 }
 
+int report_trajectory(const std::string& dir, const std::string& out, const std::string& title) {
+  std::string error;
+  if (!write_report(out, title.empty() ? "deskpilot trajectory " + dir : title, {{dir, "", "", dir}}, &error)) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 1;
+  }
+  std::cout << "report: " << out << "\n";
+  return 0;
+}
+
 }  // namespace
+
+void add_report_command(CLI::App& app, int* exit_code) {
+  auto dir = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>("report.html");
+  auto title = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("report", "Build a self-contained HTML report from a trajectory folder");
+  cmd->add_option("trajectory", *dir, "Folder with trajectory.jsonl and its screenshots")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--out", *out, "HTML file to write")->capture_default_str();
+  cmd->add_option("--title", *title, "Page title");
+  cmd->callback([dir, out, title, exit_code] { *exit_code = report_trajectory(*dir, *out, *title); });
+}
 
 void add_scenario_command(CLI::App& app, int* exit_code) {
   CLI::App* scenario = app.add_subcommand("scenario", "Scripted scenarios on private displays");
@@ -82,6 +118,7 @@ void add_scenario_command(CLI::App& app, int* exit_code) {
   run->add_option("files", o->files, "Scenario JSON files")->required();
   run->add_option("-j,--jobs", o->jobs, "Scenarios at once")->check(CLI::Range(1, 64))->capture_default_str();
   run->add_option("--junit", o->junit, "Write JUnit XML here");
+  run->add_option("--report", o->report, "Write a self-contained HTML report here");
   run->add_option("--out", o->out_dir, "Results folder (one sub-folder per scenario)")->capture_default_str();
   run->callback([o, exit_code] { *exit_code = run_scenarios(*o); });
 }

@@ -6,5 +6,7 @@
 namespace deskpilot::agent {
 
 void add_scenario_command(CLI::App& app, int* exit_code);
+// `deskpilot report TRAJECTORY_DIR [--out report.html]`.
+void add_report_command(CLI::App& app, int* exit_code);
 
 }  // namespace deskpilot::agent

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   deskpilot::agent::add_parse_commands(app, &exit_code);
   deskpilot::agent::add_capture_command(app, &exit_code);
   deskpilot::agent::add_scenario_command(app, &exit_code);
+  deskpilot::agent::add_report_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

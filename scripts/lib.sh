@@ -27,7 +27,7 @@ ensure_packages() {
 BASE_PACKAGES=(build-essential cmake libcli11-dev
   libx11-dev libxext-dev libxrandr-dev libxdo-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
-  xvfb xauth xterm zenity mousepad)
+  xvfb xauth xterm zenity mousepad chromium)
 SANITIZE_PACKAGES=(clang libclang-rt-14-dev)
 
 # CUDA: nvcc from PATH, else the toolkit's usual home.
