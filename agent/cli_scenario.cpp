@@ -1,11 +1,13 @@
 #include "agent/cli_scenario.h"
 
 #include <atomic>
+#include <csignal>
 #include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
 
+#include "actions/formatter.h"
 #include "agent/junit.h"
 #include "agent/report.h"
 #include "agent/scenario_runner.h"
@@ -13,9 +15,20 @@
 namespace deskpilot::agent {
 namespace {
 
+// Ctrl-C: the first one stops every scenario after its current step (the
+// trajectory and teardown still happen); a second one ends the process.
+std::atomic<bool> g_stop{false};
+extern "C" void on_sigint(int) {
+  g_stop.store(true);
+  std::signal(SIGINT, SIG_DFL);
+}
+
 struct ScenarioOptions {
   std::vector<std::string> files;
   int jobs = 1;
+  std::string display;
+  bool confirm = false;
+  std::string deny_list;
   std::string junit;
   std::string report;
   std::string out_dir = "deskpilot-out";
@@ -28,7 +41,43 @@ void print_result(const ScenarioResult& r) {
   std::cout << "     trajectory: " << r.out_dir << "/trajectory\n";
 }
 
+// Asks on the terminal; anything but y/yes refuses. One question at a time.
+bool ask(const actions::Action& a) {
+  static std::mutex m;
+  std::lock_guard<std::mutex> lock(m);
+  std::cerr << "deskpilot: " << actions::format_action(a) << " ? [y/N] " << std::flush;
+  std::string answer;
+  if (!std::getline(std::cin, answer)) return false;
+  return answer == "y" || answer == "Y" || answer == "yes";
+}
+
 int run_scenarios(const ScenarioOptions& o) {
+  RunOptions ro;
+  ro.out_dir = o.out_dir;
+  ro.display = o.display;
+  ro.stop = &g_stop;
+  if (o.confirm) ro.confirm = ask;
+  if (!o.deny_list.empty()) {
+    std::ifstream in(o.deny_list);
+    std::string error;
+    std::optional<actions::SafetyRules> rules;
+    try {
+      if (in) rules = actions::safety_rules_from_json(nlohmann::json::parse(in), &error);
+      else error = "cannot open";
+    } catch (const nlohmann::json::exception& e) {
+      error = std::string("invalid JSON: ") + e.what();
+    }
+    if (!rules) {
+      std::cerr << "deskpilot: --deny-list " << o.deny_list << ": " << error << "\n";
+      return 2;
+    }
+    ro.safety = *rules;
+  }
+  if (!o.display.empty() && o.jobs > 1) {
+    std::cerr << "deskpilot: --display runs scenarios one at a time on that display: drop -j\n";
+    return 2;
+  }
+  std::signal(SIGINT, on_sigint);
   std::vector<Scenario> scenarios;
   std::vector<std::pair<std::string, std::string>> invalid;
   for (const auto& f : o.files) {
@@ -45,8 +94,6 @@ int run_scenarios(const ScenarioOptions& o) {
   std::vector<ScenarioResult> results(scenarios.size());
   std::atomic<size_t> next{0};
   std::mutex print;
-  RunOptions ro;
-  ro.out_dir = o.out_dir;
   auto worker = [&] {
     for (size_t i = next++; i < scenarios.size(); i = next++) {
       results[i] = run_scenario(scenarios[i], ro);
@@ -119,6 +166,11 @@ void add_scenario_command(CLI::App& app, int* exit_code) {
   run->add_option("-j,--jobs", o->jobs, "Scenarios at once")->check(CLI::Range(1, 64))->capture_default_str();
   run->add_option("--junit", o->junit, "Write JUnit XML here");
   run->add_option("--report", o->report, "Write a self-contained HTML report here");
+  run->add_option("--display", o->display,
+                  "Act on this existing display (e.g. :0) instead of a private Xvfb per scenario");
+  run->add_flag("--confirm", o->confirm, "Ask on the terminal before each action");
+  run->add_option("--deny-list", o->deny_list,
+                  "JSON {\"denied_text\": [...], \"denied_hotkeys\": [...]} replacing the default deny list");
   run->add_option("--out", o->out_dir, "Results folder (one sub-folder per scenario)")->capture_default_str();
   run->callback([o, exit_code] { *exit_code = run_scenarios(*o); });
 }

@@ -13,6 +13,7 @@
 #include "actions/executor_xdo.h"
 #include "actions/formatter.h"
 #include "actions/parser.h"
+#include "actions/safety.h"
 #include "agent/process.h"
 #include "agent/trajectory.h"
 #include "agent/xvfb.h"
@@ -98,6 +99,7 @@ class Runner {
   }
 
   bool timed_out() const { return seconds_since(start_) > s_.timeout_s; }
+  bool stop_requested() const { return o_.stop && o_.stop->load(); }
 
   bool prepare() {
     start_ = clock_type::now();
@@ -107,25 +109,30 @@ class Runner {
     std::filesystem::create_directories(work_, ec);
     if (ec) return fail(work_ + ": " + ec.message());
     work_ = std::filesystem::absolute(work_).string();
-    XvfbOptions x;
-    x.width = s_.screen.width;
-    x.height = s_.screen.height;
     std::string error;
-    xvfb_ = XvfbServer::start(x, &error);
-    if (!xvfb_) return fail("cannot start the display: " + error);
-    env_["DISPLAY"] = xvfb_->display();
+    display_ = o_.display;
+    if (display_.empty()) {
+      XvfbOptions x;
+      x.width = s_.screen.width;
+      x.height = s_.screen.height;
+      xvfb_ = XvfbServer::start(x, &error);
+      if (!xvfb_) return fail("cannot start the display: " + error);
+      display_ = xvfb_->display();
+    }
+    env_["DISPLAY"] = display_;
     env_["WORK"] = work_;
     env_["SCENARIO_DIR"] = std::filesystem::absolute(s_.directory).string();
     for (const auto& [k, v] : s_.env) env_[k] = expand(v, env_);
     trajectory_ = TrajectoryWriter::open(r_.out_dir + "/trajectory", &error);
     if (!trajectory_) return fail(error);
-    capture_ = vision::open_x11_capture({xvfb_->display(), {}, {}, true}, &error);
+    capture_ = vision::open_x11_capture({display_, {}, {}, true}, &error);
     if (!capture_) return fail(error);
     actions::XdoOptions xo;
-    xo.display = xvfb_->display();
-    xo.plan.screen = {s_.screen.width, s_.screen.height};
-    executor_ = actions::XdoExecutor::open(xo, &error);
-    if (!executor_) return fail(error);
+    xo.display = display_;
+    xo.plan.screen = {capture_->area().width, capture_->area().height};
+    xdo_ = actions::XdoExecutor::open(xo, &error);
+    if (!xdo_) return fail(error);
+    executor_ = std::make_unique<actions::GuardedExecutor>(*xdo_, o_.safety, o_.confirm);
     return true;
   }
 
@@ -170,10 +177,10 @@ class Runner {
         const std::regex re(step.title_regex);
         part.ok = retry(step.timeout_s, &part.error, [&](std::string* error) {
           std::vector<vision::WindowInfo> windows;
-          if (!vision::list_windows(xvfb_->display(), &windows, error)) return false;
+          if (!vision::list_windows(display_, &windows, error)) return false;
           for (const auto& w : windows) {
             if (!std::regex_search(w.title, re)) continue;
-            return !activate || vision::activate_window(xvfb_->display(), w.id, error);
+            return !activate || vision::activate_window(display_, w.id, error);
           }
           *error = "no window matched within " + std::to_string(step.timeout_s) + " s (" +
                    std::to_string(windows.size()) + " titled windows)";
@@ -227,8 +234,11 @@ class Runner {
       std::string error;
       if (!capture_->grab(&before, &error)) before.release();
       const double capture_ms = ms_since(tc);
-      part.ok = !timed_out();
-      if (!part.ok) error = "the scenario's timeout of " + std::to_string(s_.timeout_s) + " s ran out";
+      part.ok = !timed_out() && !stop_requested();
+      if (!part.ok) {
+        error = stop_requested() ? "stopped by the user (Ctrl-C)"
+                                 : "the scenario's timeout of " + std::to_string(s_.timeout_s) + " s ran out";
+      }
       std::vector<actions::Action> actions;
       if (part.ok && !step.actions.empty()) {
         actions = actions::parse_action_calls(step.actions).response.actions;  // validated at load
@@ -329,7 +339,7 @@ class Runner {
       }
       case Check::Kind::kWindowTitle: {
         std::vector<vision::WindowInfo> windows;
-        if (!vision::list_windows(xvfb_->display(), &windows, error)) return false;
+        if (!vision::list_windows(display_, &windows, error)) return false;
         const std::regex re(c.regex);
         std::string titles;
         for (const auto& w : windows) {
@@ -371,10 +381,11 @@ class Runner {
 
   void run_teardown() {
     for (const auto& step : s_.teardown) {
-      if (xvfb_) run_command_step(step, &r_.teardown);
+      if (!display_.empty()) run_command_step(step, &r_.teardown);
     }
     for (pid_t pid : background_) stop_process_group(pid);
     executor_.reset();
+    xdo_.reset();
     capture_.reset();
     xvfb_.reset();
   }
@@ -388,7 +399,9 @@ class Runner {
   std::unique_ptr<XvfbServer> xvfb_;
   std::unique_ptr<TrajectoryWriter> trajectory_;
   std::unique_ptr<vision::ScreenSource> capture_;
-  std::unique_ptr<actions::XdoExecutor> executor_;
+  std::string display_;
+  std::unique_ptr<actions::XdoExecutor> xdo_;
+  std::unique_ptr<actions::GuardedExecutor> executor_;
   std::vector<pid_t> background_;
 };
 

@@ -4,9 +4,12 @@
 // whatever failed.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "actions/safety.h"
 #include "agent/scenario.h"
 
 namespace deskpilot::agent {
@@ -32,6 +35,12 @@ struct ScenarioResult {
 struct RunOptions {
   std::string out_dir = "deskpilot-out";  // results go to OUT_DIR/<scenario name>/
   int settle_timeout_ms = 3000;
+  // Empty: a private Xvfb of the scenario's size. Else an existing display,
+  // which the user must name explicitly (--display).
+  std::string display;
+  actions::SafetyRules safety = actions::default_safety_rules();
+  std::function<bool(const actions::Action&)> confirm;  // --confirm; empty: no questions
+  const std::atomic<bool>* stop = nullptr;  // set by Ctrl-C: stop after the current step
 };
 
 ScenarioResult run_scenario(const Scenario& scenario, const RunOptions& options);

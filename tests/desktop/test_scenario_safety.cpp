@@ -1,0 +1,129 @@
+// Safety around scenarios: the deny list, --confirm, Ctrl-C, and acting on an
+// existing display only when it is named.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include "agent/scenario_runner.h"
+#include "agent/xvfb.h"
+
+using namespace deskpilot::agent;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Dir {
+  std::string path = ::testing::TempDir() + "deskpilot_safety_" + std::to_string(getpid()) + "_" +
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  Dir() { fs::create_directories(path); }
+  ~Dir() { fs::remove_all(path); }
+  std::string write(const std::string& name, const std::string& body) const {
+    std::ofstream(path + "/" + name) << body;
+    return path + "/" + name;
+  }
+};
+
+std::string slurp(const std::string& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+int run_cli(const std::string& args, const std::string& log, const std::string& stdin_text = "") {
+  const std::string in = log + ".stdin";
+  std::ofstream(in) << stdin_text;
+  const int rc = std::system((std::string(DESKPILOT_BIN) + " " + args + " < " + in + " > " + log + " 2>&1").c_str());
+  return WEXITSTATUS(rc);
+}
+
+}  // namespace
+
+TEST(ScenarioSafety, DenyListBlocksTheStepAndSaysWhy) {
+  Dir d;
+  const std::string file = d.write("deny.json", R"J({"screen": {"width": 640, "height": 480},
+    "steps": ["type(content='sudo rm -rf / --no-preserve-root\\n')"]})J");
+  std::string error;
+  auto s = load_scenario(file, &error);
+  ASSERT_TRUE(s) << error;
+  RunOptions o;
+  o.out_dir = d.path + "/out";
+  ScenarioResult r = run_scenario(*s, o);
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.error.find("blocked by the deny list: the typed text contains 'rm -rf /'"), std::string::npos) << r.error;
+  const std::string traj = slurp(r.out_dir + "/trajectory/trajectory.jsonl");
+  EXPECT_NE(traj.find("\"result\":\"error\""), std::string::npos);
+  EXPECT_NE(traj.find("\"events\":[]"), std::string::npos);  // nothing was sent
+}
+
+TEST(ScenarioSafety, ConfirmAsksBeforeEachAction) {
+  Dir d;
+  const std::string file = d.write("confirm.json", R"J({"screen": {"width": 640, "height": 480},
+    "steps": ["click(start_box='(10,10)')", "click(start_box='(20,20)')"]})J");
+  const std::string log = d.path + "/log";
+  EXPECT_EQ(run_cli("scenario run --confirm --out " + d.path + "/out " + file, log, "y\nn\n"), 1);
+  const std::string out = slurp(log);
+  EXPECT_NE(out.find("click(start_box='(10,10)') ? [y/N]"), std::string::npos) << out;
+  EXPECT_NE(out.find("$.steps[1]: click(start_box='(20,20)'): not confirmed"), std::string::npos) << out;
+}
+
+TEST(ScenarioSafety, CtrlCStopsAfterTheCurrentStepAndKeepsTheTrajectory) {
+  Dir d;
+  const std::string file = d.write("long.json", R"J({"name": "long", "screen": {"width": 640, "height": 480},
+    "steps": ["wait(time='1')", "wait(time='1')", "wait(time='1')", "wait(time='1')", "wait(time='1')",
+              "wait(time='1')", "wait(time='1')", "wait(time='1')"],
+    "teardown": [{"run": "touch \"$WORK/teardown_ran\""}]})J");
+  const std::string log = d.path + "/log";
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string out = log;
+    freopen(out.c_str(), "w", stdout);
+    freopen(out.c_str(), "a", stderr);
+    execl(DESKPILOT_BIN, DESKPILOT_BIN, "scenario", "run", "--out", (d.path + "/out").c_str(), file.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_LT(seconds, 6.0);  // not the full 8 s
+  const std::string out = slurp(log);
+  EXPECT_NE(out.find("stopped by the user (Ctrl-C)"), std::string::npos) << out;
+  const std::string traj = slurp(d.path + "/out/long/trajectory/trajectory.jsonl");
+  EXPECT_GE(std::count(traj.begin(), traj.end(), '\n'), 2);
+  EXPECT_TRUE(fs::exists(d.path + "/out/long/work/teardown_ran"));
+}
+
+TEST(ScenarioSafety, AnExistingDisplayOnlyWhenNamed) {
+  Dir d;
+  XvfbOptions x;
+  x.width = 800;
+  x.height = 600;
+  std::string error;
+  auto server = XvfbServer::start(x, &error);
+  ASSERT_TRUE(server) << error;
+  const std::string file = d.write("existing.json", R"J({"name": "existing",
+    "setup": [{"run": "echo \"$DISPLAY\" > \"$WORK/display.txt\""}],
+    "steps": ["click(start_box='(790,590)')"],
+    "checks": [{"file_exists": "$WORK/display.txt"}]})J");
+  const std::string log = d.path + "/log";
+  EXPECT_EQ(run_cli("scenario run --display " + server->display() + " --out " + d.path + "/out " + file, log), 0)
+      << slurp(log);
+  EXPECT_EQ(slurp(d.path + "/out/existing/work/display.txt"), server->display() + "\n");
+  // Without --display the scenario gets a private display, not this one.
+  EXPECT_EQ(run_cli("scenario run --out " + d.path + "/out2 " + file, log), 0) << slurp(log);
+  EXPECT_NE(slurp(d.path + "/out2/existing/work/display.txt"), server->display() + "\n");
+  EXPECT_EQ(run_cli("scenario run -j 2 --display " + server->display() + " " + file, log), 2);
+  EXPECT_NE(slurp(log).find("--display runs scenarios one at a time"), std::string::npos);
+}
