@@ -86,8 +86,16 @@ std::string resolve(const std::string& dir, const std::string& p) {
 }
 
 Target target_at(const json& j, const std::string& path, const std::string& dir) {
-  if (!j.is_object()) throw Invalid{path, "expected a target object {\"x\", \"y\"} or {\"template\"}, got " + type_name(j)};
+  if (!j.is_object()) {
+    throw Invalid{path, "expected a target object {\"x\", \"y\"}, {\"template\"} or {\"text\"}, got " + type_name(j)};
+  }
   Target t;
+  if (j.contains("text")) {
+    only_keys(j, path, {"text"});
+    t.text = string_at(j.at("text"), path + ".text");
+    if (t.text.find_first_not_of(" \t") == std::string::npos) throw Invalid{path + ".text", "expected some text"};
+    return t;
+  }
   if (j.contains("template")) {
     only_keys(j, path, {"template", "threshold"});
     t.template_path = resolve(dir, string_at(j.at("template"), path + ".template"));
@@ -120,12 +128,16 @@ SetupStep setup_step_at(const json& j, const std::string& path, bool teardown) {
     only_keys(j, path, {"activate_window", "timeout_s"});
     s.kind = SetupStep::Kind::kActivateWindow;
     s.title_regex = regex_at(j.at("activate_window"), path + ".activate_window");
+  } else if (j.contains("wait_text")) {
+    only_keys(j, path, {"wait_text", "timeout_s"});
+    s.kind = SetupStep::Kind::kWaitText;
+    s.text = string_at(j.at("wait_text"), path + ".wait_text");
   } else if (j.contains("sleep")) {
     only_keys(j, path, {"sleep"});
     s.kind = SetupStep::Kind::kSleep;
     s.seconds = number_at(j.at("sleep"), path + ".sleep", 0, 600);
   } else {
-    throw Invalid{path, "expected one of run, wait_window, activate_window, sleep"};
+    throw Invalid{path, "expected one of run, wait_window, activate_window, wait_text, sleep"};
   }
   if (j.contains("timeout_s")) s.timeout_s = number_at(j.at("timeout_s"), path + ".timeout_s", 0.1, 3600);
   return s;
@@ -205,9 +217,15 @@ Check check_at(const json& j, const std::string& path, const std::string& dir) {
     c.kind = present ? Check::Kind::kTemplatePresent : Check::Kind::kTemplateAbsent;
     c.target = target_at(j.at(key), path + "." + key, dir);
     if (c.target.template_path.empty()) throw Invalid{path + "." + key, "expected {\"template\": IMAGE}"};
+  } else if (j.contains("text_present") || j.contains("text_absent")) {
+    const bool present = j.contains("text_present");
+    const char* key = present ? "text_present" : "text_absent";
+    only_keys(j, path, {key, "timeout_s"});
+    c.kind = present ? Check::Kind::kTextPresent : Check::Kind::kTextAbsent;
+    c.target.text = string_at(j.at(key), path + "." + key);
   } else {
     throw Invalid{path, "expected one of file_exists, file_contains, file_matches, command, window_title, "
-                        "template_present, template_absent"};
+                        "template_present, template_absent, text_present, text_absent"};
   }
   if (j.contains("timeout_s")) c.timeout_s = number_at(j.at("timeout_s"), path + ".timeout_s", 0, 3600);
   return c;
@@ -251,6 +269,12 @@ Scenario scenario_at(const json& j, const std::string& file) {
 
 }  // namespace
 
+std::string Target::describe() const {
+  if (point) return "(" + std::to_string(point->x) + ", " + std::to_string(point->y) + ")";
+  if (!text.empty()) return "the text '" + text + "'";
+  return template_path;
+}
+
 std::string Check::describe() const {
   switch (kind) {
     case Kind::kFileExists: return "file_exists " + path;
@@ -260,6 +284,8 @@ std::string Check::describe() const {
     case Kind::kWindowTitle: return "window_title /" + regex + "/";
     case Kind::kTemplatePresent: return "template_present " + target.template_path;
     case Kind::kTemplateAbsent: return "template_absent " + target.template_path;
+    case Kind::kTextPresent: return "text_present '" + target.text + "'";
+    case Kind::kTextAbsent: return "text_absent '" + target.text + "'";
   }
   return "?";
 }

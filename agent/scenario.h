@@ -12,22 +12,25 @@
 
 namespace deskpilot::agent {
 
-// Where a pointer step acts: screen coordinates, or the centre of the best
-// match of a template image on the screen.
+// Where a pointer step acts: screen coordinates, the centre of the best match
+// of a template image, or the centre of a phrase read by OCR (Tesseract).
 struct Target {
   std::optional<vision::Rect> point;  // width = height = 0: a point
   std::string template_path;          // resolved against the scenario's folder
   double threshold = 0.9;             // template match score needed
+  std::string text;                   // OCR phrase, case-insensitive
+  std::string describe() const;
 };
 
 struct SetupStep {
-  enum class Kind { kRun, kWaitWindow, kActivateWindow, kSleep };
+  enum class Kind { kRun, kWaitWindow, kActivateWindow, kWaitText, kSleep };
   Kind kind = Kind::kRun;
   std::string command;       // kRun
   bool background = false;   // kRun: keep running (an application), stopped at teardown
   std::string title_regex;   // kWaitWindow, kActivateWindow
+  std::string text;          // kWaitText: a phrase on the screen (OCR)
   double seconds = 0;        // kSleep
-  double timeout_s = 30;     // kRun (foreground), kWaitWindow, kActivateWindow
+  double timeout_s = 30;     // kRun (foreground), kWaitWindow, kActivateWindow, kWaitText
   std::string json_path;     // "$.setup[2]", for messages
 };
 
@@ -44,7 +47,8 @@ struct Step {
 
 struct Check {
   enum class Kind {
-    kFileExists, kFileContains, kFileMatches, kCommand, kWindowTitle, kTemplatePresent, kTemplateAbsent
+    kFileExists, kFileContains, kFileMatches, kCommand, kWindowTitle, kTemplatePresent, kTemplateAbsent,
+    kTextPresent, kTextAbsent
   };
   Kind kind = Kind::kFileExists;
   std::string path;          // files
@@ -52,7 +56,7 @@ struct Check {
   std::string regex;         // file_matches, window_title, command output_matches
   std::string command;       // command
   int exit_status = 0;       // command
-  Target target;             // template checks
+  Target target;             // template and text checks
   double timeout_s = 5;      // checks are retried until they pass or this runs out
   std::string json_path;
   std::string describe() const;  // "file_contains $WORK/out.txt 'hello'"

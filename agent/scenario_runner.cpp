@@ -17,6 +17,7 @@
 #include "agent/process.h"
 #include "agent/trajectory.h"
 #include "agent/xvfb.h"
+#include "vision/ocr.h"
 #include "vision/settle.h"
 #include "vision/template_match.h"
 #include "vision/x11_windows.h"
@@ -166,7 +167,13 @@ class Runner {
       }
       PartResult part{step.json_path, "", false, "", 0};
       const auto t = clock_type::now();
-      if (step.kind == SetupStep::Kind::kSleep) {
+      if (step.kind == SetupStep::Kind::kWaitText) {
+        part.description = "wait for the text '" + step.text + "' on the screen";
+        Target t;
+        t.text = step.text;
+        actions::Point at;
+        part.ok = locate(t, step.timeout_s, &at, &part.error);
+      } else if (step.kind == SetupStep::Kind::kSleep) {
         part.description = "sleep " + std::to_string(step.seconds) + " s";
         std::this_thread::sleep_for(std::chrono::duration<double>(step.seconds));
         part.ok = true;
@@ -194,11 +201,34 @@ class Runner {
     return true;
   }
 
-  // The centre of the template's best match, once it scores above threshold.
+  // The OCR engine, opened on first use (most scenarios never read text).
+  vision::OcrEngine* ocr(std::string* error) {
+    if (!ocr_) ocr_ = vision::OcrEngine::open("eng", error);
+    return ocr_.get();
+  }
+
+  // Where the target is: a point as given, the centre of the template's best
+  // match once it scores above threshold, or the centre of an OCR phrase.
   bool locate(const Target& target, double timeout_s, actions::Point* at, std::string* error) {
     if (target.point) {
       *at = {static_cast<double>(target.point->x), static_cast<double>(target.point->y)};
       return true;
+    }
+    if (!target.text.empty()) {
+      vision::OcrEngine* engine = ocr(error);
+      if (!engine) return false;
+      return retry(timeout_s, error, [&](std::string* e) {
+        cv::Mat frame;
+        std::vector<vision::OcrWord> words;
+        if (!capture_->grab(&frame, e) || !engine->read_words(frame, &words, e)) return false;
+        if (auto box = vision::find_phrase(words, target.text)) {
+          *at = {box->x + box->width / 2.0, box->y + box->height / 2.0};
+          return true;
+        }
+        *e = "the text '" + target.text + "' is not on the screen (OCR read " + std::to_string(words.size()) +
+             " words)";
+        return false;
+      });
     }
     const cv::Mat templ = cv::imread(target.template_path, cv::IMREAD_COLOR);
     if (templ.empty()) {
@@ -350,13 +380,15 @@ class Runner {
         return false;
       }
       case Check::Kind::kTemplatePresent:
-      case Check::Kind::kTemplateAbsent: {
+      case Check::Kind::kTemplateAbsent:
+      case Check::Kind::kTextPresent:
+      case Check::Kind::kTextAbsent: {
         actions::Point at;
         std::string e;
         const bool found = locate(c.target, 0, &at, &e);
-        const bool want = c.kind == Check::Kind::kTemplatePresent;
+        const bool want = c.kind == Check::Kind::kTemplatePresent || c.kind == Check::Kind::kTextPresent;
         if (found == want) return true;
-        *error = want ? e : c.target.template_path + " is on the screen";
+        *error = want ? e : c.target.describe() + " is on the screen";
         return false;
       }
     }
@@ -399,6 +431,7 @@ class Runner {
   std::unique_ptr<XvfbServer> xvfb_;
   std::unique_ptr<TrajectoryWriter> trajectory_;
   std::unique_ptr<vision::ScreenSource> capture_;
+  std::unique_ptr<vision::OcrEngine> ocr_;
   std::string display_;
   std::unique_ptr<actions::XdoExecutor> xdo_;
   std::unique_ptr<actions::GuardedExecutor> executor_;

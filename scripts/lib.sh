@@ -27,6 +27,7 @@ ensure_packages() {
 BASE_PACKAGES=(build-essential cmake libcli11-dev
   libx11-dev libxext-dev libxrandr-dev libxdo-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  pkg-config libtesseract-dev tesseract-ocr-eng
   xvfb xauth xterm zenity mousepad chromium)
 SANITIZE_PACKAGES=(clang libclang-rt-14-dev)
 

@@ -88,7 +88,7 @@ TEST(ScenarioLoad, ErrorsNameThePathAndWhatWasExpected) {
   EXPECT_EQ(load_error(R"J({"steps": [{"settle": true}]})J"),
             "$.steps[0]: expected exactly one of action, click, left_double, right_single, hover");
   EXPECT_EQ(load_error(R"J({"setup": [{"launch": "x"}], "steps": ["wait()"]})J"),
-            "$.setup[0]: expected one of run, wait_window, activate_window, sleep");
+            "$.setup[0]: expected one of run, wait_window, activate_window, wait_text, sleep");
   EXPECT_EQ(load_error(R"J({"setup": [{"wait_window": "(unclosed"}], "steps": ["wait()"]})J").rfind(
                 "$.setup[0].wait_window: invalid regular expression '(unclosed'", 0),
             0u);

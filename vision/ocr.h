@@ -1,0 +1,46 @@
+// OCR with Tesseract: the words on a screenshot with their boxes, and where a
+// phrase stands, for scenario targets ("click the word Save") and checks.
+// Tesseract headers stay in ocr.cpp.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "vision/capture.h"
+
+namespace deskpilot::vision {
+
+struct OcrWord {
+  std::string text;      // UTF-8
+  Rect box;              // in the screenshot's pixels
+  float confidence = 0;  // 0..100
+  int line = 0;          // words on the same text line share it
+};
+
+class OcrEngine {
+ public:
+  // `language`: a Tesseract language (Debian: tesseract-ocr-eng gives "eng").
+  static std::unique_ptr<OcrEngine> open(const std::string& language, std::string* error);
+  ~OcrEngine();
+  OcrEngine(const OcrEngine&) = delete;
+  OcrEngine& operator=(const OcrEngine&) = delete;
+
+  // Words of a BGR screenshot. UI text is small: the image is upscaled 2x
+  // first, and boxes are mapped back.
+  bool read_words(const cv::Mat& bgr, std::vector<OcrWord>* words, std::string* error);
+
+ private:
+  struct Impl;
+  explicit OcrEngine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The box around the first occurrence of `phrase` (its words, in order, on
+// one line; case-insensitive; punctuation at word ends ignored).
+std::optional<Rect> find_phrase(const std::vector<OcrWord>& words, const std::string& phrase);
+
+}  // namespace deskpilot::vision
