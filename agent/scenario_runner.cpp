@@ -1,5 +1,7 @@
 #include "agent/scenario_runner.h"
 
+#include <sys/wait.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -146,7 +148,7 @@ class Runner {
       const pid_t pid = spawn_command(step.command, env_, log, &error, work_);
       part.ok = pid > 0;
       part.error = error;
-      if (part.ok) background_.push_back(pid);
+      if (part.ok) background_.push_back({pid, step.command, log});
     } else {
       CommandResult c = run_command(step.command, env_, static_cast<int>(step.timeout_s * 1000), work_);
       part.ok = c.started && !c.timed_out && c.exit_status == 0;
@@ -196,9 +198,27 @@ class Runner {
       }
       part.seconds = seconds_since(t);
       r_.setup.push_back(part);
-      if (!part.ok) return fail(step.json_path + ": " + part.description + ": " + part.error);
+      if (!part.ok) return fail(step.json_path + ": " + part.description + ": " + part.error + exited_background());
     }
     return true;
+  }
+
+  // When a setup step fails, say which background application already died
+  // (a missing program exits with 127) and what it printed.
+  std::string exited_background() {
+    std::string out;
+    for (const auto& b : background_) {
+      int status = 0;
+      if (waitpid(b.pgid, &status, WNOHANG) != b.pgid) continue;
+      const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      bool ok = false;
+      std::string log = read_file(b.log, &ok);
+      if (log.size() > 300) log = "..." + log.substr(log.size() - 300);
+      while (!log.empty() && (log.back() == '\n' || log.back() == ' ')) log.pop_back();
+      out += "; the background command '" + b.command + "' exited with status " + std::to_string(code) +
+             (code == 127 ? " (command not found)" : "") + (log.empty() ? "" : ": " + log);
+    }
+    return out;
   }
 
   // The OCR engine, opened on first use (most scenarios never read text).
@@ -415,7 +435,7 @@ class Runner {
     for (const auto& step : s_.teardown) {
       if (!display_.empty()) run_command_step(step, &r_.teardown);
     }
-    for (pid_t pid : background_) stop_process_group(pid);
+    for (const auto& b : background_) stop_process_group(b.pgid);
     executor_.reset();
     xdo_.reset();
     capture_.reset();
@@ -435,7 +455,12 @@ class Runner {
   std::string display_;
   std::unique_ptr<actions::XdoExecutor> xdo_;
   std::unique_ptr<actions::GuardedExecutor> executor_;
-  std::vector<pid_t> background_;
+  struct Background {
+    pid_t pgid;
+    std::string command;
+    std::string log;
+  };
+  std::vector<Background> background_;
 };
 
 }  // namespace

@@ -25,5 +25,6 @@ echo "### One output as JSON (deskpilot parse)"
 echo
 echo "### The demo scenarios, for real, each on its own private Xvfb display"
 out="build/demo-out"
-"$bin" scenario run -j 2 --out "$out" --junit "$out/junit.xml" demos/scenarios/*.json
-echo "results and trajectories: $ROOT/$out (JUnit: $ROOT/$out/junit.xml)"
+"$bin" scenario run -j 2 --out "$out" --junit "$out/junit.xml" --report "$out/report.html" demos/scenarios/*.json
+echo "HTML report: $ROOT/$out/report.html"
+echo "trajectories: $ROOT/$out/<scenario>/trajectory, JUnit: $ROOT/$out/junit.xml"

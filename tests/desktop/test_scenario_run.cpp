@@ -77,6 +77,30 @@ TEST(ScenarioRun, FailuresHaveReasonsAndKeepTheTrajectory) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(ScenarioRun, AMissingApplicationIsNamed) {
+  const std::string dir = out_dir() + "_missing";
+  std::filesystem::create_directories(dir);
+  const std::string file = dir + "/missing.json";
+  std::ofstream(file) << R"J({
+    "screen": {"width": 640, "height": 480},
+    "setup": [{"run": "no-such-editor --open x", "background": true},
+              {"wait_window": "editor", "timeout_s": 1}],
+    "steps": ["wait()"]
+  })J";
+  std::string error;
+  auto s = load_scenario(file, &error);
+  ASSERT_TRUE(s) << error;
+  RunOptions o;
+  o.out_dir = dir + "/out";
+  ScenarioResult r = run_scenario(*s, o);
+  EXPECT_FALSE(r.passed);
+  EXPECT_NE(r.error.find("the background command 'no-such-editor --open x' exited with status 127 (command not found)"),
+            std::string::npos)
+      << r.error;
+  EXPECT_NE(r.error.find("not found"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ScenarioRun, AWindowThatNeverAppearsFailsSetupWithItsTitle) {
   const std::string dir = out_dir() + "_window";
   std::filesystem::create_directories(dir);
