@@ -29,6 +29,7 @@ struct ScenarioOptions {
   std::string display;
   bool confirm = false;
   std::string deny_list;
+  vision::SettleOptions settle;
   std::string junit;
   std::string report;
   std::string out_dir = "deskpilot-out";
@@ -55,6 +56,7 @@ int run_scenarios(const ScenarioOptions& o) {
   RunOptions ro;
   ro.out_dir = o.out_dir;
   ro.display = o.display;
+  ro.settle = o.settle;
   ro.stop = &g_stop;
   if (o.confirm) ro.confirm = ask;
   if (!o.deny_list.empty()) {
@@ -169,6 +171,12 @@ void add_scenario_command(CLI::App& app, int* exit_code) {
   run->add_option("--display", o->display,
                   "Act on this existing display (e.g. :0) instead of a private Xvfb per scenario");
   run->add_flag("--confirm", o->confirm, "Ask on the terminal before each action");
+  run->add_option("--settle-timeout-ms", o->settle.timeout_ms,
+                  "After each step, wait at most this long for the screen to stop changing")
+      ->check(CLI::Range(0, 600000))->capture_default_str();
+  run->add_option("--settle-threshold", o->settle.changed_fraction,
+                  "Share of changed pixels below which two frames count as the same")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
   run->add_option("--deny-list", o->deny_list,
                   "JSON {\"denied_text\": [...], \"denied_hotkeys\": [...]} replacing the default deny list");
   run->add_option("--out", o->out_dir, "Results folder (one sub-folder per scenario)")->capture_default_str();

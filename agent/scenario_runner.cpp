@@ -315,9 +315,7 @@ class Runner {
           error = actions::format_action(a) + ": " + res.error;
         }
         if (part.ok && step.settle) {
-          vision::SettleOptions so;
-          so.timeout_ms = o_.settle_timeout_ms;
-          vision::SettleResult sr = vision::wait_for_settle(*capture_, so);
+          vision::SettleResult sr = vision::wait_for_settle(*capture_, o_.settle);
           settle_ms += sr.waited_ms;
           settle = {{"settled", sr.settled}, {"waited_ms", sr.waited_ms}, {"frames", sr.frames}};
         }

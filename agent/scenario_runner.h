@@ -11,6 +11,7 @@
 
 #include "actions/safety.h"
 #include "agent/scenario.h"
+#include "vision/settle.h"
 
 namespace deskpilot::agent {
 
@@ -34,7 +35,7 @@ struct ScenarioResult {
 
 struct RunOptions {
   std::string out_dir = "deskpilot-out";  // results go to OUT_DIR/<scenario name>/
-  int settle_timeout_ms = 3000;
+  vision::SettleOptions settle;  // after each step's actions (--settle-*)
   // Empty: a private Xvfb of the scenario's size. Else an existing display,
   // which the user must name explicitly (--display).
   std::string display;

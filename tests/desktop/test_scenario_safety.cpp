@@ -127,3 +127,15 @@ TEST(ScenarioSafety, AnExistingDisplayOnlyWhenNamed) {
   EXPECT_EQ(run_cli("scenario run -j 2 --display " + server->display() + " " + file, log), 2);
   EXPECT_NE(slurp(log).find("--display runs scenarios one at a time"), std::string::npos);
 }
+
+TEST(ScenarioRun, ADisplayThatCannotStartIsNamed) {
+  Dir d;
+  const std::string file = d.write("nodisplay.json", R"J({"name": "nodisplay", "steps": ["wait()"]})J");
+  const std::string log = d.path + "/log";
+  // No Xvfb on the PATH: the scenario fails with the reason, the run goes on.
+  const std::string cmd = "env PATH=/nonexistent " + std::string(DESKPILOT_BIN) + " scenario run --out " + d.path +
+                          "/out " + file + " > " + log + " 2>&1";
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 1);
+  EXPECT_NE(slurp(log).find("cannot start the display: cannot run Xvfb: is it installed?"), std::string::npos)
+      << slurp(log);
+}

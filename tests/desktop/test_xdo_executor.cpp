@@ -132,7 +132,7 @@ TEST_F(XdoExecutorTest, HotkeyDownInOrderUpInReverse) {
 }
 
 TEST_F(XdoExecutorTest, TypesUnicodeTextAndSubmits) {
-  const std::string text = "Hi, 中文 é!";
+  const std::string text = "Hi, 中文 é! 😀";
   run("type(content='" + text + "\\n')");
   // Rebuild the text from the keys that went down (modifiers carry no text).
   std::string typed;
