@@ -22,6 +22,23 @@ std::vector<nlohmann::json> trajectory(const std::string& dir) {
   return lines;
 }
 
+// Writes `body` as a scenario file in a fresh folder, runs it there.
+ScenarioResult run_temp(const std::string& tag, const std::string& body) {
+  const std::string dir = out_dir() + "_" + tag;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/" + tag + ".json") << body;
+  std::string error;
+  auto s = load_scenario(dir + "/" + tag + ".json", &error);
+  if (!s) {
+    ADD_FAILURE() << error;
+    return {};
+  }
+  RunOptions o;
+  o.out_dir = dir + "/out";
+  return run_scenario(*s, o);
+}
+
 }  // namespace
 
 TEST(ScenarioRun, XtermDemoPasses) {
@@ -78,50 +95,29 @@ TEST(ScenarioRun, FailuresHaveReasonsAndKeepTheTrajectory) {
 }
 
 TEST(ScenarioRun, AMissingApplicationIsNamed) {
-  const std::string dir = out_dir() + "_missing";
-  std::filesystem::create_directories(dir);
-  const std::string file = dir + "/missing.json";
-  std::ofstream(file) << R"J({
+  ScenarioResult r = run_temp("missing", R"J({
     "screen": {"width": 640, "height": 480},
     "setup": [{"run": "no-such-editor --open x", "background": true},
               {"wait_window": "editor", "timeout_s": 1}],
     "steps": ["wait()"]
-  })J";
-  std::string error;
-  auto s = load_scenario(file, &error);
-  ASSERT_TRUE(s) << error;
-  RunOptions o;
-  o.out_dir = dir + "/out";
-  ScenarioResult r = run_scenario(*s, o);
+  })J");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.error.find("the background command 'no-such-editor --open x' exited with status 127 (command not found)"),
             std::string::npos)
       << r.error;
-  EXPECT_NE(r.error.find("not found"), std::string::npos);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(ScenarioRun, AWindowThatNeverAppearsFailsSetupWithItsTitle) {
-  const std::string dir = out_dir() + "_window";
-  std::filesystem::create_directories(dir);
-  const std::string file = dir + "/window.json";
-  std::ofstream(file) << R"J({
+  ScenarioResult r = run_temp("window", R"J({
     "screen": {"width": 640, "height": 480},
     "setup": [{"wait_window": "^no such window$", "timeout_s": 0.5}],
     "steps": ["wait()"],
     "teardown": [{"run": "touch \"$WORK/teardown_ran\""}]
-  })J";
-  std::string error;
-  auto s = load_scenario(file, &error);
-  ASSERT_TRUE(s) << error;
-  RunOptions o;
-  o.out_dir = dir + "/out";
-  ScenarioResult r = run_scenario(*s, o);
+  })J");
   EXPECT_FALSE(r.passed);
   EXPECT_NE(r.error.find("$.setup[0]: wait for a window titled /^no such window$/: no window matched"),
             std::string::npos)
       << r.error;
   EXPECT_TRUE(r.steps.empty());
   EXPECT_TRUE(std::filesystem::exists(r.out_dir + "/work/teardown_ran"));  // teardown still ran
-  std::filesystem::remove_all(dir);
 }
