@@ -50,18 +50,23 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS="suppressions=$ROOT/tests/sanitizer/lsan.supp:print_suppressions=0"
 run_ctest sanitize "$dir"
 
-# Fuzz, seeded with the bundled model outputs and past findings
-# (tests/fuzz/corpus_parser); findings fail the run.
+# Fuzz each target, seeded with real inputs (model outputs, safetensors
+# files) and past findings (tests/fuzz/corpus_*); findings fail the run.
 seconds="${FUZZ_SECONDS:-60}"
-corpus="$dir/fuzz_corpus/parser"
-mkdir -p "$corpus"
-cp "$ROOT"/tests/fuzz/corpus_parser/* "$corpus/"
-for f in "$ROOT"/demos/model_outputs/*/*.txt; do
-  cp "$f" "$corpus/$(basename "$(dirname "$f")")_$(basename "$f")"
-done
-log "fuzzing the parser for ${seconds}s"
-"$dir/tests/fuzz_parser" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
-  -artifact_prefix="$dir/" "$corpus" >"$dir/fuzz_parser.log" 2>&1 ||
-  { tail -40 "$dir/fuzz_parser.log"; log "fuzz_parser found a problem"; exit 1; }
-tail -1 "$dir/fuzz_parser.log"
-log "fuzz_parser: no findings in ${seconds}s"
+fuzz() {
+  local target="$1"
+  shift
+  local corpus="$dir/fuzz_corpus/$target"
+  mkdir -p "$corpus"
+  for f in "$@"; do
+    [ -f "$f" ] && cp "$f" "$corpus/$(basename "$(dirname "$f")")_$(basename "$f")"
+  done
+  log "fuzzing $target for ${seconds}s"
+  "$dir/tests/$target" -max_total_time="$seconds" -max_len=4096 -timeout=10 -artifact_prefix="$dir/$target-" \
+    "$corpus" >"$dir/$target.log" 2>&1 ||
+    { tail -40 "$dir/$target.log"; log "$target found a problem"; exit 1; }
+  tail -1 "$dir/$target.log"
+  log "$target: no findings in ${seconds}s"
+}
+fuzz fuzz_parser "$ROOT"/demos/model_outputs/*/*.txt "$ROOT"/tests/fuzz/corpus_parser/*
+fuzz fuzz_safetensors "$ROOT"/tests/golden/safetensors/*/*.safetensors
