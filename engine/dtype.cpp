@@ -64,6 +64,7 @@ float f16_to_f32(uint16_t h) {
 }
 
 void convert_to_f32(DType type, const void* src, float* dst, size_t n) {
+  if (n == 0) return;  // empty tensors: their pointers may be null
   switch (type) {
     case DType::kF32:
       std::memcpy(dst, src, n * sizeof(float));
