@@ -66,7 +66,9 @@ class XdoExecutorTest : public deskpilot::testing::DisplayTest {
     XdoOptions o;
     o.display = display();
     o.plan.screen = {800, 600};
-    o.key_delay_us = 2000;
+    // The default key delay: characters outside the keymap (CJK, emoji) are
+    // typed by rebinding a spare keycode, and a client must read each event
+    // before the next rebinding; 2 ms lost the emoji under load.
     o.motion_delay_us = 2000;
     std::string error;
     auto exec = XdoExecutor::open(o, &error);
