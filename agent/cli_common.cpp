@@ -1,9 +1,9 @@
 #include "agent/cli_common.h"
 
+#include "agent/file_util.h"
+
 #include <charconv>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <sstream>
 
 namespace deskpilot::agent {
@@ -28,17 +28,7 @@ bool read_input(const std::string& path, std::string* out, std::string* error) {
     *out = ss.str();
     return true;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = path + ": cannot open";
-    return false;
-  }
-  out->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (in.bad()) {
-    *error = path + ": read error";
-    return false;
-  }
-  return true;
+  return read_file(path, out, error);
 }
 
 }  // namespace deskpilot::agent

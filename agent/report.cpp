@@ -2,12 +2,12 @@
 
 #include <cstdio>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include "agent/file_util.h"
 #include "agent/junit.h"  // xml_escape
 
 namespace deskpilot::agent {
@@ -16,12 +16,6 @@ namespace {
 using nlohmann::json;
 
 std::string esc(const std::string& s) { return xml_escape(s); }
-
-std::string read_all(const std::string& path, bool* ok) {
-  std::ifstream in(path, std::ios::binary);
-  *ok = static_cast<bool>(in);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 std::string num(double v) {
   char buf[32];
@@ -115,8 +109,8 @@ std::vector<StepView> load_steps(const std::string& dir, std::vector<std::string
     }
     const std::string shot = get_string(v.line, "screenshot");
     if (!shot.empty()) {
-      bool ok = false;
-      const std::string bytes = read_all(dir + "/" + shot, &ok);
+      std::string bytes, ignored;
+      const bool ok = read_file(dir + "/" + shot, &bytes, &ignored);
       const cv::Mat image = ok ? cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1,
                                                      const_cast<char*>(bytes.data())), cv::IMREAD_COLOR)
                                : cv::Mat();

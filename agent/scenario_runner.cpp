@@ -4,8 +4,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <regex>
 #include <thread>
 
@@ -16,6 +14,7 @@
 #include "actions/formatter.h"
 #include "actions/parser.h"
 #include "actions/safety.h"
+#include "agent/file_util.h"
 #include "agent/process.h"
 #include "agent/trajectory.h"
 #include "agent/xvfb.h"
@@ -67,12 +66,6 @@ bool retry(double timeout_s, std::string* error, F&& attempt) {
     if (seconds_since(start) >= timeout_s) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-}
-
-std::string read_file(const std::string& path, bool* ok) {
-  std::ifstream in(path, std::ios::binary);
-  *ok = static_cast<bool>(in);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 class Runner {
@@ -211,8 +204,8 @@ class Runner {
       int status = 0;
       if (waitpid(b.pgid, &status, WNOHANG) != b.pgid) continue;
       const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      bool ok = false;
-      std::string log = read_file(b.log, &ok);
+      std::string log, ignored;
+      read_file(b.log, &log, &ignored);
       if (log.size() > 300) log = "..." + log.substr(log.size() - 300);
       while (!log.empty() && (log.back() == '\n' || log.back() == ' ')) log.pop_back();
       out += "; the background command '" + b.command + "' exited with status " + std::to_string(code) +
@@ -340,7 +333,6 @@ class Runner {
   }
 
   bool check_once(const Check& c, std::string* error) {
-    bool ok = false;
     switch (c.kind) {
       case Check::Kind::kFileExists: {
         const std::string p = expand(c.path, env_);
@@ -351,11 +343,8 @@ class Runner {
       case Check::Kind::kFileContains:
       case Check::Kind::kFileMatches: {
         const std::string p = expand(c.path, env_);
-        const std::string text = read_file(p, &ok);
-        if (!ok) {
-          *error = p + " cannot be read";
-          return false;
-        }
+        std::string text;
+        if (!read_file(p, &text, error)) return false;
         if (c.kind == Check::Kind::kFileContains ? text.find(c.text) != std::string::npos
                                                  : std::regex_search(text, std::regex(c.regex))) {
           return true;
