@@ -38,8 +38,8 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 
 std::string TensorView::shape_text() const { return engine::shape_text(shape); }
 
-std::optional<std::vector<TensorView>> parse_safetensors_header(std::string_view header_json, uint64_t data_size,
-                                                                const std::string& file, std::string* error) {
+std::optional<SafetensorsHeader> parse_safetensors_header(std::string_view header_json, uint64_t data_size,
+                                                          const std::string& file, std::string* error) {
   json header;
   try {
     header = json::parse(header_json);
@@ -51,9 +51,17 @@ std::optional<std::vector<TensorView>> parse_safetensors_header(std::string_view
     *error = file + ": the header is not a JSON object";
     return std::nullopt;
   }
-  std::vector<TensorView> out;
+  SafetensorsHeader parsed;
+  std::vector<TensorView>& out = parsed.tensors;
   for (const auto& [name, entry] : header.items()) {
-    if (name == "__metadata__") continue;
+    if (name == "__metadata__") {
+      if (entry.is_object()) {
+        for (const auto& [k, v] : entry.items()) {
+          if (v.is_string()) parsed.metadata[k] = v.get<std::string>();
+        }
+      }
+      continue;
+    }
     const std::string where = file + ": tensor " + name + ": ";
     auto bad = [&](const std::string& what) {
       *error = where + what;
@@ -111,11 +119,11 @@ std::optional<std::vector<TensorView>> parse_safetensors_header(std::string_view
       return std::nullopt;
     }
   }
-  return out;
+  return parsed;
 }
 
-std::optional<std::vector<TensorView>> parse_safetensors_buffer(const uint8_t* bytes, size_t size,
-                                                                const std::string& file, std::string* error) {
+std::optional<SafetensorsHeader> parse_safetensors_buffer(const uint8_t* bytes, size_t size,
+                                                          const std::string& file, std::string* error) {
   if (size < 8) {
     *error = file + ": " + std::to_string(size) + " bytes is too short for a safetensors file";
     return std::nullopt;
@@ -128,11 +136,11 @@ std::optional<std::vector<TensorView>> parse_safetensors_buffer(const uint8_t* b
     return std::nullopt;
   }
   const std::string_view header(reinterpret_cast<const char*>(bytes + 8), n);
-  auto tensors = parse_safetensors_header(header, size - 8 - n, file, error);
-  if (!tensors) return std::nullopt;
+  auto parsed = parse_safetensors_header(header, size - 8 - n, file, error);
+  if (!parsed) return std::nullopt;
   const uint8_t* data = bytes + 8 + n;
-  for (auto& t : *tensors) t.data = data + t.offset;
-  return tensors;
+  for (auto& t : parsed->tensors) t.data = data + t.offset;
+  return parsed;
 }
 
 std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path, std::string* error) {
@@ -160,18 +168,10 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path, 
     }
   }
   close(fd);
-  auto tensors = parse_safetensors_buffer(static_cast<const uint8_t*>(f->map_), f->map_size_, path, error);
-  if (!tensors) return nullptr;
-  f->tensors_ = std::move(*tensors);
-  // __metadata__: string values only, by the format's definition.
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<const uint8_t*>(f->map_)[i];
-  const auto header = json::parse(std::string_view(static_cast<const char*>(f->map_) + 8, n));
-  if (header.contains("__metadata__") && header["__metadata__"].is_object()) {
-    for (const auto& [k, v] : header["__metadata__"].items()) {
-      if (v.is_string()) f->metadata_[k] = v.get<std::string>();
-    }
-  }
+  auto parsed = parse_safetensors_buffer(static_cast<const uint8_t*>(f->map_), f->map_size_, path, error);
+  if (!parsed) return nullptr;
+  f->tensors_ = std::move(parsed->tensors);
+  f->metadata_ = std::move(parsed->metadata);
   return f;
 }
 

@@ -33,16 +33,21 @@ struct TensorView {
   std::string shape_text() const;  // "[64, 128]"
 };
 
+struct SafetensorsHeader {
+  std::vector<TensorView> tensors;
+  std::map<std::string, std::string> metadata;  // __metadata__ (string values, by the format's definition)
+};
+
 // The header of a safetensors buffer checked against `data_size` bytes of
 // tensor data; the views have offsets but no data pointer yet. nullopt and
 // *error ("FILE: tensor NAME: ...") on any inconsistency.
-std::optional<std::vector<TensorView>> parse_safetensors_header(std::string_view header_json,
-                                                                uint64_t data_size, const std::string& file,
-                                                                std::string* error);
+std::optional<SafetensorsHeader> parse_safetensors_header(std::string_view header_json, uint64_t data_size,
+                                                          const std::string& file, std::string* error);
 
-// A whole safetensors file image (as mapped): length, header, data.
-std::optional<std::vector<TensorView>> parse_safetensors_buffer(const uint8_t* bytes, size_t size,
-                                                                const std::string& file, std::string* error);
+// A whole safetensors file image (as mapped): length, header, data; the
+// views point into `bytes`.
+std::optional<SafetensorsHeader> parse_safetensors_buffer(const uint8_t* bytes, size_t size,
+                                                          const std::string& file, std::string* error);
 
 class SafetensorsFile {
  public:

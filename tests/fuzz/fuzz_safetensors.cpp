@@ -7,9 +7,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string error;
-  auto tensors = deskpilot::engine::parse_safetensors_buffer(data, size, "fuzz", &error);
-  if (!tensors) return 0;
-  for (const auto& t : *tensors) {
+  auto parsed = deskpilot::engine::parse_safetensors_buffer(data, size, "fuzz", &error);
+  if (!parsed) return 0;
+  for (const auto& t : parsed->tensors) {
     const auto* p = static_cast<const uint8_t*>(t.data);
     if (p < data || p + t.bytes > data + size) std::abort();
   }
