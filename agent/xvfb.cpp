@@ -1,5 +1,7 @@
 #include "agent/xvfb.h"
 
+#include "agent/process.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -9,23 +11,8 @@
 
 #include <chrono>
 #include <cstring>
-#include <thread>
 
 namespace deskpilot::agent {
-namespace {
-
-// Waits up to `ms` for the child to exit; true when it did.
-bool wait_exit(pid_t pid, int ms) {
-  for (int waited = 0; waited <= ms; waited += 10) {
-    int status = 0;
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid || r < 0) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return false;
-}
-
-}  // namespace
 
 std::unique_ptr<XvfbServer> XvfbServer::start(const XvfbOptions& o, std::string* error) {
   int fds[2];
@@ -44,7 +31,9 @@ std::unique_ptr<XvfbServer> XvfbServer::start(const XvfbOptions& o, std::string*
     return nullptr;
   }
   if (pid == 0) {
-    // Child: no stray servers if deskpilot dies; quiet unless it fails.
+    // Child: its own process group (stopped as one), no stray servers if
+    // deskpilot dies, quiet.
+    setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     close(fds[0]);
     int devnull = open("/dev/null", O_RDWR);
@@ -57,6 +46,7 @@ std::unique_ptr<XvfbServer> XvfbServer::start(const XvfbOptions& o, std::string*
            "tcp", "-noreset", static_cast<char*>(nullptr));
     _exit(127);
   }
+  setpgid(pid, pid);
   close(fds[1]);
   // Xvfb writes "N\n" to the pipe once it accepts connections.
   std::string number;
@@ -91,12 +81,6 @@ std::unique_ptr<XvfbServer> XvfbServer::start(const XvfbOptions& o, std::string*
   return std::unique_ptr<XvfbServer>(new XvfbServer(pid, ":" + number));
 }
 
-XvfbServer::~XvfbServer() {
-  kill(pid_, SIGTERM);
-  if (!wait_exit(pid_, 1000)) {
-    kill(pid_, SIGKILL);
-    wait_exit(pid_, 1000);
-  }
-}
+XvfbServer::~XvfbServer() { stop_process_group(pid_); }
 
 }  // namespace deskpilot::agent

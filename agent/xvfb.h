@@ -21,7 +21,7 @@ class XvfbServer {
   // Starts Xvfb with -displayfd, so the server itself picks a free display
   // number and says when it accepts connections. nullptr and *error on failure.
   static std::unique_ptr<XvfbServer> start(const XvfbOptions& options, std::string* error);
-  ~XvfbServer();  // SIGTERM, then SIGKILL after a second; reaps the process
+  ~XvfbServer();  // SIGTERM, then SIGKILL after a second (stop_process_group)
 
   XvfbServer(const XvfbServer&) = delete;
   XvfbServer& operator=(const XvfbServer&) = delete;
