@@ -5,7 +5,6 @@
 #include <sstream>
 
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
 
 #include "agent/file_util.h"
 #include "agent/junit.h"  // xml_escape
@@ -83,6 +82,23 @@ std::string overlay(const json& actions, int w, int h) {
   return svg.str();
 }
 
+// Width and height from a PNG's IHDR chunk: the report embeds the bytes as
+// they are and needs only the size for its overlay, not the pixels.
+bool png_size(const std::string& png, int* width, int* height) {
+  static const char kSignature[] = "\x89PNG\r\n\x1a\n";
+  if (png.size() < 24 || png.compare(0, 8, kSignature, 8) != 0 || png.compare(12, 4, "IHDR") != 0) return false;
+  auto be32 = [&](size_t at) {
+    uint32_t v = 0;
+    for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(png[at + i]);
+    return v;
+  };
+  const uint32_t w = be32(16), h = be32(20);
+  if (w == 0 || h == 0 || w > 65535 || h > 65535) return false;
+  *width = static_cast<int>(w);
+  *height = static_cast<int>(h);
+  return true;
+}
+
 struct StepView {
   json line;
   std::string image;  // data URL or empty
@@ -110,14 +126,8 @@ std::vector<StepView> load_steps(const std::string& dir, std::vector<std::string
     const std::string shot = get_string(v.line, "screenshot");
     if (!shot.empty()) {
       std::string bytes, ignored;
-      const bool ok = read_file(dir + "/" + shot, &bytes, &ignored);
-      const cv::Mat image = ok ? cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8UC1,
-                                                     const_cast<char*>(bytes.data())), cv::IMREAD_COLOR)
-                               : cv::Mat();
-      if (!image.empty()) {
+      if (read_file(dir + "/" + shot, &bytes, &ignored) && png_size(bytes, &v.width, &v.height)) {
         v.image = "data:image/png;base64," + base64_encode(bytes);
-        v.width = image.cols;
-        v.height = image.rows;
       } else {
         problems->push_back(dir + "/" + shot + ": cannot read the screenshot");
       }

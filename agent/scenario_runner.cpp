@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <thread>
 
@@ -243,7 +244,12 @@ class Runner {
         return false;
       });
     }
-    const cv::Mat templ = cv::imread(target.template_path, cv::IMREAD_COLOR);
+    // Read once per scenario, not on every retry.
+    auto cached = templates_.find(target.template_path);
+    if (cached == templates_.end()) {
+      cached = templates_.emplace(target.template_path, cv::imread(target.template_path, cv::IMREAD_COLOR)).first;
+    }
+    const cv::Mat& templ = cached->second;
     if (templ.empty()) {
       *error = target.template_path + ": cannot read the template image";
       return false;
@@ -439,6 +445,7 @@ class Runner {
   std::unique_ptr<TrajectoryWriter> trajectory_;
   std::unique_ptr<vision::ScreenSource> capture_;
   std::unique_ptr<vision::OcrEngine> ocr_;
+  std::map<std::string, cv::Mat> templates_;  // template images by path (empty: unreadable)
   std::string display_;
   std::unique_ptr<actions::XdoExecutor> xdo_;
   std::unique_ptr<actions::GuardedExecutor> executor_;
