@@ -43,7 +43,6 @@ SettleResult wait_for_settle(ScreenSource& source, const SettleOptions& o) {
     if (elapsed_ms() + o.interval_ms > o.timeout_ms) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(o.interval_ms));
   }
-  r.frame = previous;
   r.waited_ms = elapsed_ms();
   return r;
 }

@@ -22,7 +22,6 @@ struct SettleResult {
   int frames = 0;         // grabs taken
   double last_change = 0; // changed fraction in the last comparison
   std::string error;      // set when a grab failed
-  cv::Mat frame;          // the last frame grabbed (BGR)
 };
 
 SettleResult wait_for_settle(ScreenSource& source, const SettleOptions& options = {});

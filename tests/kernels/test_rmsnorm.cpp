@@ -66,6 +66,7 @@ TEST(RmsNormCpu, InPlace) {
 TEST(RmsNormCuda, MatchesCpuReference) {
   using namespace deskpilot::kernels;
   if (cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  SCOPED_TRACE(cuda::device_description(0));
   for (const Shape& s : kShapes) {
     SCOPED_TRACE(std::to_string(s.rows) + "x" + std::to_string(s.dim));
     const size_t n = static_cast<size_t>(s.rows * s.dim);
