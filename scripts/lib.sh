@@ -27,9 +27,9 @@ ensure_packages() {
 BASE_PACKAGES=(build-essential cmake libcli11-dev
   libx11-dev libxext-dev libxrandr-dev libxdo-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
-  pkg-config libtesseract-dev tesseract-ocr-eng
+  pkg-config libtesseract-dev tesseract-ocr-eng libopenblas-dev
   xvfb xauth xterm zenity mousepad chromium)
-SANITIZE_PACKAGES=(clang libclang-rt-14-dev)
+SANITIZE_PACKAGES=(clang libclang-rt-14-dev libomp-14-dev)
 
 # CUDA: nvcc from PATH, else the toolkit's usual home.
 cuda_flags() {
