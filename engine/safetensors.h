@@ -16,9 +16,14 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/dtype.h"
+#include "kernels/dtype.h"
 
 namespace deskpilot::engine {
+
+using kernels::DType;
+using kernels::dtype_from_name;
+using kernels::dtype_name;
+using kernels::dtype_size;
 
 struct TensorView {
   std::string name;

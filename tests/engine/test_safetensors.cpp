@@ -44,7 +44,7 @@ void expect_matches_golden(const WeightStore& store) {
     EXPECT_EQ(dtype_name(t->dtype), e["dtype"].get<std::string>()) << name;
     EXPECT_EQ(t->shape, e["shape"].get<std::vector<int64_t>>()) << name;
     std::vector<float> values(static_cast<size_t>(t->elements()));
-    convert_to_f32(t->dtype, t->data, values.data(), values.size());
+    deskpilot::kernels::convert_to_f32(t->dtype, t->data, values.data(), values.size());
     const auto want = e["values"].get<std::vector<double>>();
     ASSERT_EQ(values.size(), want.size()) << name;
     for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(static_cast<double>(values[i]), want[i]) << name << "[" << i << "]";

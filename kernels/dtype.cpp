@@ -1,9 +1,9 @@
-#include "engine/dtype.h"
+#include "kernels/dtype.h"
 
 #include <cmath>
 #include <cstring>
 
-namespace deskpilot::engine {
+namespace deskpilot::kernels {
 
 std::string_view dtype_name(DType t) {
   switch (t) {
@@ -82,4 +82,4 @@ void convert_to_f32(DType type, const void* src, float* dst, size_t n) {
   }
 }
 
-}  // namespace deskpilot::engine
+}  // namespace deskpilot::kernels

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string_view>
 
-namespace deskpilot::engine {
+namespace deskpilot::kernels {
 
 enum class DType { kF32, kF16, kBF16 };
 
@@ -21,4 +21,4 @@ float f16_to_f32(uint16_t bits);
 // n elements of `src` in `type` to FP32 `dst`.
 void convert_to_f32(DType type, const void* src, float* dst, size_t n);
 
-}  // namespace deskpilot::engine
+}  // namespace deskpilot::kernels

@@ -3,9 +3,9 @@
 #include <cmath>
 #include <limits>
 
-#include "engine/dtype.h"
+#include "kernels/dtype.h"
 
-using namespace deskpilot::engine;
+using namespace deskpilot::kernels;
 
 TEST(DType, NamesAndSizes) {
   EXPECT_EQ(dtype_from_name("BF16"), DType::kBF16);
