@@ -1,0 +1,24 @@
+#include "engine/model.h"
+
+namespace deskpilot::engine {
+
+std::unique_ptr<Model> Model::load(const std::string& dir, std::string* error) {
+  std::unique_ptr<Model> m(new Model());
+  m->dir_ = dir;
+  auto files = load_model_files(dir, error);
+  if (!files) return nullptr;
+  m->files_ = *files;
+  m->weights_ = WeightStore::open(dir, error);
+  if (!m->weights_) return nullptr;
+  m->tokenizer_ = Tokenizer::load(dir + "/tokenizer.json", error);
+  if (!m->tokenizer_) return nullptr;
+  std::string lm_error;
+  m->lm_ = Qwen2LanguageModel::load(*m->weights_, m->files_.model.text, &lm_error);
+  if (!m->lm_) {
+    if (error) *error = dir + ": " + lm_error;
+    return nullptr;
+  }
+  return m;
+}
+
+}  // namespace deskpilot::engine

@@ -1,0 +1,34 @@
+// A Hugging Face Qwen2-VL / Qwen2.5-VL model folder, loaded: the config
+// files, the memory-mapped weights, the tokenizer and the decoder.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "engine/config.h"
+#include "engine/qwen2_lm.h"
+#include "engine/safetensors.h"
+#include "engine/tokenizer.h"
+
+namespace deskpilot::engine {
+
+class Model {
+ public:
+  // nullptr and *error naming the file (and field or tensor) at fault.
+  static std::unique_ptr<Model> load(const std::string& dir, std::string* error);
+
+  const std::string& dir() const { return dir_; }
+  const ModelFiles& files() const { return files_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const Qwen2LanguageModel& lm() const { return *lm_; }
+
+ private:
+  Model() = default;
+  std::string dir_;
+  ModelFiles files_;
+  std::unique_ptr<WeightStore> weights_;  // owns the mappings the decoder points into
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<Qwen2LanguageModel> lm_;
+};
+
+}  // namespace deskpilot::engine

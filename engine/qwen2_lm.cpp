@@ -1,0 +1,148 @@
+#include "engine/qwen2_lm.h"
+
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/rmsnorm.h"
+#include "kernels/cpu/rope.h"
+
+namespace deskpilot::engine {
+
+namespace {
+
+struct Loader {
+  const WeightStore& store;
+  std::string* error;
+  bool ok = true;
+
+  Matrix matrix(const std::string& name, int64_t rows, int64_t cols) {
+    Matrix m;
+    if (!ok) return m;
+    const TensorView* t = store.get(name, {rows, cols}, error);
+    if (!t) {
+      ok = false;
+      return m;
+    }
+    return Matrix{t->data, t->dtype, rows, cols};
+  }
+  std::vector<float> vector(const std::string& name, int64_t n) {
+    std::vector<float> v;
+    if (!ok) return v;
+    const TensorView* t = store.get(name, {n}, error);
+    if (!t) {
+      ok = false;
+      return v;
+    }
+    v.resize(static_cast<size_t>(n));
+    kernels::convert_to_f32(t->dtype, t->data, v.data(), static_cast<size_t>(n));
+    return v;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Qwen2LanguageModel> Qwen2LanguageModel::load(const WeightStore& weights, const TextConfig& config,
+                                                             std::string* error) {
+  std::unique_ptr<Qwen2LanguageModel> m(new Qwen2LanguageModel());
+  m->config_ = config;
+  if (weights.find("model.language_model.embed_tokens.weight")) {
+    m->prefix_ = "model.language_model.";
+  } else if (weights.find("model.embed_tokens.weight")) {
+    m->prefix_ = "model.";
+  } else {
+    if (error)
+      *error = "no decoder weights: expected model.embed_tokens.weight (original layout) or "
+               "model.language_model.embed_tokens.weight (transformers >= 4.52)";
+    return nullptr;
+  }
+  const TextConfig& c = config;
+  const int64_t d = c.hidden_size, hd = c.head_dim, q_out = c.num_heads * hd, kv_out = c.num_kv_heads * hd;
+  Loader load{weights, error};
+  const std::string& p = m->prefix_;
+  m->embed_tokens_ = load.matrix(p + "embed_tokens.weight", c.vocab_size, d);
+  m->final_norm_ = load.vector(p + "norm.weight", d);
+  m->tied_ = c.tie_word_embeddings || !weights.find("lm_head.weight");
+  m->lm_head_ = m->tied_ ? m->embed_tokens_ : load.matrix("lm_head.weight", c.vocab_size, d);
+  for (int64_t l = 0; l < c.num_layers && load.ok; ++l) {
+    const std::string lp = p + "layers." + std::to_string(l) + ".";
+    DecoderLayer layer;
+    layer.input_norm = load.vector(lp + "input_layernorm.weight", d);
+    layer.post_attention_norm = load.vector(lp + "post_attention_layernorm.weight", d);
+    layer.q = load.matrix(lp + "self_attn.q_proj.weight", q_out, d);
+    layer.k = load.matrix(lp + "self_attn.k_proj.weight", kv_out, d);
+    layer.v = load.matrix(lp + "self_attn.v_proj.weight", kv_out, d);
+    layer.o = load.matrix(lp + "self_attn.o_proj.weight", d, q_out);
+    layer.q_bias = load.vector(lp + "self_attn.q_proj.bias", q_out);
+    layer.k_bias = load.vector(lp + "self_attn.k_proj.bias", kv_out);
+    layer.v_bias = load.vector(lp + "self_attn.v_proj.bias", kv_out);
+    layer.gate = load.matrix(lp + "mlp.gate_proj.weight", c.intermediate_size, d);
+    layer.up = load.matrix(lp + "mlp.up_proj.weight", c.intermediate_size, d);
+    layer.down = load.matrix(lp + "mlp.down_proj.weight", d, c.intermediate_size);
+    m->layers_.push_back(std::move(layer));
+  }
+  if (!load.ok) return nullptr;
+  return m;
+}
+
+bool Qwen2LanguageModel::embed(const int32_t* ids, int64_t n, float* out, std::string* error) const {
+  for (int64_t i = 0; i < n; ++i) {
+    if (ids[i] < 0 || ids[i] >= config_.vocab_size) {
+      if (error)
+        *error = "token id " + std::to_string(ids[i]) + " at position " + std::to_string(i) +
+                 " is outside the vocabulary (size " + std::to_string(config_.vocab_size) + ")";
+      return false;
+    }
+  }
+  kernels::embedding_gather(embed_tokens_.data, embed_tokens_.dtype, embed_tokens_.rows, embed_tokens_.cols, ids, n,
+                            out);
+  return true;
+}
+
+void Qwen2LanguageModel::forward(const float* embeddings, int64_t n, const int64_t* positions, KvCache* cache,
+                                 float* logits, bool all_logits) const {
+  const TextConfig& c = config_;
+  const int64_t d = c.hidden_size, hd = c.head_dim, heads = c.num_heads, kv_heads = c.num_kv_heads;
+  const int64_t inter = c.intermediate_size, past = cache->length(), kv_row = kv_heads * hd;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  cache->reserve(past + n);
+
+  std::vector<float> h(embeddings, embeddings + n * d);        // (n, hidden) the residual stream
+  std::vector<float> x(static_cast<size_t>(n * d));            // (n, hidden) normed input of a block
+  std::vector<float> q(static_cast<size_t>(n * heads * hd));   // (n, heads, head_dim)
+  std::vector<float> attn(static_cast<size_t>(n * heads * hd));  // (n, heads, head_dim)
+  std::vector<float> gate(static_cast<size_t>(n * inter));     // (n, intermediate)
+  std::vector<float> up(static_cast<size_t>(n * inter));       // (n, intermediate)
+  std::vector<float> cos(static_cast<size_t>(n * hd)), sin(static_cast<size_t>(n * hd));  // (n, head_dim)
+  const int64_t section[3] = {c.mrope_section[0], c.mrope_section[1], c.mrope_section[2]};
+  kernels::mrope_cos_sin(positions, n, hd, c.rope_theta, section, cos.data(), sin.data());
+
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const DecoderLayer& L = layers_[l];
+    float* k_rows = cache->keys(l) + past * kv_row;    // (n, kv_heads, head_dim) new cache rows
+    float* v_rows = cache->values(l) + past * kv_row;  // (n, kv_heads, head_dim)
+    kernels::rmsnorm_f32(h.data(), L.input_norm.data(), x.data(), n, d, eps);
+    kernels::linear(x.data(), n, d, L.q.data, L.q.dtype, L.q.rows, L.q_bias.data(), q.data());
+    kernels::linear(x.data(), n, d, L.k.data, L.k.dtype, L.k.rows, L.k_bias.data(), k_rows);
+    kernels::linear(x.data(), n, d, L.v.data, L.v.dtype, L.v.rows, L.v_bias.data(), v_rows);
+    kernels::rope_apply(q.data(), n, heads, hd, cos.data(), sin.data());
+    kernels::rope_apply(k_rows, n, kv_heads, hd, cos.data(), sin.data());
+    kernels::attention_causal(q.data(), cache->keys(l), cache->values(l), attn.data(), n, past, heads, kv_heads, hd);
+    kernels::linear(attn.data(), n, heads * hd, L.o.data, L.o.dtype, d, nullptr, x.data());
+    kernels::add_inplace(h.data(), x.data(), n * d);
+
+    kernels::rmsnorm_f32(h.data(), L.post_attention_norm.data(), x.data(), n, d, eps);
+    kernels::linear(x.data(), n, d, L.gate.data, L.gate.dtype, inter, nullptr, gate.data());
+    kernels::linear(x.data(), n, d, L.up.data, L.up.dtype, inter, nullptr, up.data());
+    kernels::silu_mul(gate.data(), up.data(), gate.data(), n * inter);
+    kernels::linear(gate.data(), n, inter, L.down.data, L.down.dtype, d, nullptr, x.data());
+    kernels::add_inplace(h.data(), x.data(), n * d);
+  }
+  cache->advance(n);
+
+  const int64_t rows = all_logits ? n : 1;
+  const float* last = h.data() + (n - rows) * d;
+  kernels::rmsnorm_f32(last, final_norm_.data(), x.data(), rows, d, eps);
+  kernels::linear(x.data(), rows, d, lm_head_.data, lm_head_.dtype, lm_head_.rows, nullptr, logits);
+}
+
+}  // namespace deskpilot::engine

@@ -1,0 +1,22 @@
+// Causal grouped-query attention over a KV cache, FP32.
+//
+// Query row i is token `past + i` of the sequence and sees cache rows
+// 0..past+i (causality by sequence index, never by rotary position).
+// Query head h reads KV head h / (q_heads / kv_heads). Scores are scaled by
+// 1 / sqrt(head_dim) and normalised with a max-subtracted softmax.
+#pragma once
+
+#include <cstdint>
+
+namespace deskpilot::kernels {
+
+// q: (len, q_heads, head_dim); k, v: (past + len, kv_heads, head_dim) (the
+// cache, rows past.. already written); out: (len, q_heads, head_dim).
+void attention_causal(const float* q, const float* k, const float* v, float* out, int64_t len, int64_t past,
+                      int64_t q_heads, int64_t kv_heads, int64_t head_dim);
+
+// The reference: the same in double, one query at a time.
+void attention_causal_reference(const float* q, const float* k, const float* v, float* out, int64_t len, int64_t past,
+                                int64_t q_heads, int64_t kv_heads, int64_t head_dim);
+
+}  // namespace deskpilot::kernels

@@ -1,0 +1,34 @@
+// Linear layers on the CPU: y = x · Wᵀ + b with W stored as the checkpoint
+// stores it (F32, BF16 or F16, row-major [n, k], usually straight from the
+// memory-mapped safetensors file) and FP32 arithmetic.
+//
+// Few rows of x (decode): each weight row is converted once into an L1
+// buffer and dotted with every row of x, so the weights are read once per
+// call in their stored width: decode is bound by these bytes.
+// Many rows (prefill): blocks of weight rows are converted to FP32 and
+// multiplied with OpenBLAS's SGEMM (or the plain kernel when OpenBLAS is not
+// built in).
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/dtype.h"
+
+namespace deskpilot::kernels {
+
+// x: (m, k); w: (n, k) of `wtype`; bias: (n) or nullptr; y: (m, n), row stride ldy >= n.
+void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias, float* y,
+            int64_t ldy);
+inline void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
+                   float* y) {
+  linear(x, m, k, w, wtype, n, bias, y, n);
+}
+
+// The reference: the same product with double accumulation, one element at a time.
+void linear_reference(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
+                      float* y);
+
+// Whether SGEMM comes from OpenBLAS in this build ("openblas" / "builtin").
+const char* gemm_backend_name();
+
+}  // namespace deskpilot::kernels

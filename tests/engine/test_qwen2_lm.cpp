@@ -1,0 +1,158 @@
+// The decoder against transformers on tiny random checkpoints
+// (scripts/golden/make_tiny_models.py): logits within 1e-4, identical
+// greedy continuations, for all three checkpoint layouts.
+#include "engine/qwen2_lm.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "engine/generate.h"
+#include "engine/model.h"
+
+namespace deskpilot::engine {
+namespace {
+
+const std::string kModels = std::string(DESKPILOT_TEST_DATA_DIR) + "/golden/models/";
+constexpr float kTolerance = 1e-4f;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Golden {
+  nlohmann::json json;
+  std::string blob;
+  std::vector<float> tensor(const nlohmann::json& entry) const {
+    int64_t n = 1;
+    for (auto d : entry["shape"]) n *= d.get<int64_t>();
+    std::vector<float> v(static_cast<size_t>(n));
+    std::memcpy(v.data(), blob.data() + entry["offset"].get<size_t>(), sizeof(float) * n);
+    return v;
+  }
+};
+
+Golden golden(const std::string& name) {
+  return {nlohmann::json::parse(slurp(kModels + name + ".golden.json")), slurp(kModels + name + ".logits.bin")};
+}
+
+float max_abs_diff(const float* a, const float* b, size_t n) {
+  float m = 0;
+  for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+class TinyModel : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TinyModel, LogitsMatchTransformers) {
+  std::string error;
+  auto model = Model::load(kModels + GetParam(), &error);
+  ASSERT_NE(model, nullptr) << error;
+  const Golden g = golden(GetParam());
+  const Qwen2LanguageModel& lm = model->lm();
+  const int64_t vocab = lm.config().vocab_size, hidden = lm.config().hidden_size;
+  float worst = 0;  // reported, for the record
+  for (const auto& c : g.json["cases"]) {
+    const auto ids = c["prompt_ids"].get<std::vector<int32_t>>();
+    const auto n = static_cast<int64_t>(ids.size());
+    std::vector<float> x(static_cast<size_t>(n * hidden));
+    ASSERT_TRUE(lm.embed(ids.data(), n, x.data(), &error)) << error;
+    KvCache cache = lm.new_cache();
+    std::vector<float> logits(static_cast<size_t>(n * vocab));
+    lm.forward(x.data(), n, text_positions(0, n).data(), &cache, logits.data(), /*all_logits=*/true);
+    const std::vector<float> last = g.tensor(c["last_logits"]);
+    worst = std::max(worst, max_abs_diff(logits.data() + (n - 1) * vocab, last.data(), vocab));
+    EXPECT_LE(max_abs_diff(logits.data() + (n - 1) * vocab, last.data(), vocab), kTolerance);
+    if (c.contains("all_logits")) {
+      const std::vector<float> all = g.tensor(c["all_logits"]);
+      ASSERT_EQ(all.size(), logits.size());
+      worst = std::max(worst, max_abs_diff(logits.data(), all.data(), all.size()));
+      EXPECT_LE(max_abs_diff(logits.data(), all.data(), all.size()), kTolerance);
+    }
+    if (c.contains("step_logits")) {
+      // Decode one token at a time through the cache, feeding the golden continuation.
+      const std::vector<float> steps = g.tensor(c["step_logits"]);
+      const auto generated = c["generated_ids"].get<std::vector<int32_t>>();
+      KvCache decode_cache = lm.new_cache();
+      std::vector<float> step(static_cast<size_t>(vocab));
+      lm.forward(x.data(), n, text_positions(0, n).data(), &decode_cache, step.data(), false);
+      for (size_t s = 0; s < generated.size(); ++s) {
+        if (s > 0) {
+          lm.embed(&generated[s - 1], 1, x.data(), nullptr);
+          lm.forward(x.data(), 1, text_positions(decode_cache.length(), 1).data(), &decode_cache, step.data(), false);
+        }
+        worst = std::max(worst, max_abs_diff(step.data(), steps.data() + s * vocab, vocab));
+        EXPECT_LE(max_abs_diff(step.data(), steps.data() + s * vocab, vocab), kTolerance) << "step " << s;
+      }
+    }
+  }
+  std::printf("%s: max |logit - transformers| = %.3g\n", GetParam().c_str(), worst);
+}
+
+TEST_P(TinyModel, GreedyContinuationMatchesTransformers) {
+  std::string error;
+  auto model = Model::load(kModels + GetParam(), &error);
+  ASSERT_NE(model, nullptr) << error;
+  for (const auto& c : golden(GetParam()).json["cases"]) {
+    GenerateOptions options;
+    options.max_tokens = static_cast<int64_t>(c["generated_ids"].size());
+    options.ignore_eos = true;
+    GenerateResult result;
+    ASSERT_TRUE(generate(*model, c["prompt_ids"].get<std::vector<int32_t>>(), options, nullptr, &result, &error));
+    EXPECT_EQ(result.generated_ids, c["generated_ids"].get<std::vector<int32_t>>());
+  }
+}
+
+TEST_P(TinyModel, SamePromptTwiceGivesTheSameBytes) {
+  std::string error;
+  auto model = Model::load(kModels + GetParam(), &error);
+  ASSERT_NE(model, nullptr) << error;
+  const auto prompt = model->tokenizer().encode("Open the terminal");
+  GenerateOptions options;
+  options.max_tokens = 24;
+  options.ignore_eos = true;
+  options.sampling.temperature = 0.9;
+  options.sampling.top_p = 0.9;
+  options.sampling.seed = 7;
+  GenerateResult a, b;
+  std::string streamed;
+  ASSERT_TRUE(generate(*model, prompt, options, [&](std::string_view s) { streamed += s; }, &a, &error));
+  ASSERT_TRUE(generate(*model, prompt, options, nullptr, &b, &error));
+  EXPECT_EQ(a.generated_ids, b.generated_ids);
+  EXPECT_EQ(a.text, b.text);
+  EXPECT_EQ(streamed, a.text);
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, TinyModel, ::testing::Values("qwen2vl-tied", "qwen25vl-untied", "qwen2vl-untied-f16"));
+
+TEST(Qwen2LanguageModel, LayoutAndTyingDetected) {
+  std::string error;
+  auto tied = Model::load(kModels + "qwen2vl-tied", &error);
+  ASSERT_NE(tied, nullptr) << error;
+  EXPECT_EQ(tied->lm().prefix(), "model.");
+  EXPECT_TRUE(tied->lm().tied());
+  auto untied = Model::load(kModels + "qwen25vl-untied", &error);
+  ASSERT_NE(untied, nullptr) << error;
+  EXPECT_EQ(untied->lm().prefix(), "model.language_model.");
+  EXPECT_FALSE(untied->lm().tied());
+}
+
+TEST(Qwen2LanguageModel, OutOfVocabularyIdIsAnError) {
+  std::string error;
+  auto model = Model::load(kModels + "qwen2vl-tied", &error);
+  ASSERT_NE(model, nullptr) << error;
+  GenerateResult result;
+  EXPECT_FALSE(generate(*model, {1, 2, 99999}, GenerateOptions(), nullptr, &result, &error));
+  EXPECT_NE(error.find("token id 99999 at position 2"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace deskpilot::engine
