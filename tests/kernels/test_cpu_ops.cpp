@@ -1,0 +1,180 @@
+// The optimized CPU kernels against their plain references (double
+// accumulation) on awkward shapes, for every weight dtype.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/rope.h"
+#include "kernels/dtype.h"
+
+namespace deskpilot::kernels {
+namespace {
+
+std::vector<float> random_vector(size_t n, unsigned seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// Weights in `t`, as bytes; `values` gets what they round to.
+std::vector<uint8_t> encode(const std::vector<float>& w, DType t, std::vector<float>* values) {
+  std::vector<uint8_t> bytes(w.size() * dtype_size(t));
+  for (size_t i = 0; i < w.size(); ++i) {
+    if (t == DType::kF32) {
+      std::memcpy(bytes.data() + 4 * i, &w[i], 4);
+    } else {
+      uint16_t bits = 0;
+      if (t == DType::kBF16) {
+        bits = f32_to_bf16(w[i]);
+      } else {
+        // F16 by round trip through the values F16 can hold in [-1, 1]: scale to 1/1024 steps.
+        const float q = std::round(w[i] * 1024.0f) / 1024.0f;
+        // Encode q exactly as F16 (normal range, 10-bit mantissa holds it).
+        uint32_t f;
+        std::memcpy(&f, &q, 4);
+        const uint32_t sign = (f >> 16) & 0x8000u;
+        const int32_t exp = static_cast<int32_t>((f >> 23) & 0xFF) - 127 + 15;
+        bits = q == 0.0f ? static_cast<uint16_t>(sign)
+                         : static_cast<uint16_t>(sign | (static_cast<uint32_t>(exp) << 10) | ((f >> 13) & 0x3FFu));
+      }
+      std::memcpy(bytes.data() + 2 * i, &bits, 2);
+    }
+  }
+  values->resize(w.size());
+  convert_to_f32(t, bytes.data(), values->data(), w.size());
+  return bytes;
+}
+
+struct GemmShape {
+  int64_t m, k, n;
+};
+// Decode (m <= 8) and prefill (m > 8) paths; n across the 256-row block edge.
+const GemmShape kGemmShapes[] = {{1, 1, 1}, {1, 33, 111}, {3, 260, 19}, {8, 64, 257}, {9, 111, 33},
+                                 {19, 260, 513}, {64, 1025, 31}};
+
+TEST(LinearCpu, MatchesReferenceForEveryDtypeAndShape) {
+  for (DType t : {DType::kF32, DType::kBF16, DType::kF16}) {
+    for (const GemmShape& s : kGemmShapes) {
+      SCOPED_TRACE(std::string(dtype_name(t)) + " m=" + std::to_string(s.m) + " k=" + std::to_string(s.k) +
+                   " n=" + std::to_string(s.n));
+      const auto x = random_vector(static_cast<size_t>(s.m * s.k), 1);
+      std::vector<float> wv;
+      const auto w = encode(random_vector(static_cast<size_t>(s.n * s.k), 2), t, &wv);
+      const auto bias = random_vector(static_cast<size_t>(s.n), 3);
+      // Output with a guard column on each row (ldy = n + 1) that must stay untouched.
+      std::vector<float> y(static_cast<size_t>(s.m * (s.n + 1)), 12345.0f), ref(static_cast<size_t>(s.m * s.n));
+      linear(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), y.data(), s.n + 1);
+      linear_reference(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), ref.data());
+      float worst = 0;
+      for (int64_t i = 0; i < s.m; ++i) {
+        for (int64_t j = 0; j < s.n; ++j) {
+          const float got = y[i * (s.n + 1) + j];
+          ASSERT_TRUE(std::isfinite(got));
+          worst = std::max(worst, std::fabs(got - ref[i * s.n + j]) / (1.0f + std::fabs(ref[i * s.n + j])));
+        }
+        EXPECT_EQ(y[i * (s.n + 1) + s.n], 12345.0f) << "guard column overwritten";
+      }
+      EXPECT_LE(worst, 2e-5f * std::sqrt(static_cast<float>(s.k)));
+    }
+  }
+}
+
+TEST(LinearCpu, NoBiasMeansZeroBias) {
+  const auto x = random_vector(3 * 17, 4);
+  const auto w = random_vector(5 * 17, 5);
+  std::vector<float> y(15), ref(15);
+  linear(x.data(), 3, 17, w.data(), DType::kF32, 5, nullptr, y.data());
+  linear_reference(x.data(), 3, 17, w.data(), DType::kF32, 5, nullptr, ref.data());
+  for (size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], ref[i], 1e-5f);
+}
+
+TEST(AttentionCpu, MatchesReferenceWithCacheAndGqa) {
+  struct Case {
+    int64_t len, past, q_heads, kv_heads, head_dim;
+  };
+  for (const Case& c : {Case{1, 0, 1, 1, 1}, Case{7, 0, 4, 2, 16}, Case{1, 33, 14, 2, 64}, Case{19, 5, 6, 3, 33},
+                        Case{5, 100, 28, 4, 128}}) {
+    SCOPED_TRACE("len=" + std::to_string(c.len) + " past=" + std::to_string(c.past));
+    const int64_t total = c.past + c.len;
+    const auto q = random_vector(static_cast<size_t>(c.len * c.q_heads * c.head_dim), 6, 3.0f);
+    const auto k = random_vector(static_cast<size_t>(total * c.kv_heads * c.head_dim), 7, 3.0f);
+    const auto v = random_vector(static_cast<size_t>(total * c.kv_heads * c.head_dim), 8);
+    std::vector<float> out(q.size()), ref(q.size());
+    attention_causal(q.data(), k.data(), v.data(), out.data(), c.len, c.past, c.q_heads, c.kv_heads, c.head_dim);
+    attention_causal_reference(q.data(), k.data(), v.data(), ref.data(), c.len, c.past, c.q_heads, c.kv_heads,
+                               c.head_dim);
+    for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], ref[i], 2e-5f) << i;
+  }
+}
+
+TEST(AttentionCpu, FirstTokenSeesOnlyItself) {
+  // One key: the output is its value whatever the scores.
+  const std::vector<float> q = {1e4f, -3}, k = {5, 7}, v = {0.25f, -8};
+  std::vector<float> out(2);
+  attention_causal(q.data(), k.data(), v.data(), out.data(), 1, 0, 1, 1, 2);
+  EXPECT_FLOAT_EQ(out[0], 0.25f);
+  EXPECT_FLOAT_EQ(out[1], -8.0f);
+}
+
+TEST(RopeCpu, MropeStreamsFollowSections) {
+  // head_dim 16 -> 8 frequencies split [2, 3, 3]: 0-1 temporal, 2-4 height, 5-7 width.
+  const int64_t section[3] = {2, 3, 3};
+  const std::vector<int64_t> pos = {3, 0, 0, 0, 11, 0, 0, 0, 20, 0, 0, 0};  // (3, 4): t, h, w of 4 tokens
+  std::vector<float> cos(4 * 16), sin(4 * 16);
+  mrope_cos_sin(pos.data(), 4, 16, 10000.0, section, cos.data(), sin.data());
+  const auto inv = [](int i) { return 1.0f / std::pow(10000.0f, static_cast<float>(2 * i) / 16.0f); };
+  for (int i = 0; i < 8; ++i) {
+    const float p = i < 2 ? 3.0f : i < 5 ? 11.0f : 20.0f;
+    EXPECT_NEAR(cos[i], std::cos(p * inv(i)), 1e-6f) << i;
+    EXPECT_NEAR(sin[i + 8], std::sin(p * inv(i)), 1e-6f) << i;
+    EXPECT_FLOAT_EQ(cos[16 + i], 1.0f);  // token 1 at position 0 everywhere
+  }
+}
+
+TEST(RopeCpu, RotationMatchesRotateHalfFormula) {
+  const int64_t len = 3, heads = 2, hd = 8, section[3] = {2, 1, 1};
+  std::vector<int64_t> pos(3 * len);
+  for (int64_t s = 0; s < 3; ++s)
+    for (int64_t t = 0; t < len; ++t) pos[s * len + t] = 5 * t + s;
+  std::vector<float> cos(len * hd), sin(len * hd);
+  mrope_cos_sin(pos.data(), len, hd, 1e6, section, cos.data(), sin.data());
+  auto x = random_vector(static_cast<size_t>(len * heads * hd), 9);
+  const auto x0 = x;
+  rope_apply(x.data(), len, heads, hd, cos.data(), sin.data());
+  for (int64_t t = 0; t < len; ++t)
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t i = 0; i < hd; ++i) {
+        const float* v = x0.data() + (t * heads + h) * hd;
+        const float rot = i < hd / 2 ? -v[i + hd / 2] : v[i - hd / 2];
+        EXPECT_NEAR(x[(t * heads + h) * hd + i], v[i] * cos[t * hd + i] + rot * sin[t * hd + i], 1e-6f);
+      }
+}
+
+TEST(ElementwiseCpu, SiluMulAndEmbedding) {
+  const std::vector<float> g = {-3, 0, 0.5f, 20}, u = {2, 5, -1, 0.5f};
+  std::vector<float> out(4);
+  silu_mul(g.data(), u.data(), out.data(), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(out[i], g[i] / (1 + std::exp(-g[i])) * u[i], 1e-6f);
+
+  std::vector<float> values;
+  const auto table = encode(random_vector(5 * 3, 10), DType::kBF16, &values);  // (5, 3)
+  const std::vector<int32_t> ids = {4, 0, 7};
+  std::vector<float> rows(9, 99.0f);
+  embedding_gather(table.data(), DType::kBF16, 5, 3, ids.data(), 3, rows.data());
+  for (int j = 0; j < 3; ++j) {
+    EXPECT_EQ(rows[j], values[4 * 3 + j]);
+    EXPECT_EQ(rows[3 + j], values[j]);
+    EXPECT_EQ(rows[6 + j], 0.0f);  // out of range -> zeros
+  }
+}
+
+}  // namespace
+}  // namespace deskpilot::kernels
