@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "agent/cli_capture.h"
+#include "agent/cli_generate.h"
 #include "agent/cli_parse.h"
 #include "agent/cli_scenario.h"
 
@@ -18,6 +19,8 @@ int main(int argc, char** argv) {
   deskpilot::agent::add_capture_command(app, &exit_code);
   deskpilot::agent::add_scenario_command(app, &exit_code);
   deskpilot::agent::add_report_command(app, &exit_code);
+  deskpilot::agent::add_generate_command(app, &exit_code);
+  deskpilot::agent::add_tokenize_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

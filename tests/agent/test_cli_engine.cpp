@@ -1,0 +1,112 @@
+// `deskpilot generate` and `deskpilot tokenize` end to end: the binary on
+// the tiny golden checkpoints and the real Qwen2 tokenizer.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli_runner.h"
+
+namespace {
+
+using deskpilot::testing::CliRun;
+using deskpilot::testing::run_cli;
+
+const std::string kGolden = std::string(DESKPILOT_TEST_DATA_DIR) + "/golden/";
+
+nlohmann::json golden_cases(const std::string& model) {
+  std::ifstream in(kGolden + "models/" + model + ".golden.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return nlohmann::json::parse(ss.str())["cases"];
+}
+
+TEST(CliGenerate, ChatPromptGivesTheTransformersContinuation) {
+  // Golden case 1 is the chat template around this user message.
+  for (const std::string model : {"qwen2vl-tied", "qwen25vl-untied"}) {
+    const nlohmann::json c = golden_cases(model)[1];
+    CliRun r = run_cli("generate --model " + kGolden + "models/" + model +
+                       " --prompt 'Open the terminal and list my files.' --max-tokens 32 --ignore-eos --json");
+    ASSERT_EQ(r.status, 0) << r.out;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["prompt_ids"], c["prompt_ids"]) << model;
+    EXPECT_EQ(j["generated_ids"], c["generated_ids"]) << model;
+    EXPECT_EQ(j["finish_reason"], "length");
+  }
+}
+
+TEST(CliGenerate, RawPromptSkipsTheTemplate) {
+  const nlohmann::json c = golden_cases("qwen2vl-untied-f16")[0];
+  CliRun r = run_cli("generate --model " + kGolden + "models/qwen2vl-untied-f16" +
+                     " --raw --prompt 'Hello, world! Thought: click the Save button.' --max-tokens 32 --ignore-eos --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["prompt_ids"], c["prompt_ids"]);
+  EXPECT_EQ(j["generated_ids"], c["generated_ids"]);
+}
+
+TEST(CliGenerate, SampledRunsRepeatByteForByte) {
+  const std::string cmd = "generate --model " + kGolden + "models/qwen2vl-tied" +
+                          " --prompt hello --max-tokens 40 --temperature 1.2 --top-p 0.95 --seed 11 --ignore-eos --json";
+  CliRun a = run_cli(cmd), b = run_cli(cmd);
+  ASSERT_EQ(a.status, 0) << a.out;
+  // Everything but the timings is the same bytes.
+  auto ja = nlohmann::json::parse(a.out), jb = nlohmann::json::parse(b.out);
+  for (auto* j : {&ja, &jb}) j->erase("prefill_ms"), j->erase("decode_ms");
+  EXPECT_EQ(ja.dump(), jb.dump());
+  CliRun other = run_cli(cmd + " --seed 12");
+  EXPECT_NE(nlohmann::json::parse(a.out)["generated_ids"], nlohmann::json::parse(other.out)["generated_ids"]);
+}
+
+TEST(CliGenerate, StreamsTextAndReportsTimings) {
+  CliRun r = run_cli("generate --model " + kGolden + "models/qwen2vl-tied --prompt hi --max-tokens 8 --ignore-eos");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("deskpilot: prompt "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("generated 8 in"), std::string::npos) << r.out;
+}
+
+TEST(CliGenerate, BadModelFolderIsNamed) {
+  CliRun r = run_cli("generate --model /nonexistent/model --prompt hi");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("/nonexistent/model/config.json"), std::string::npos) << r.out;
+  r = run_cli("generate --model " + kGolden + "tokenizer/qwen2 --prompt hi");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("config.json"), std::string::npos) << r.out;
+}
+
+TEST(CliTokenize, IdsMatchTheTokenizersPackage) {
+  CliRun r = run_cli("tokenize --model " + kGolden + "tokenizer/qwen2 --json 'it'\"'\"'s 2026 你好 <|im_end|>'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  // Golden case from tests/golden/tokenizer/cases.json made by the tokenizers package.
+  std::ifstream in(kGolden + "tokenizer/cases.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  bool found = false;
+  for (const auto& c : nlohmann::json::parse(ss.str())["cases"]) {
+    if (c["text"] == "it's 2026 你好 <|im_end|>") {
+      EXPECT_EQ(j["ids"], c["ids"]);
+      found = true;
+    }
+  }
+  if (!found) {
+    // Not in the golden file: at least the special token comes out whole, last.
+    EXPECT_EQ(j["ids"].back(), 151645);
+    EXPECT_EQ(j["pieces"].back(), "<|im_end|>");
+  }
+}
+
+TEST(CliTokenize, DecodeRoundTripsAndRejectsBadIds) {
+  CliRun r = run_cli("tokenize --model " + kGolden + "tokenizer/qwen2/tokenizer.json --decode '[9707, 11, 220, 99489]'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "Hello, 世界\n");
+  r = run_cli("tokenize --model " + kGolden + "tokenizer/qwen2 --decode 9707,abc");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("'abc' at position 5 is not a token id"), std::string::npos) << r.out;
+  r = run_cli("tokenize --model " + kGolden + "tokenizer/qwen2 --decode 999999");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("id 999999 (item 0) is not in"), std::string::npos) << r.out;
+}
+
+}  // namespace
