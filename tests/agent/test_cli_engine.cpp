@@ -48,14 +48,15 @@ TEST(CliGenerate, RawPromptSkipsTheTemplate) {
 
 TEST(CliGenerate, SampledRunsRepeatByteForByte) {
   const std::string cmd = "generate --model " + kGolden + "models/qwen2vl-tied" +
-                          " --prompt hello --max-tokens 40 --temperature 1.2 --top-p 0.95 --seed 11 --ignore-eos --json";
-  CliRun a = run_cli(cmd), b = run_cli(cmd);
+                          " --prompt hello --max-tokens 40 --temperature 1.2 --top-p 0.95 --ignore-eos --json --seed ";
+  CliRun a = run_cli(cmd + "11"), b = run_cli(cmd + "11");
   ASSERT_EQ(a.status, 0) << a.out;
   // Everything but the timings is the same bytes.
   auto ja = nlohmann::json::parse(a.out), jb = nlohmann::json::parse(b.out);
   for (auto* j : {&ja, &jb}) j->erase("prefill_ms"), j->erase("decode_ms");
   EXPECT_EQ(ja.dump(), jb.dump());
-  CliRun other = run_cli(cmd + " --seed 12");
+  CliRun other = run_cli(cmd + "12");
+  ASSERT_EQ(other.status, 0) << other.out;
   EXPECT_NE(nlohmann::json::parse(a.out)["generated_ids"], nlohmann::json::parse(other.out)["generated_ids"]);
 }
 
