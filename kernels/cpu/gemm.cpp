@@ -2,6 +2,10 @@
 
 #include <omp.h>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -16,8 +20,8 @@ namespace {
 
 // Rows of x handled by the weight-streaming kernel; more go to SGEMM.
 constexpr int64_t kStreamRows = 8;
-// Weight rows converted per SGEMM block: (kBlockRows, k) FP32 scratch.
-constexpr int64_t kBlockRows = 256;
+// Weight rows converted per SGEMM block: (kBlockRows, k) FP32 scratch per thread.
+constexpr int64_t kBlockRows = 128;
 
 inline void convert_row(const void* w, DType t, int64_t row, int64_t k, float* out) {
   switch (t) {
@@ -50,9 +54,53 @@ inline float dot(const float* a, const float* b, int64_t k) {
   return acc;
 }
 
+#if defined(__AVX512F__)
+// GCC 12's AVX-512 headers start some intrinsics from a self-initialised
+// "undefined" vector and then warn about it once inlined (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+// One 16-bit weight row against m <= kStreamRows rows of x, 16 lanes at a
+// time: each chunk of weights is widened once (BF16: shift into the high
+// half; F16: vcvtph2ps) and multiplied into one accumulator per x row.
+void dot_row_avx512(const float* x, int64_t m, int64_t k, const uint16_t* w, bool bf16, float* out) {
+  __m512 acc[kStreamRows];
+  for (int64_t i = 0; i < kStreamRows; ++i) acc[i] = _mm512_setzero_ps();
+  int64_t t = 0;
+  for (; t + 16 <= k; t += 16) {
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + t));
+    const __m512 wv = bf16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16))
+                           : _mm512_cvtph_ps(raw);
+    for (int64_t i = 0; i < m; ++i) acc[i] = _mm512_fmadd_ps(_mm512_loadu_ps(x + i * k + t), wv, acc[i]);
+  }
+  if (t < k) {  // the last k % 16 columns, masked
+    const __mmask16 mask = static_cast<__mmask16>((1u << (k - t)) - 1);
+    const __m256i raw = _mm256_maskz_loadu_epi16(mask, w + t);
+    const __m512 wv = bf16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16))
+                           : _mm512_cvtph_ps(raw);
+    for (int64_t i = 0; i < m; ++i) acc[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, x + i * k + t), wv, acc[i]);
+  }
+  for (int64_t i = 0; i < m; ++i) out[i] = _mm512_reduce_add_ps(acc[i]);
+}
+#endif
+
 // m <= kStreamRows: one pass over the weights, rows split across threads.
 void linear_stream(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
                    float* y, int64_t ldy) {
+#if defined(__AVX512F__)
+  if (wtype != DType::kF32) {
+    const uint16_t* w16 = static_cast<const uint16_t*>(w);
+    const bool bf16 = wtype == DType::kBF16;
+#pragma omp parallel for schedule(static)
+    for (int64_t j = 0; j < n; ++j) {
+      float out[kStreamRows];
+      dot_row_avx512(x, m, k, w16 + j * k, bf16, out);
+      const float b = bias ? bias[j] : 0.0f;
+      for (int64_t i = 0; i < m; ++i) y[i * ldy + j] = out[i] + b;
+    }
+    return;
+  }
+#endif
 #pragma omp parallel
   {
     std::vector<float> row(static_cast<size_t>(k));  // (k) one weight row in FP32
@@ -70,14 +118,13 @@ void linear_stream(const float* x, int64_t m, int64_t k, const void* w, DType wt
   }
 }
 
-// y[:, 0:nb] = x · wbᵀ for an FP32 block wb (nb, k).
+// y[:, 0:nb] = x · wbᵀ for an FP32 block wb (nb, k), on the calling thread.
 void sgemm_block(const float* x, int64_t m, int64_t k, const float* wb, int64_t nb, float* y, int64_t ldy) {
 #ifdef DESKPILOT_HAVE_OPENBLAS
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(m), static_cast<blasint>(nb),
               static_cast<blasint>(k), 1.0f, x, static_cast<blasint>(k), wb, static_cast<blasint>(k), 0.0f, y,
               static_cast<blasint>(ldy));
 #else
-#pragma omp parallel for schedule(static) collapse(2)
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < nb; ++j) y[i * ldy + j] = dot(x + i * k, wb + j * k, k);
 #endif
@@ -89,21 +136,34 @@ void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, in
             int64_t ldy) {
   if (m <= 0 || n <= 0) return;
   if (m <= kStreamRows) return linear_stream(x, m, k, w, wtype, n, bias, y, ldy);
-  if (wtype == DType::kF32) {
-    sgemm_block(x, m, k, static_cast<const float*>(w), n, y, ldy);
-  } else {
-    std::vector<float> block(static_cast<size_t>(std::min(n, kBlockRows) * k));  // (kBlockRows, k)
-    for (int64_t j0 = 0; j0 < n; j0 += kBlockRows) {
-      const int64_t nb = std::min(kBlockRows, n - j0);
-#pragma omp parallel for schedule(static)
-      for (int64_t j = 0; j < nb; ++j) convert_row(w, wtype, j0 + j, k, block.data() + j * k);
-      sgemm_block(x, m, k, block.data(), nb, y + j0, ldy);
+#ifdef DESKPILOT_HAVE_OPENBLAS
+  // Threads come from OpenMP, one block of weight rows each; OpenBLAS's own
+  // threads would fight them for the cores.
+  static const bool single_threaded_blas = [] {
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)single_threaded_blas;
+#endif
+  const int64_t blocks = (n + kBlockRows - 1) / kBlockRows;
+#pragma omp parallel
+  {
+    std::vector<float> block;  // (kBlockRows, k) this thread's weights in FP32
+    if (wtype != DType::kF32) block.resize(static_cast<size_t>(std::min(n, kBlockRows) * k));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t j0 = b * kBlockRows, nb = std::min(kBlockRows, n - j0);
+      const float* wb = static_cast<const float*>(w) + j0 * k;
+      if (wtype != DType::kF32) {
+        for (int64_t j = 0; j < nb; ++j) convert_row(w, wtype, j0 + j, k, block.data() + j * k);
+        wb = block.data();
+      }
+      sgemm_block(x, m, k, wb, nb, y + j0, ldy);
+      if (bias) {
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < nb; ++j) y[i * ldy + j0 + j] += bias[j0 + j];
+      }
     }
-  }
-  if (bias) {
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) y[i * ldy + j] += bias[j];
   }
 }
 

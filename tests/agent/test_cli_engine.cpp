@@ -85,7 +85,8 @@ TEST(CliTokenize, IdsMatchTheTokenizersPackage) {
   std::stringstream ss;
   ss << in.rdbuf();
   bool found = false;
-  for (const auto& c : nlohmann::json::parse(ss.str())["cases"]) {
+  const nlohmann::json golden = nlohmann::json::parse(ss.str());  // kept alive for the loop
+  for (const auto& c : golden["cases"]) {
     if (c["text"] == "it's 2026 你好 <|im_end|>") {
       EXPECT_EQ(j["ids"], c["ids"]);
       found = true;

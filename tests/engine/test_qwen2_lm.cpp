@@ -101,7 +101,8 @@ TEST_P(TinyModel, GreedyContinuationMatchesTransformers) {
   std::string error;
   auto model = Model::load(kModels + GetParam(), &error);
   ASSERT_NE(model, nullptr) << error;
-  for (const auto& c : golden(GetParam()).json["cases"]) {
+  const Golden g = golden(GetParam());
+  for (const auto& c : g.json["cases"]) {
     GenerateOptions options;
     options.max_tokens = static_cast<int64_t>(c["generated_ids"].size());
     options.ignore_eos = true;

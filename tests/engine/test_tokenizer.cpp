@@ -54,14 +54,16 @@ TEST(Tokenizer, MatchesTokenizersPackageOnGoldenStrings) {
 }
 
 TEST(Tokenizer, DecodeOfEncodeGivesBackNfcText) {
-  for (const auto& c : golden()["cases"]) {
+  const nlohmann::json cases = golden()["cases"];
+  for (const auto& c : cases) {
     const std::string text = c["text"];
     EXPECT_EQ(qwen2().decode(qwen2().encode(text)), nfc(text)) << show(text);
   }
 }
 
 TEST(Tokenizer, StreamingDecodeEqualsDecodeAndNeverSplitsACharacter) {
-  for (const auto& c : golden()["cases"]) {
+  const nlohmann::json cases = golden()["cases"];
+  for (const auto& c : cases) {
     const std::vector<int32_t> ids = c["ids"].get<std::vector<int32_t>>();
     StreamDecoder stream(qwen2(), /*skip_special=*/false);
     std::string joined;
