@@ -1,30 +1,89 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a reference measured in the same run.
-#   parse:   the golden corpus through deskpilot's parser and through the
-#            official ui-tars Python parser (installed into .venv-bench,
-#            versions pinned in scripts/golden/requirements.txt).
-#   capture: 1920x1080 on a private Xvfb: MIT-SHM against XGetImage and
-#            ImageMagick's `import -window root`.
+#   scripts/bench.sh [parse] [capture] [tokenizer] [engine]   (default: all)
+#   parse:     the golden corpus through deskpilot's parser and through the
+#              official ui-tars Python parser (.venv-bench, versions pinned
+#              in scripts/golden/requirements.txt).
+#   capture:   1920x1080 on a private Xvfb: MIT-SHM against XGetImage and
+#              ImageMagick's `import -window root`.
+#   tokenizer: the 2205 golden strings, one by one and as one document,
+#              against the tokenizers package, one thread each.
+#   engine:    prefill and decode of a random-weight Qwen2-VL with
+#              Qwen2-0.5B's decoder (made here, BF16, not committed) against
+#              transformers in FP32 and BF16 on the same weights
+#              (.venv-bench-engine, scripts/golden/requirements-models.txt:
+#              torch from PyPI, several GB on the first run).
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/build.sh"
-ensure_packages python3 python3-venv imagemagick
-venv="$ROOT/.venv-bench"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import ui_tars" 2>/dev/null; then
-  log "creating $venv with the pinned ui-tars"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q -r "$ROOT/scripts/golden/requirements.txt"
-fi
-corpus="$ROOT/tests/golden/uitars_actions.json"
-ours=$("$ROOT/build/release/bench/bench_parse" "$corpus")
-theirs=$("$venv/bin/python" "$ROOT/bench/parse_bench_official.py" "$corpus")
-echo "$ours"
-echo "$theirs"
-us() { sed -nE "s/^$1 .*median_us_per_parse=([0-9.]+).*/\1/p" <<<"$2"; }
-us_ours=$(us deskpilot_parse "$ours")
-us_parse=$(us official_parse "$theirs")
-us_pipeline=$(us official_pipeline "$theirs")
-awk -v a="$us_parse" -v b="$us_ours" 'BEGIN { printf "speed-up vs official parse_action_to_structure_output: %.1fx\n", a / b }'
-awk -v a="$us_pipeline" -v b="$us_ours" 'BEGIN { printf "speed-up vs official structure + pyautogui pipeline (text to screen pixels): %.1fx (target >= 100x)\n", a / b }'
+sections=("$@")
+[ ${#sections[@]} -eq 0 ] && sections=(parse capture tokenizer engine)
+bin="$ROOT/build/release"
 
-echo
-"$ROOT/build/release/bench/bench_capture"
+venv_with() {  # venv_with DIR REQUIREMENTS MODULE
+  local venv="$1" req="$2" module="$3"
+  ensure_packages python3 python3-venv
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import $module" 2>/dev/null; then
+    log "creating $venv from $(basename "$req")"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q -r "$req"
+  fi
+}
+field() { sed -nE "s/.*[ ^]$1=([0-9.]+).*/\1/p" <<<" $2"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+bench_parse() {
+  venv_with "$ROOT/.venv-bench" "$ROOT/scripts/golden/requirements.txt" ui_tars
+  local corpus="$ROOT/tests/golden/uitars_actions.json" ours theirs
+  ours=$("$bin/bench/bench_parse" "$corpus")
+  theirs=$("$ROOT/.venv-bench/bin/python" "$ROOT/bench/parse_bench_official.py" "$corpus")
+  echo "$ours"
+  echo "$theirs"
+  us() { sed -nE "s/^$1 .*median_us_per_parse=([0-9.]+).*/\1/p" <<<"$2"; }
+  echo "speed-up vs official parse_action_to_structure_output: $(ratio "$(us official_parse "$theirs")" "$(us deskpilot_parse "$ours")")x"
+  echo "speed-up vs official structure + pyautogui pipeline (text to screen pixels): $(ratio "$(us official_pipeline "$theirs")" "$(us deskpilot_parse "$ours")")x (target >= 100x)"
+}
+
+bench_capture() {
+  ensure_packages imagemagick
+  "$bin/bench/bench_capture"
+}
+
+bench_tokenizer() {
+  venv_with "$ROOT/.venv-bench" "$ROOT/scripts/golden/requirements.txt" tokenizers
+  local tok="$ROOT/tests/golden/tokenizer/qwen2/tokenizer.json" cases="$ROOT/tests/golden/tokenizer/cases.json" ours theirs
+  ours=$("$bin/bench/bench_tokenizer" "$tok" "$cases")
+  theirs=$(RAYON_NUM_THREADS=1 "$ROOT/.venv-bench/bin/python" "$ROOT/bench/tokenizer_bench_reference.py" "$tok" "$cases")
+  echo "$ours"
+  echo "$theirs"
+  echo "tokenizer speed-up (single thread): strings one by one $(ratio "$(field strings_ms "$theirs")" "$(field strings_ms "$ours")")x, one document $(ratio "$(field doc_ms "$theirs")" "$(field doc_ms "$ours")")x (target > 1x)"
+}
+
+bench_engine() {
+  local venv="$ROOT/.venv-bench-engine" model="$ROOT/build/bench-model/qwen2-0.5b-random" prompt="$ROOT/bench/prompt.txt"
+  venv_with "$venv" "$ROOT/scripts/golden/requirements-models.txt" transformers
+  [ -f "$model/model.safetensors" ] || "$venv/bin/python" "$ROOT/bench/engine_bench_reference.py" make "$model"
+  local new=32 runs=() r
+  for _ in 1 2 3; do
+    r=$("$bin/agent/deskpilot" generate --model "$model" --raw --prompt "$(cat "$prompt")" --max-tokens $new --ignore-eos --json)
+    runs+=("$(python3 -c 'import json,sys
+j = json.loads(sys.argv[1]); n = len(j["prompt_ids"]); g = len(j["generated_ids"]); p = j["prefill_ms"]; d = j["decode_ms"]
+print(f"prompt_tokens={n} prefill_tps={n / p * 1000:.1f} decode_tps={(g - 1) / d * 1000:.2f}")' "$r")")
+  done
+  local ours
+  ours=$(printf '%s\n' "${runs[@]}" | sort -t= -k4 -n | sed -n 2p)  # the median run by decode speed
+  echo "deskpilot $ours gemm=$(grep -q openblas "$bin/CMakeCache.txt" 2>/dev/null && echo openblas || echo builtin) threads=$(nproc)"
+  local fp32 bf16
+  fp32=$("$venv/bin/python" "$ROOT/bench/engine_bench_reference.py" run "$model" float32 "$prompt" $new 2>/dev/null | tail -1)
+  bf16=$("$venv/bin/python" "$ROOT/bench/engine_bench_reference.py" run "$model" bfloat16 "$prompt" $new 2>/dev/null | tail -1)
+  echo "$fp32"
+  echo "$bf16"
+  echo "decode speed-up: $(ratio "$(field decode_tps "$ours")" "$(field decode_tps "$fp32")")x vs transformers FP32, $(ratio "$(field decode_tps "$ours")" "$(field decode_tps "$bf16")")x vs transformers BF16 (target >= 2x)"
+  echo "prefill speed-up: $(ratio "$(field prefill_tps "$ours")" "$(field prefill_tps "$fp32")")x vs transformers FP32, $(ratio "$(field prefill_tps "$ours")" "$(field prefill_tps "$bf16")")x vs transformers BF16"
+}
+
+for s in "${sections[@]}"; do
+  case "$s" in
+    parse | capture | tokenizer | engine) echo "== $s"; "bench_$s"; echo ;;
+    *) die "unknown benchmark '$s' (parse, capture, tokenizer, engine)" ;;
+  esac
+done

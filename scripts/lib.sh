@@ -6,6 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
 log() { printf '[deskpilot] %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
 
 # ensure_packages PKG...: apt-get install the ones not installed; silent when
 # all are present. Runs apt-get update once, only when something is missing.
