@@ -29,7 +29,7 @@ run_ctest() {
 
 mkdir -p "$ROOT/build"
 if [ "$mode" = engine ]; then
-  build "$ROOT/build/engine" -DDESKPILOT_ENGINE_ONLY=ON -DDESKPILOT_BENCH=OFF $(cuda_flags)
+  build "$ROOT/build/engine" -DDESKPILOT_ENGINE_ONLY=ON -DDESKPILOT_BLAS=OFF -DDESKPILOT_BENCH=OFF $(cuda_flags)
   run_ctest engine-only "$ROOT/build/engine"
   exit 0
 fi
@@ -70,3 +70,4 @@ fuzz() {
 }
 fuzz fuzz_parser "$ROOT"/demos/model_outputs/*/*.txt "$ROOT"/tests/fuzz/corpus_parser/*
 fuzz fuzz_safetensors "$ROOT"/tests/golden/safetensors/*/*.safetensors
+fuzz fuzz_tokenizer "$ROOT"/tests/fuzz/corpus_tokenizer/*
