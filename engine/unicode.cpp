@@ -2,8 +2,7 @@
 
 #include <utf8proc.h>
 
-#include <cstdlib>
-#include <memory>
+#include <vector>
 
 namespace deskpilot::engine {
 
@@ -115,13 +114,22 @@ std::string nfc(std::string_view utf8) {
     }
   }
   if (ascii) return std::string(utf8);  // ASCII is always NFC
-  utf8proc_uint8_t* mapped = nullptr;
-  const utf8proc_ssize_t len =
-      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(utf8.data()), static_cast<utf8proc_ssize_t>(utf8.size()),
-                   &mapped, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
-  if (len < 0) return std::string(utf8);  // invalid input: callers pass utf8_lossy output
-  std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owner(mapped, &std::free);
-  return std::string(reinterpret_cast<const char*>(mapped), static_cast<size_t>(len));
+  // Decompose into a code-point buffer (grown when utf8proc asks for more),
+  // then compose and re-encode in place: utf8proc_map's steps, without its
+  // size-query pass over a null buffer.
+  const auto options = static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+  const auto* src = reinterpret_cast<const utf8proc_uint8_t*>(utf8.data());
+  const auto len = static_cast<utf8proc_ssize_t>(utf8.size());
+  std::vector<utf8proc_int32_t> buffer(utf8.size() + 16);  // (code points) decomposition, then UTF-8 bytes
+  utf8proc_ssize_t n = utf8proc_decompose(src, len, buffer.data(), static_cast<utf8proc_ssize_t>(buffer.size()), options);
+  if (n > static_cast<utf8proc_ssize_t>(buffer.size())) {
+    buffer.resize(static_cast<size_t>(n) + 16);
+    n = utf8proc_decompose(src, len, buffer.data(), static_cast<utf8proc_ssize_t>(buffer.size()), options);
+  }
+  if (n < 0) return std::string(utf8);  // invalid input: callers pass utf8_lossy output
+  const utf8proc_ssize_t bytes = utf8proc_reencode(buffer.data(), n, options);
+  if (bytes < 0) return std::string(utf8);
+  return std::string(reinterpret_cast<const char*>(buffer.data()), static_cast<size_t>(bytes));
 }
 
 CharClass char_class(char32_t cp) {

@@ -6,7 +6,7 @@
 namespace deskpilot::kernels {
 
 void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     out[i] = g / (1.0f + std::exp(-g)) * up[i];

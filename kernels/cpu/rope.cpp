@@ -14,8 +14,9 @@ void mrope_cos_sin(const int64_t* positions, int64_t len, int64_t head_dim, doub
     // FP32 like torch: base ** (arange(0, dim, 2).float() / dim), then 1 / that.
     const float exponent = static_cast<float>(2 * i) / static_cast<float>(head_dim);
     inv_freq[i] = 1.0f / std::pow(static_cast<float>(theta), exponent);
-    int s = 0;
-    for (int64_t acc = section[0]; s < 2 && i >= acc; acc += section[s + 1]) ++s;
+    int s = 0;  // frequency i lies in section s: [section[0] + ... + section[s-1], ... + section[s])
+    int64_t end = section[0];
+    while (s < 2 && i >= end) end += section[++s];
     stream[i] = s;
   }
   for (int64_t t = 0; t < len; ++t) {

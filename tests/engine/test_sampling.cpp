@@ -3,7 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "engine/generate.h"
@@ -135,6 +140,36 @@ TEST(Generate, StopStringEndsTheTextAndIsNotStreamed) {
   EXPECT_EQ(cut.text, full.text.substr(0, full.text.find(stop)));
   EXPECT_EQ(streamed, cut.text);
   EXPECT_LT(cut.generated_ids.size(), full.generated_ids.size());
+}
+
+TEST(Generate, StopsOnEveryEosIdOfGenerationConfig) {
+  // A copy of a golden checkpoint whose generation_config.json names, as the
+  // second of two eos ids, the 5th token of the known greedy continuation.
+  const std::string src = std::string(DESKPILOT_TEST_DATA_DIR) + "/golden/models/qwen2vl-tied";
+  const std::string dir = ::testing::TempDir() + "eos_model_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::copy(src, dir);
+  std::string error;
+  auto model = Model::load(dir, &error);
+  ASSERT_NE(model, nullptr) << error;
+  const auto prompt = model->tokenizer().encode("Hello, world!");
+  GenerateOptions options;
+  options.max_tokens = 16;
+  options.ignore_eos = true;
+  GenerateResult free_run;
+  ASSERT_TRUE(generate(*model, prompt, options, nullptr, &free_run, &error));
+  const int32_t eos = free_run.generated_ids[4];
+  const auto first = std::find(free_run.generated_ids.begin(), free_run.generated_ids.end(), eos);
+  std::ofstream(dir + "/generation_config.json") << "{\"eos_token_id\": [1, " << eos << "]}";
+  model = Model::load(dir, &error);
+  ASSERT_NE(model, nullptr) << error;
+  options.ignore_eos = false;
+  GenerateResult stopped;
+  ASSERT_TRUE(generate(*model, prompt, options, nullptr, &stopped, &error));
+  EXPECT_EQ(stopped.finish_reason, "stop");
+  EXPECT_EQ(stopped.generated_ids,
+            std::vector<int32_t>(free_run.generated_ids.begin(), first + 1));  // up to and with the eos id
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -139,6 +139,18 @@ TEST(RopeCpu, MropeStreamsFollowSections) {
   }
 }
 
+TEST(RopeCpu, UnequalSectionsSplitWhereTheySay) {
+  // head_dim 20 -> 10 frequencies split [1, 5, 4]: 0 temporal, 1-5 height, 6-9 width.
+  const int64_t section[3] = {1, 5, 4};
+  const std::vector<int64_t> pos = {7, 13, 29};  // (3, 1)
+  std::vector<float> cos(20), sin(20);
+  mrope_cos_sin(pos.data(), 1, 20, 10000.0, section, cos.data(), sin.data());
+  for (int i = 0; i < 10; ++i) {
+    const float p = i < 1 ? 7.0f : i < 6 ? 13.0f : 29.0f;
+    EXPECT_NEAR(sin[i], std::sin(p * (1.0f / std::pow(10000.0f, static_cast<float>(2 * i) / 20.0f))), 1e-6f) << i;
+  }
+}
+
 TEST(RopeCpu, RotationMatchesRotateHalfFormula) {
   const int64_t len = 3, heads = 2, hd = 8, section[3] = {2, 1, 1};
   std::vector<int64_t> pos(3 * len);
