@@ -17,6 +17,7 @@ struct XdoOptions {
   int key_delay_us = 12000;     // between key events of a chord and between typed characters
   int type_chunk_chars = 50;    // text is typed this many characters at a time ...
   int type_chunk_pause_ms = 20; // ... with this pause between chunks
+  int unbind_settle_ms = 100;   // characters missing from the keymap keep their bound keycodes this long after the text
   int motion_delay_us = 8000;   // between the motion events of a drag
 };
 

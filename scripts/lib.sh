@@ -26,7 +26,7 @@ ensure_packages() {
 # Debian packages the full build needs (engine/ and kernels/ need none of
 # them: nlohmann/json and GoogleTest travel in third_party/).
 BASE_PACKAGES=(build-essential cmake libcli11-dev
-  libx11-dev libxext-dev libxrandr-dev libxdo-dev
+  libx11-dev libxext-dev libxrandr-dev libxtst-dev libxdo-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   pkg-config libtesseract-dev tesseract-ocr-eng libopenblas-dev
   xvfb xauth xterm zenity mousepad chromium)
