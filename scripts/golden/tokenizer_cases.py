@@ -47,6 +47,7 @@ HAND = [
     "www.example.com/path?q=1&r=2#frag", "user@example.org", "C:\\Windows\\System32", "~/.config/deskpilot",
     "!!!", "???", "...", "---", "***", "$$$", "%%%", "(((", ")))", "[[[", "]]]", "{{{", "}}}", ";;\n\n",
     "a!\n\n", "a.\r\n", "x,\n", "— – -", "“smart quotes”", "‘single’", "«guillemets»", "¿Qué?", "¡Hola!",
+    "<|endoftext|>\u0338x", ">\u0338", "a<|im_end|>\u0301b", "\u212a<|im_end|>",  # NFC stops at added tokens
     "ß", "SS", "ŉ", "ǅ", "Ǆ", "İstanbul", "ıi", "ﬀ", "Å", "ø", "æ", "ﬃ", "µ",
 ]
 
