@@ -1,17 +1,28 @@
-// Text generation with the decoder: prefill the prompt, then one token at a
-// time until an end-of-sequence id, a stop string or the token limit.
-// Text streams out through a callback as it becomes complete UTF-8, held
-// back while it could still be the start of a stop string.
+// Generation with the decoder: prefill the prompt (text, or text with
+// images encoded by the vision tower and scattered into the <|image_pad|>
+// positions), then one token at a time until an end-of-sequence id, a stop
+// string or the token limit. Text streams out through a callback as it
+// becomes complete UTF-8, held back while it could still be the start of a
+// stop string.
+//
+// A Session carries work from one call to the next, as agent steps need:
+// images already encoded (same pixels) are not encoded again, and when a
+// prompt starts like the previous prompt + output, the KV cache of that
+// shared prefix is kept and only the rest is prefilled.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "engine/image_patches.h"
 #include "engine/model.h"
 #include "engine/sampling.h"
+#include "engine/vision_tower.h"
 
 namespace deskpilot::engine {
 
@@ -21,6 +32,12 @@ struct GenerateOptions {
   std::vector<std::string> stop;  // stop strings (not part of the returned text)
   bool ignore_eos = false;        // generate max_tokens whatever comes
   bool skip_special = true;       // leave special tokens out of the text
+  TensorSink sink;                // every named intermediate, for --dump-tensors
+};
+
+struct Prompt {
+  std::vector<int32_t> ids;          // with one <|image_pad|> run per image, expanded
+  std::vector<ImagePatches> images;  // in prompt order
 };
 
 struct GenerateResult {
@@ -28,14 +45,41 @@ struct GenerateResult {
   std::vector<int32_t> generated_ids;
   std::string text;
   std::string finish_reason;  // "stop" (eos or stop string) or "length"
-  double prefill_ms = 0, decode_ms = 0;
+  double vision_ms = 0, prefill_ms = 0, decode_ms = 0;
+  int64_t images_encoded = 0;   // images the vision tower ran on (the rest came from the session)
+  int64_t reused_tokens = 0;    // prompt tokens whose KV cache came from the session
+  int64_t rope_delta = 0;
+};
+
+class Session {
+ public:
+  explicit Session(const Model& model) : cache_(model.lm().new_cache()) {}
+  size_t cached_images() const { return features_.size(); }
+
+ private:
+  friend bool generate(const Model&, const Prompt&, const GenerateOptions&, const std::function<void(std::string_view)>&,
+                       GenerateResult*, std::string*, Session*);
+  static constexpr size_t kMaxImages = 16;  // encoded images kept (the UI-TARS history holds 5)
+  KvCache cache_;
+  std::vector<uint64_t> keys_;  // (cache length) what each cached position holds: token id or image patch
+  std::list<uint64_t> lru_;     // image hashes, most recent first
+  std::unordered_map<uint64_t, std::vector<float>> features_;  // hash -> (tokens, hidden)
 };
 
 // Positions of text tokens: all three M-RoPE streams equal start + i.
 std::vector<int64_t> text_positions(int64_t start, int64_t n);  // (3, n)
 
-// nullopt-like failure: returns false and *error (bad token ids).
-bool generate(const Model& model, const std::vector<int32_t>& prompt, const GenerateOptions& options,
-              const std::function<void(std::string_view)>& on_text, GenerateResult* result, std::string* error);
+// FNV-1a over the patches and the grid: the identity of an image's content.
+uint64_t image_hash(const ImagePatches& image);
+
+// false and *error for bad token ids, <|image_pad|> runs that do not match
+// the images, or images for a checkpoint without a vision tower.
+bool generate(const Model& model, const Prompt& prompt, const GenerateOptions& options,
+              const std::function<void(std::string_view)>& on_text, GenerateResult* result, std::string* error,
+              Session* session = nullptr);
+inline bool generate(const Model& model, const std::vector<int32_t>& ids, const GenerateOptions& options,
+                     const std::function<void(std::string_view)>& on_text, GenerateResult* result, std::string* error) {
+  return generate(model, Prompt{ids, {}}, options, on_text, result, error, nullptr);
+}
 
 }  // namespace deskpilot::engine

@@ -18,6 +18,14 @@ std::unique_ptr<Model> Model::load(const std::string& dir, std::string* error) {
     if (error) *error = dir + ": " + lm_error;
     return nullptr;
   }
+  if (m->weights_->find("visual.patch_embed.proj.weight") || m->weights_->find("model.visual.patch_embed.proj.weight")) {
+    std::string vision_error;
+    m->vision_ = VisionTower::load(*m->weights_, m->files_.model, &vision_error);
+    if (!m->vision_) {
+      if (error) *error = dir + ": " + vision_error;
+      return nullptr;
+    }
+  }
   return m;
 }
 

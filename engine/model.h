@@ -9,6 +9,7 @@
 #include "engine/qwen2_lm.h"
 #include "engine/safetensors.h"
 #include "engine/tokenizer.h"
+#include "engine/vision_tower.h"
 
 namespace deskpilot::engine {
 
@@ -21,6 +22,7 @@ class Model {
   const ModelFiles& files() const { return files_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const Qwen2LanguageModel& lm() const { return *lm_; }
+  const VisionTower* vision() const { return vision_.get(); }  // nullptr for a checkpoint without one
 
  private:
   Model() = default;
@@ -29,6 +31,7 @@ class Model {
   std::unique_ptr<WeightStore> weights_;  // owns the mappings the decoder points into
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<Qwen2LanguageModel> lm_;
+  std::unique_ptr<VisionTower> vision_;
 };
 
 }  // namespace deskpilot::engine

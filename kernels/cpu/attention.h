@@ -19,4 +19,14 @@ void attention_causal(const float* q, const float* k, const float* v, float* out
 void attention_causal_reference(const float* q, const float* k, const float* v, float* out, int64_t len, int64_t past,
                                 int64_t q_heads, int64_t kv_heads, int64_t head_dim);
 
+// Bidirectional attention within segments (the vision tower: one segment
+// per image, or per window). q, k, v, out: (n, heads, head_dim); token t
+// attends to every token of its segment [starts[s], starts[s + 1]).
+// starts: (segments + 1), starts[0] = 0, starts[segments] = n.
+void attention_segments(const float* q, const float* k, const float* v, float* out, int64_t n, int64_t heads,
+                        int64_t head_dim, const int64_t* starts, int64_t segments);
+
+void attention_segments_reference(const float* q, const float* k, const float* v, float* out, int64_t n,
+                                  int64_t heads, int64_t head_dim, const int64_t* starts, int64_t segments);
+
 }  // namespace deskpilot::kernels

@@ -218,11 +218,89 @@ def run(model, prompt_ids: list, blob: bytearray) -> dict:
     return {"cases": cases, "min_greedy_margin": min_margin}
 
 
+CROPS = ROOT / "tests/golden/vision/crops"
+# (screenshot, left, top, width, height): crops of real screenshots whose
+# sides are multiples of 28, so the processor only normalizes them. Merged
+# grids 8x8 (a multiple of Qwen2.5-VL's 4x4-unit window) and 9x5, 6x4, 3x3,
+# 2x5 (not).
+CROP_SPECS = [
+    ("chromium_form_1920x1080", 40, 60, 224, 224),
+    ("xterm_ls_1366x768", 0, 0, 140, 252),
+    ("zenity_entry_800x600", 250, 200, 224, 168),
+    ("mousepad_1280x800", 10, 40, 84, 84),
+    ("zenity_calendar_1001x777", 300, 250, 280, 112),
+]
+IMAGE_PROMPTS = [
+    ("one image", [0], "Where is the Submit button?"),
+    ("two images", [1, 2], "What changed between these screenshots?"),
+    ("five images", [3, 4, 0, 1, 2], "## Instruction\nOpen the terminal and list my files."),
+]
+
+
+def make_crops() -> list:
+    from PIL import Image
+    CROPS.mkdir(parents=True, exist_ok=True)
+    crops = []
+    for name, left, top, w, h in CROP_SPECS:
+        image = Image.open(ROOT / "tests/golden/images" / f"{name}.png").convert("RGB").crop((left, top, left + w, top + h))
+        path = CROPS / f"{name}_{w}x{h}.png"
+        image.save(path)
+        crops.append((path, image))
+    return crops
+
+
+@torch.no_grad()
+def run_images(model, model_dir: Path, crops: list, blob: bytearray) -> list:
+    from transformers import Qwen2TokenizerFast, Qwen2VLImageProcessor, Qwen2VLProcessor, Qwen2VLVideoProcessor
+    tokenizer = Qwen2TokenizerFast(tokenizer_file=str(model_dir / "tokenizer.json"))
+    processor = Qwen2VLProcessor(image_processor=Qwen2VLImageProcessor(min_pixels=28 * 28,
+                                                                             max_pixels=28 * 28 * 1280),
+                                 tokenizer=tokenizer, video_processor=Qwen2VLVideoProcessor(), chat_template=CHAT_TEMPLATE)
+
+    def put(t):
+        entry = {"offset": len(blob), "shape": list(t.shape)}
+        blob.extend(t.to(torch.float32).contiguous().numpy().tobytes())
+        return entry
+
+    cases = []
+    for k, (title, which, question) in enumerate(IMAGE_PROMPTS):
+        images = [crops[i][1] for i in which]
+        content = [{"type": "image"} for _ in which] + [{"type": "text", "text": question}]
+        text = processor.apply_chat_template([{"role": "user", "content": content}], tokenize=False,
+                                             add_generation_prompt=True)
+        inputs = processor(text=[text], images=images, return_tensors="pt")
+        ids = inputs["input_ids"]
+        grid = inputs["image_grid_thw"]
+        pixels = inputs["pixel_values"]
+        position_ids, deltas = model.model.get_rope_index(ids, grid, None, attention_mask=torch.ones_like(ids))
+        features = model.model.get_image_features(pixels, grid)
+        features = torch.cat(list(features), dim=0) if isinstance(features, (list, tuple)) else features
+        logits = model(input_ids=ids, attention_mask=torch.ones_like(ids), pixel_values=pixels,
+                       image_grid_thw=grid).logits[0]
+        gen = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), pixel_values=pixels,
+                             image_grid_thw=grid, max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS, do_sample=False,
+                             eos_token_id=None, pad_token_id=0, output_logits=True, return_dict_in_generate=True)
+        steps = torch.stack([s[0] for s in gen.logits])
+        top2 = torch.topk(steps, 2, dim=-1).values
+        case = {"title": title, "images": [str(crops[i][0].relative_to(ROOT / "tests/golden")) for i in which],
+                "prompt_ids": ids[0].tolist(), "image_grid_thw": grid.tolist(),
+                "pixel_sums": [float(pixels.double().sum()), float((pixels.double() ** 2).sum())],
+                "position_ids": position_ids[:, 0, :].tolist(), "rope_delta": int(deltas[0, 0]),
+                "image_features": put(features), "last_logits": put(logits[-1]),
+                "generated_ids": gen.sequences[0, ids.shape[1]:].tolist(),
+                "min_greedy_margin": float((top2[:, 0] - top2[:, 1]).min())}
+        if k == 0:
+            case["step_logits"] = put(steps)
+        cases.append(case)
+    return cases
+
+
 def main() -> int:
     from transformers import PreTrainedTokenizerFast
     tok = tiny_tokenizer()
     ids = special_ids(tok)
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=__import__("tokenizers").Tokenizer.from_str(json.dumps(tok)))
+    crops = make_crops()
     specs = [
         ("qwen2vl-tied", "qwen2_vl", True, torch.bfloat16, "flat", 1, "Qwen2VLForConditionalGeneration", 1),
         ("qwen25vl-untied", "qwen2_5_vl", False, torch.float32, "nested", 2, "Qwen2_5_VLForConditionalGeneration", 5),
@@ -247,6 +325,9 @@ def main() -> int:
 
         blob = bytearray()
         result = run(model, prompts(tokenizer, ids), blob)
+        result["image_cases"] = run_images(model, OUT / name, crops, blob)
+        result["min_greedy_margin"] = min([result["min_greedy_margin"]] +
+                                          [c["min_greedy_margin"] for c in result["image_cases"]])
         result.update({"model": name, "torch": torch.__version__, "transformers": transformers.__version__,
                        "dtype": str(dtype), "tied": tied, "layout": layout, "attn_implementation": "eager"})
         if result["min_greedy_margin"] < MIN_MARGIN:

@@ -1,0 +1,77 @@
+// The vision towers of Qwen2-VL and Qwen2.5-VL on the CPU: patches in,
+// one feature per 2x2 merged patch out (the text hidden size).
+//
+//   patch embedding      a Conv3d with stride = kernel: one GEMM over the
+//                        (channel, frame, y, x) columns of each patch
+//   2D rotary embedding  head_dim/2 frequencies: half rotated by the patch
+//                        row, half by the column
+//   blocks               Qwen2-VL: LayerNorm, attention per image, QuickGELU MLP
+//                        Qwen2.5-VL: RMSNorm, windowed attention (full attention
+//                        in fullatt_block_indexes), SwiGLU MLP with bias
+//   patch merger         norm, 4 neighbours concatenated, Linear-GELU-Linear
+//
+// Qwen2.5-VL runs its blocks on merged units permuted into windows of
+// window_size pixels (empty windows of the padding removed) and permutes the
+// merger output back. Weight names: visual.* or model.visual.*.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/config.h"
+#include "engine/image_patches.h"
+#include "engine/qwen2_lm.h"
+#include "engine/safetensors.h"
+
+namespace deskpilot::engine {
+
+// Called with every named intermediate (name, shape, data) when set; see
+// `deskpilot generate --dump-tensors`.
+using TensorSink = std::function<void(const std::string& name, const std::vector<int64_t>& shape, const float* data)>;
+
+struct VisionBlockWeights {
+  std::vector<float> norm1_w, norm1_b, norm2_w, norm2_b;  // (width); biases only with LayerNorm
+  Matrix qkv, proj;                                       // (3*width, width), (width, width)
+  std::vector<float> qkv_b, proj_b;
+  Matrix fc1, fc2;                                        // Qwen2-VL: (inter, width), (width, inter)
+  std::vector<float> fc1_b, fc2_b;
+  Matrix gate, up, down;                                  // Qwen2.5-VL: (inter, width) x2, (width, inter)
+  std::vector<float> gate_b, up_b, down_b;
+};
+
+// Where each merged unit of a batch of images goes in Qwen2.5-VL's window
+// order, and the windows as segments over that order (in patches).
+struct WindowPlan {
+  std::vector<int64_t> index;   // (merged units) window order -> original merged unit
+  std::vector<int64_t> starts;  // (windows + 1) patch offsets of the windows
+};
+WindowPlan plan_windows(const std::vector<ImagePatches>& images, int64_t merge, int64_t window_merged);
+
+class VisionTower {
+ public:
+  static std::unique_ptr<VisionTower> load(const WeightStore& weights, const ModelConfig& config, std::string* error);
+
+  // One image: (patches, C*T*P*P) -> (patches / merge^2, out_hidden_size).
+  std::vector<float> encode(const ImagePatches& image, const TensorSink& sink = nullptr) const;
+  int64_t out_hidden() const { return config_.out_hidden_size; }
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  VisionTower() = default;
+  bool qwen25() const { return architecture_ == Architecture::kQwen25VL; }
+  void norm(const float* x, const std::vector<float>& w, const std::vector<float>& b, float* out, int64_t rows) const;
+
+  Architecture architecture_ = Architecture::kQwen2VL;
+  VisionConfig config_;
+  std::string prefix_;
+  Matrix patch_embed_;                              // (width, C*T*P*P)
+  std::vector<VisionBlockWeights> blocks_;
+  std::vector<float> merger_norm_w_, merger_norm_b_;  // (width)
+  Matrix merger_fc1_, merger_fc2_;                  // (4*width, 4*width), (out, 4*width)
+  std::vector<float> merger_fc1_b_, merger_fc2_b_;
+};
+
+}  // namespace deskpilot::engine
