@@ -184,6 +184,7 @@ bool generate(const Model& model, const Prompt& prompt, const GenerateOptions& o
       const int64_t p = s.cache_.length() + index->delta;
       lm.forward(x.data(), 1, text_positions(p, 1).data(), &s.cache_, logits.data(), false);
       s.keys_.push_back(text_key(last));
+      dump("logits.step", {vocab}, logits.data());
     }
     const int32_t id = sampler.sample(logits.data(), vocab);
     result->generated_ids.push_back(id);

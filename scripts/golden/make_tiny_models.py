@@ -167,6 +167,10 @@ def write_model_dir(path: Path, config: dict, shards: list, tok: dict, ids: dict
            "pad_token_id": ids["<|endoftext|>"], "do_sample": False, "transformers_version": transformers.__version__}
     (path / "generation_config.json").write_text(json.dumps(gen, indent=2) + "\n")
     (path / "tokenizer.json").write_text(json.dumps(tok, ensure_ascii=False) + "\n", encoding="utf-8")
+    pre = {"min_pixels": 28 * 28, "max_pixels": 28 * 28 * 1280, "patch_size": 14, "merge_size": 2,
+           "temporal_patch_size": 2, "image_mean": [0.48145466, 0.4578275, 0.40821073],
+           "image_std": [0.26862954, 0.26130258, 0.27577711], "image_processor_type": "Qwen2VLImageProcessor"}
+    (path / "preprocessor_config.json").write_text(json.dumps(pre, indent=2) + "\n")
     (path / "chat_template.json").write_text(json.dumps({"chat_template": CHAT_TEMPLATE}, indent=2) + "\n")
     if len(shards) == 1:
         save_file(shards[0], str(path / "model.safetensors"), metadata={"format": "pt"})
