@@ -1,14 +1,19 @@
 #include "agent/cli_generate.h"
 
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "engine/chat_template.h"
 #include "engine/generate.h"
 #include "engine/model.h"
 #include "engine/tokenizer.h"
 #include "kernels/cpu/gemm.h"
+#include "vision/preprocess.h"
 
 namespace deskpilot::agent {
 namespace {
@@ -29,7 +34,53 @@ struct GenerateCli {
   uint64_t seed = 0;
   std::vector<std::string> stop;
   bool ignore_eos = false;
+  std::vector<std::string> images;
+  std::string dump_dir;
 };
+
+// --dump-tensors: every named intermediate as DIR/NAME[.N].bin (FP32,
+// little-endian, row-major) and DIR/index.json with names, shapes and files.
+class TensorDumper {
+ public:
+  explicit TensorDumper(std::string dir) : dir_(std::move(dir)) {}
+  bool open(std::string* error) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) *error = dir_ + ": cannot create the folder: " + ec.message();
+    return !ec;
+  }
+  void operator()(const std::string& name, const std::vector<int64_t>& shape, const float* data) {
+    const int n = seen_[name]++;
+    const std::string file = n == 0 ? name + ".bin" : name + "." + std::to_string(n) + ".bin";
+    int64_t count = 1;
+    for (int64_t d : shape) count *= d;
+    std::ofstream(dir_ + "/" + file, std::ios::binary)
+        .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(count * sizeof(float)));
+    index_.push_back({{"name", name}, {"shape", shape}, {"file", file}, {"dtype", "F32"}});
+    std::ofstream(dir_ + "/index.json") << index_.dump(1) << "\n";  // rewritten each time: complete even if generation stops
+  }
+
+ private:
+  std::string dir_;
+  std::map<std::string, int> seen_;
+  nlohmann::json index_ = nlohmann::json::array();
+};
+
+// A PNG/JPEG through the model's preprocessing; the error names the file.
+std::optional<engine::ImagePatches> load_image(const std::string& path, const engine::PreprocessorConfig& config,
+                                               std::string* error) {
+  cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
+  if (bgr.empty()) {
+    *error = path + ": cannot read the image (PNG or JPEG expected)";
+    return std::nullopt;
+  }
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  vision::RgbImage img{rgb.cols, rgb.rows, std::vector<uint8_t>(rgb.data, rgb.data + rgb.total() * 3)};
+  auto patches = vision::preprocess_image(img, config, error);
+  if (!patches) *error = path + ": " + *error;
+  return patches;
+}
 
 int run_generate(const GenerateCli& o) {
   std::string error;
@@ -38,14 +89,33 @@ int run_generate(const GenerateCli& o) {
     std::cerr << "deskpilot: " << error << "\n";
     return 1;
   }
+  engine::Prompt prompt;
+  for (const std::string& path : o.images) {
+    auto patches = load_image(path, model->files().preprocessor, &error);
+    if (!patches) {
+      std::cerr << "deskpilot: " << error << "\n";
+      return 1;
+    }
+    prompt.images.push_back(std::move(*patches));
+  }
   std::string prompt_text = o.prompt;
   if (!o.raw) {
     std::vector<engine::ChatMessage> messages;
     if (!o.system.empty()) messages.push_back({"system", true, o.system, {}});
-    messages.push_back({"user", true, o.prompt, {}});
+    engine::ChatMessage user{"user", o.images.empty(), o.prompt, {}};
+    for (size_t i = 0; i < o.images.size(); ++i) user.parts.push_back({engine::ChatPart::Kind::kImage, ""});
+    if (!o.images.empty()) user.parts.push_back({engine::ChatPart::Kind::kText, o.prompt});
+    messages.push_back(user);
     prompt_text = engine::render_chat(messages, engine::ChatTemplateOptions());
   }
-  const std::vector<int32_t> prompt = model->tokenizer().encode(prompt_text);
+  std::vector<int64_t> tokens_per_image;
+  for (const auto& img : prompt.images) tokens_per_image.push_back(img.tokens(model->files().model.vision.spatial_merge_size));
+  auto expanded = engine::expand_image_pads(prompt_text, tokens_per_image, &error);
+  if (!expanded) {
+    std::cerr << "deskpilot: --prompt: " << error << "\n";
+    return 2;
+  }
+  prompt.ids = model->tokenizer().encode(*expanded);
 
   // Defaults from generation_config.json; flags override.
   const engine::GenerationConfig& g = model->files().generation;
@@ -61,6 +131,17 @@ int run_generate(const GenerateCli& o) {
   s.frequency_penalty = o.frequency_penalty;
   s.presence_penalty = o.presence_penalty;
   s.seed = o.seed;
+  std::shared_ptr<TensorDumper> dumper;
+  if (!o.dump_dir.empty()) {
+    dumper = std::make_shared<TensorDumper>(o.dump_dir);
+    if (!dumper->open(&error)) {
+      std::cerr << "deskpilot: --dump-tensors " << error << "\n";
+      return 1;
+    }
+    options.sink = [dumper](const std::string& name, const std::vector<int64_t>& shape, const float* data) {
+      (*dumper)(name, shape, data);
+    };
+  }
 
   engine::GenerateResult result;
   const auto stream = [&](std::string_view text) {
@@ -77,11 +158,16 @@ int run_generate(const GenerateCli& o) {
                         {"generated_ids", result.generated_ids},
                         {"text", result.text},
                         {"finish_reason", result.finish_reason},
+                        {"images", static_cast<int64_t>(prompt.images.size())},
+                        {"rope_delta", result.rope_delta},
+                        {"vision_ms", result.vision_ms},
                         {"prefill_ms", result.prefill_ms},
                         {"decode_ms", result.decode_ms}};
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     std::cout << "\n";
+    if (!prompt.images.empty())
+      std::fprintf(stderr, "deskpilot: %zu images encoded in %.1f ms\n", prompt.images.size(), result.vision_ms);
     std::fprintf(stderr, "deskpilot: prompt %zu tokens in %.1f ms (%.1f tok/s), generated %zu in %.1f ms (%.1f tok/s), %s\n",
                  result.prompt_ids.size(), result.prefill_ms, rate(result.prompt_ids.size(), result.prefill_ms),
                  result.generated_ids.size(), result.decode_ms, rate(result.generated_ids.size(), result.decode_ms),
@@ -189,6 +275,8 @@ void add_generate_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--seed", o->seed, "Seed of the sampler");
   cmd->add_option("--stop", o->stop, "Stop string (repeatable)");
   cmd->add_flag("--ignore-eos", o->ignore_eos, "Keep generating past end-of-sequence tokens");
+  cmd->add_option("--image", o->images, "Screenshot(s) for the prompt, in order (PNG or JPEG; repeatable)");
+  cmd->add_option("--dump-tensors", o->dump_dir, "Write every named intermediate to this folder (index.json + .bin)");
   cmd->add_flag("--json", o->json, "Print prompt ids, generated ids and text as one JSON object");
   cmd->callback([o, exit_code] { *exit_code = run_generate(*o); });
 }

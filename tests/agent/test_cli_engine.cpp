@@ -2,7 +2,11 @@
 // the tiny golden checkpoints and the real Qwen2 tokenizer.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -53,7 +57,7 @@ TEST(CliGenerate, SampledRunsRepeatByteForByte) {
   ASSERT_EQ(a.status, 0) << a.out;
   // Everything but the timings is the same bytes.
   auto ja = nlohmann::json::parse(a.out), jb = nlohmann::json::parse(b.out);
-  for (auto* j : {&ja, &jb}) j->erase("prefill_ms"), j->erase("decode_ms");
+  for (auto* j : {&ja, &jb}) j->erase("prefill_ms"), j->erase("decode_ms"), j->erase("vision_ms");
   EXPECT_EQ(ja.dump(), jb.dump());
   CliRun other = run_cli(cmd + "12");
   ASSERT_EQ(other.status, 0) << other.out;
@@ -74,6 +78,47 @@ TEST(CliGenerate, BadModelFolderIsNamed) {
   r = run_cli("generate --model " + kGolden + "tokenizer/qwen2 --prompt hi");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find("config.json"), std::string::npos) << r.out;
+}
+
+TEST(CliGenerate, ImagesGoThroughPreprocessingVisionAndTemplate) {
+  // Golden image case 1: two screenshot crops, then the question.
+  const std::string model = "qwen25vl-untied";
+  std::ifstream in(kGolden + "models/" + model + ".golden.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const nlohmann::json g = nlohmann::json::parse(ss.str());
+  const nlohmann::json& c = g["image_cases"][1];
+  std::string images;
+  for (const auto& png : c["images"]) images += " --image " + kGolden + png.get<std::string>();
+  const std::string dump = ::testing::TempDir() + "deskpilot_dump_" + std::to_string(::getpid());
+  CliRun r = run_cli("generate --model " + kGolden + "models/" + model + images +
+                     " --prompt 'What changed between these screenshots?' --max-tokens 32 --ignore-eos --json"
+                     " --dump-tensors " + dump);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["prompt_ids"], c["prompt_ids"]);
+  EXPECT_EQ(j["generated_ids"], c["generated_ids"]);
+  EXPECT_EQ(j["rope_delta"], c["rope_delta"]);
+  EXPECT_EQ(j["images"], 2);
+  // The dump names every intermediate with its shape.
+  std::ifstream index_file(dump + "/index.json");
+  ASSERT_TRUE(index_file) << dump;
+  std::stringstream is;
+  is << index_file.rdbuf();
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& e : nlohmann::json::parse(is.str())) shapes[e["name"]] = e["shape"].get<std::vector<int64_t>>();
+  for (const char* name : {"position_ids", "inputs_embeds", "vision.patch_embed", "vision.block.0", "vision.merger",
+                           "logits.prefill_last", "logits.step"})
+    EXPECT_TRUE(shapes.count(name)) << name;
+  EXPECT_EQ(shapes["position_ids"], (std::vector<int64_t>{3, static_cast<int64_t>(c["prompt_ids"].size())}));
+  EXPECT_EQ(shapes["logits.prefill_last"], (std::vector<int64_t>{2048}));
+  std::filesystem::remove_all(dump);
+}
+
+TEST(CliGenerate, UnreadableImageIsNamed) {
+  CliRun r = run_cli("generate --model " + kGolden + "models/qwen2vl-tied --image /nonexistent/shot.png --prompt hi");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("/nonexistent/shot.png: cannot read the image"), std::string::npos) << r.out;
 }
 
 TEST(CliTokenize, IdsMatchTheTokenizersPackage) {
