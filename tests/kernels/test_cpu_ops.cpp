@@ -10,6 +10,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/layernorm.h"
 #include "kernels/cpu/rope.h"
 #include "kernels/dtype.h"
 
@@ -185,6 +186,57 @@ TEST(ElementwiseCpu, SiluMulAndEmbedding) {
     EXPECT_EQ(rows[j], values[4 * 3 + j]);
     EXPECT_EQ(rows[3 + j], values[j]);
     EXPECT_EQ(rows[6 + j], 0.0f);  // out of range -> zeros
+  }
+}
+
+TEST(AttentionCpu, SegmentsMatchReferenceAndStayApart) {
+  const int64_t heads = 3, hd = 33;
+  const std::vector<int64_t> starts = {0, 1, 17, 17 + 64, 100};  // lengths 1, 16, 64, 19
+  const int64_t n = starts.back();
+  const auto q = random_vector(static_cast<size_t>(n * heads * hd), 11, 2.0f);
+  auto k = random_vector(q.size(), 12, 2.0f);
+  auto v = random_vector(q.size(), 13);
+  std::vector<float> out(q.size()), ref(q.size());
+  attention_segments(q.data(), k.data(), v.data(), out.data(), n, heads, hd, starts.data(), 4);
+  attention_segments_reference(q.data(), k.data(), v.data(), ref.data(), n, heads, hd, starts.data(), 4);
+  for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], ref[i], 2e-5f) << i;
+  // Changing the last segment's keys and values leaves the others alone.
+  for (int64_t i = starts[3] * heads * hd; i < n * heads * hd; ++i) k[i] += 1.0f, v[i] -= 3.0f;
+  std::vector<float> again(q.size());
+  attention_segments(q.data(), k.data(), v.data(), again.data(), n, heads, hd, starts.data(), 4);
+  for (int64_t i = 0; i < starts[3] * heads * hd; ++i) ASSERT_EQ(again[i], out[i]) << i;
+  // A segment of one token returns its own value.
+  for (int64_t d = 0; d < heads * hd; ++d) EXPECT_FLOAT_EQ(out[d], v[d]);
+}
+
+TEST(LayerNormCpu, MatchesTheFormula) {
+  for (int64_t dim : {1, 33, 1280}) {
+    const int64_t rows = 5;
+    const auto x = random_vector(static_cast<size_t>(rows * dim), 14, 3.0f);
+    const auto w = random_vector(static_cast<size_t>(dim), 15);
+    const auto b = random_vector(static_cast<size_t>(dim), 16);
+    std::vector<float> out(x.size());
+    layernorm_f32(x.data(), w.data(), b.data(), out.data(), rows, dim, 1e-6f);
+    for (int64_t r = 0; r < rows; ++r) {
+      double mean = 0, var = 0;
+      for (int64_t i = 0; i < dim; ++i) mean += x[r * dim + i];
+      mean /= dim;
+      for (int64_t i = 0; i < dim; ++i) var += (x[r * dim + i] - mean) * (x[r * dim + i] - mean);
+      var /= dim;
+      for (int64_t i = 0; i < dim; ++i)
+        EXPECT_NEAR(out[r * dim + i], (x[r * dim + i] - mean) / std::sqrt(var + 1e-6) * w[i] + b[i], 1e-4);
+    }
+  }
+}
+
+TEST(ElementwiseCpu, GeluAndQuickGelu) {
+  std::vector<float> x = {-6, -1, -0.25f, 0, 0.5f, 3, 9};
+  std::vector<float> g = x, qg = x;
+  gelu_erf(g.data(), static_cast<int64_t>(g.size()));
+  quick_gelu(qg.data(), static_cast<int64_t>(qg.size()));
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_NEAR(g[i], 0.5 * x[i] * (1 + std::erf(x[i] / std::sqrt(2.0))), 1e-6);
+    EXPECT_NEAR(qg[i], x[i] / (1 + std::exp(-1.702 * x[i])), 1e-6);
   }
 }
 
