@@ -170,7 +170,7 @@ bool generate(const Model& model, const Prompt& prompt, const GenerateOptions& o
   size_t emitted = 0;
 
   t0 = std::chrono::steady_clock::now();
-  lm.forward(x.data(), m, positions.data(), &s.cache_, logits.data(), false);
+  lm.forward(x.data(), m, positions.data(), &s.cache_, logits.data(), false, &options.sink);
   s.keys_.insert(s.keys_.end(), keys.begin() + common, keys.end());
   dump("logits.prefill_last", {vocab}, logits.data());
   result->prefill_ms = ms_since(t0);

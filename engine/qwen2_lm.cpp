@@ -99,7 +99,7 @@ bool Qwen2LanguageModel::embed(const int32_t* ids, int64_t n, float* out, std::s
 }
 
 void Qwen2LanguageModel::forward(const float* embeddings, int64_t n, const int64_t* positions, KvCache* cache,
-                                 float* logits, bool all_logits) const {
+                                 float* logits, bool all_logits, const TensorSink* sink) const {
   const TextConfig& c = config_;
   const int64_t d = c.hidden_size, hd = c.head_dim, heads = c.num_heads, kv_heads = c.num_kv_heads;
   const int64_t inter = c.intermediate_size, past = cache->length(), kv_row = kv_heads * hd;
@@ -136,12 +136,14 @@ void Qwen2LanguageModel::forward(const float* embeddings, int64_t n, const int64
     kernels::silu_mul(gate.data(), up.data(), gate.data(), n * inter);
     kernels::linear(gate.data(), n, inter, L.down.data, L.down.dtype, d, nullptr, x.data());
     kernels::add_inplace(h.data(), x.data(), n * d);
+    if (sink && *sink) (*sink)("decoder.layer." + std::to_string(l), {n, d}, h.data());
   }
   cache->advance(n);
 
   const int64_t rows = all_logits ? n : 1;
   const float* last = h.data() + (n - rows) * d;
   kernels::rmsnorm_f32(last, final_norm_.data(), x.data(), rows, d, eps);
+  if (sink && *sink) (*sink)("decoder.norm", {rows, d}, x.data());
   kernels::linear(x.data(), rows, d, lm_head_.data, lm_head_.dtype, lm_head_.rows, nullptr, logits);
 }
 

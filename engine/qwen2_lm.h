@@ -18,6 +18,7 @@
 #include "engine/config.h"
 #include "engine/kv_cache.h"
 #include "engine/safetensors.h"
+#include "engine/tensor_sink.h"
 
 namespace deskpilot::engine {
 
@@ -54,8 +55,9 @@ class Qwen2LanguageModel {
   // Runs n tokens given as embeddings (n, hidden) at M-RoPE positions
   // (3, n) after what `cache` holds, appending them to the cache. Writes
   // logits (n, vocab) when all_logits, else only the last token's (vocab).
+  // `sink` receives decoder.layer.N and decoder.norm when set.
   void forward(const float* embeddings, int64_t n, const int64_t* positions, KvCache* cache, float* logits,
-               bool all_logits) const;
+               bool all_logits, const TensorSink* sink = nullptr) const;
 
  private:
   Qwen2LanguageModel() = default;

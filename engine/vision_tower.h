@@ -25,12 +25,9 @@
 #include "engine/image_patches.h"
 #include "engine/qwen2_lm.h"
 #include "engine/safetensors.h"
+#include "engine/tensor_sink.h"
 
 namespace deskpilot::engine {
-
-// Called with every named intermediate (name, shape, data) when set; see
-// `deskpilot generate --dump-tensors`.
-using TensorSink = std::function<void(const std::string& name, const std::vector<int64_t>& shape, const float* data)>;
 
 struct VisionBlockWeights {
   std::vector<float> norm1_w, norm1_b, norm2_w, norm2_b;  // (width); biases only with LayerNorm

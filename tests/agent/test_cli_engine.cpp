@@ -108,7 +108,7 @@ TEST(CliGenerate, ImagesGoThroughPreprocessingVisionAndTemplate) {
   std::map<std::string, std::vector<int64_t>> shapes;
   for (const auto& e : nlohmann::json::parse(is.str())) shapes[e["name"]] = e["shape"].get<std::vector<int64_t>>();
   for (const char* name : {"position_ids", "inputs_embeds", "vision.patch_embed", "vision.block.0", "vision.merger",
-                           "logits.prefill_last", "logits.step"})
+                           "decoder.layer.0", "decoder.layer.1", "decoder.norm", "logits.prefill_last", "logits.step"})
     EXPECT_TRUE(shapes.count(name)) << name;
   EXPECT_EQ(shapes["position_ids"], (std::vector<int64_t>{3, static_cast<int64_t>(c["prompt_ids"].size())}));
   EXPECT_EQ(shapes["logits.prefill_last"], (std::vector<int64_t>{2048}));
