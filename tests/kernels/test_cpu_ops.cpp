@@ -102,7 +102,7 @@ TEST(AttentionCpu, MatchesReferenceWithCacheAndGqa) {
     int64_t len, past, q_heads, kv_heads, head_dim;
   };
   for (const Case& c : {Case{1, 0, 1, 1, 1}, Case{7, 0, 4, 2, 16}, Case{1, 33, 14, 2, 64}, Case{19, 5, 6, 3, 33},
-                        Case{5, 100, 28, 4, 128}}) {
+                        Case{5, 100, 28, 4, 128}, Case{150, 10, 4, 2, 16}, Case{130, 0, 2, 1, 80}}) {
     SCOPED_TRACE("len=" + std::to_string(c.len) + " past=" + std::to_string(c.past));
     const int64_t total = c.past + c.len;
     const auto q = random_vector(static_cast<size_t>(c.len * c.q_heads * c.head_dim), 6, 3.0f);
@@ -191,19 +191,19 @@ TEST(ElementwiseCpu, SiluMulAndEmbedding) {
 
 TEST(AttentionCpu, SegmentsMatchReferenceAndStayApart) {
   const int64_t heads = 3, hd = 33;
-  const std::vector<int64_t> starts = {0, 1, 17, 17 + 64, 100};  // lengths 1, 16, 64, 19
+  const std::vector<int64_t> starts = {0, 1, 17, 17 + 64, 100, 230};  // lengths 1, 16, 64, 19, 130 (3 query blocks)
   const int64_t n = starts.back();
   const auto q = random_vector(static_cast<size_t>(n * heads * hd), 11, 2.0f);
   auto k = random_vector(q.size(), 12, 2.0f);
   auto v = random_vector(q.size(), 13);
   std::vector<float> out(q.size()), ref(q.size());
-  attention_segments(q.data(), k.data(), v.data(), out.data(), n, heads, hd, starts.data(), 4);
-  attention_segments_reference(q.data(), k.data(), v.data(), ref.data(), n, heads, hd, starts.data(), 4);
+  attention_segments(q.data(), k.data(), v.data(), out.data(), n, heads, hd, starts.data(), 5);
+  attention_segments_reference(q.data(), k.data(), v.data(), ref.data(), n, heads, hd, starts.data(), 5);
   for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], ref[i], 2e-5f) << i;
-  // Changing the last segment's keys and values leaves the others alone.
+  // Changing the last two segments' keys and values leaves the others alone.
   for (int64_t i = starts[3] * heads * hd; i < n * heads * hd; ++i) k[i] += 1.0f, v[i] -= 3.0f;
   std::vector<float> again(q.size());
-  attention_segments(q.data(), k.data(), v.data(), again.data(), n, heads, hd, starts.data(), 4);
+  attention_segments(q.data(), k.data(), v.data(), again.data(), n, heads, hd, starts.data(), 5);
   for (int64_t i = 0; i < starts[3] * heads * hd; ++i) ASSERT_EQ(again[i], out[i]) << i;
   // A segment of one token returns its own value.
   for (int64_t d = 0; d < heads * hd; ++d) EXPECT_FLOAT_EQ(out[d], v[d]);
