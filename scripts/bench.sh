@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a reference measured in the same run.
-#   scripts/bench.sh [parse] [capture] [tokenizer] [engine]   (default: all)
+#   scripts/bench.sh [parse] [capture] [tokenizer] [engine] [vision]   (default: all)
 #   parse:     the golden corpus through deskpilot's parser and through the
 #              official ui-tars Python parser (.venv-bench, versions pinned
 #              in scripts/golden/requirements.txt).
@@ -13,10 +13,14 @@
 #              transformers in FP32 and BF16 on the same weights
 #              (.venv-bench-engine, scripts/golden/requirements-models.txt:
 #              torch from PyPI, several GB on the first run).
+#   vision:    one 1920x1080 screenshot (2691 merged tokens) through a
+#              random-weight vision tower of UI-TARS-1.5-7B's size (depth 32,
+#              width 1280; made here, 1.4 GB) against transformers FP32 on
+#              the same weights: time and peak memory. A few minutes.
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/build.sh"
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(parse capture tokenizer engine)
+[ ${#sections[@]} -eq 0 ] && sections=(parse capture tokenizer engine vision)
 bin="$ROOT/build/release"
 
 venv_with() {  # venv_with DIR REQUIREMENTS MODULE
@@ -81,9 +85,21 @@ print(f"prompt_tokens={n} prefill_tps={n / p * 1000:.1f} decode_tps={(g - 1) / d
   echo "prefill speed-up: $(ratio "$(field prefill_tps "$ours")" "$(field prefill_tps "$fp32")")x vs transformers FP32, $(ratio "$(field prefill_tps "$ours")" "$(field prefill_tps "$bf16")")x vs transformers BF16"
 }
 
+bench_vision() {
+  local venv="$ROOT/.venv-bench-engine" model="$ROOT/build/bench-model/uitars15-vision-random"
+  local shot="$ROOT/tests/golden/images/chromium_form_1920x1080.png" ours theirs
+  venv_with "$venv" "$ROOT/scripts/golden/requirements-models.txt" transformers
+  [ -f "$model/model.safetensors" ] || "$venv/bin/python" "$ROOT/bench/vision_bench_reference.py" make "$model"
+  ours=$("$bin/bench/bench_vision" "$model" "$shot")
+  theirs=$("$venv/bin/python" "$ROOT/bench/vision_bench_reference.py" run "$model" "$shot" 2>/dev/null | tail -1)
+  echo "$ours"
+  echo "$theirs"
+  echo "vision tower, one 1920x1080 screenshot: $(ratio "$(field vision_ms "$theirs")" "$(field vision_ms "$ours")")x the speed of transformers FP32, $(ratio "$(field peak_rss_mb "$ours")" "$(field peak_rss_mb "$theirs")")x its peak memory"
+}
+
 for s in "${sections[@]}"; do
   case "$s" in
-    parse | capture | tokenizer | engine) echo "== $s"; "bench_$s"; echo ;;
-    *) die "unknown benchmark '$s' (parse, capture, tokenizer, engine)" ;;
+    parse | capture | tokenizer | engine | vision) echo "== $s"; "bench_$s"; echo ;;
+    *) die "unknown benchmark '$s' (parse, capture, tokenizer, engine, vision)" ;;
   esac
 done
