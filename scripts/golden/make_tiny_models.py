@@ -225,8 +225,8 @@ def run(model, prompt_ids: list, blob: bytearray) -> dict:
 CROPS = ROOT / "tests/golden/vision/crops"
 # (screenshot, left, top, width, height): crops of real screenshots whose
 # sides are multiples of 28, so the processor only normalizes them. Merged
-# grids 8x8 (a multiple of Qwen2.5-VL's 4x4-unit window) and 9x5, 6x4, 3x3,
-# 2x5 (not).
+# grids (h x w) 8x8 (a multiple of Qwen2.5-VL's 4x4-unit window) and 9x5, 6x8, 3x3,
+# 4x10 (not).
 CROP_SPECS = [
     ("chromium_form_1920x1080", 40, 60, 224, 224),
     ("xterm_ls_1366x768", 0, 0, 140, 252),
