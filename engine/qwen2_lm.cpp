@@ -8,39 +8,6 @@
 
 namespace deskpilot::engine {
 
-namespace {
-
-struct Loader {
-  const WeightStore& store;
-  std::string* error;
-  bool ok = true;
-
-  Matrix matrix(const std::string& name, int64_t rows, int64_t cols) {
-    Matrix m;
-    if (!ok) return m;
-    const TensorView* t = store.get(name, {rows, cols}, error);
-    if (!t) {
-      ok = false;
-      return m;
-    }
-    return Matrix{t->data, t->dtype, rows, cols};
-  }
-  std::vector<float> vector(const std::string& name, int64_t n) {
-    std::vector<float> v;
-    if (!ok) return v;
-    const TensorView* t = store.get(name, {n}, error);
-    if (!t) {
-      ok = false;
-      return v;
-    }
-    v.resize(static_cast<size_t>(n));
-    kernels::convert_to_f32(t->dtype, t->data, v.data(), static_cast<size_t>(n));
-    return v;
-  }
-};
-
-}  // namespace
-
 std::unique_ptr<Qwen2LanguageModel> Qwen2LanguageModel::load(const WeightStore& weights, const TextConfig& config,
                                                              std::string* error) {
   std::unique_ptr<Qwen2LanguageModel> m(new Qwen2LanguageModel());
@@ -57,7 +24,7 @@ std::unique_ptr<Qwen2LanguageModel> Qwen2LanguageModel::load(const WeightStore& 
   }
   const TextConfig& c = config;
   const int64_t d = c.hidden_size, hd = c.head_dim, q_out = c.num_heads * hd, kv_out = c.num_kv_heads * hd;
-  Loader load{weights, error};
+  WeightLoader load{weights, error};
   const std::string& p = m->prefix_;
   m->embed_tokens_ = load.matrix(p + "embed_tokens.weight", c.vocab_size, d);
   m->final_norm_ = load.vector(p + "norm.weight", d);

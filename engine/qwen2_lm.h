@@ -19,15 +19,9 @@
 #include "engine/kv_cache.h"
 #include "engine/safetensors.h"
 #include "engine/tensor_sink.h"
+#include "engine/weight_loader.h"
 
 namespace deskpilot::engine {
-
-// A matrix as stored: (rows, cols) of dtype, pointing into the mapping.
-struct Matrix {
-  const void* data = nullptr;
-  DType dtype = DType::kF32;
-  int64_t rows = 0, cols = 0;
-};
 
 struct DecoderLayer {
   std::vector<float> input_norm, post_attention_norm;  // (hidden)

@@ -192,7 +192,8 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view json_text, cons
     t->added_ids_[a.content] = a.id;
   }
   for (int b = 0; b < 256; ++b) {
-    const auto it = t->vocab_.find(utf8_encode(alphabet[b]));
+    t->byte_chars_[b] = utf8_encode(alphabet[b]);
+    const auto it = t->vocab_.find(t->byte_chars_[b]);
     if (it == t->vocab_.end()) {
       fail(error, file, "model.vocab: no token for byte " + std::to_string(b) + " (byte-level BPE needs all 256)");
       return nullptr;
@@ -248,8 +249,7 @@ void Tokenizer::encode_piece(std::string_view piece, std::vector<int32_t>* out) 
   }
   if (ignore_merges_) {
     std::string chars;
-    const std::array<char32_t, 256> alphabet = byte_level_alphabet();
-    for (char c : piece) chars += utf8_encode(alphabet[static_cast<uint8_t>(c)]);
+    for (char c : piece) chars += byte_chars_[static_cast<uint8_t>(c)];
     const auto it = vocab_.find(chars);
     if (it != vocab_.end()) {
       out->push_back(it->second);

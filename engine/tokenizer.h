@@ -52,6 +52,7 @@ class Tokenizer {
   std::unordered_map<std::string, int32_t> vocab_;      // token string (byte-level chars) -> id
   std::unordered_map<uint64_t, uint64_t> merges_;       // (left << 32 | right) -> (rank << 32 | merged id)
   int32_t byte_token_[256] = {};                        // byte -> id of its single-byte token
+  std::string byte_chars_[256];                         // byte -> its byte-level character (UTF-8)
   std::vector<std::string> bytes_;                      // (vocab_size) id -> raw bytes
   std::vector<uint8_t> special_;                        // (vocab_size) 1 for special added tokens
   std::vector<AddedToken> added_;

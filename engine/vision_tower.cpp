@@ -14,30 +14,6 @@ namespace deskpilot::engine {
 
 namespace {
 
-struct Loader {
-  const WeightStore& store;
-  std::string* error;
-  bool ok = true;
-  const TensorView* get(const std::string& name, const std::vector<int64_t>& shape) {
-    if (!ok) return nullptr;
-    const TensorView* t = store.get(name, shape, error);
-    ok = t != nullptr;
-    return t;
-  }
-  Matrix matrix(const std::string& name, int64_t rows, int64_t cols) {
-    const TensorView* t = get(name, {rows, cols});
-    return t ? Matrix{t->data, t->dtype, rows, cols} : Matrix{};
-  }
-  std::vector<float> vector(const std::string& name, int64_t n) {
-    const TensorView* t = get(name, {n});
-    std::vector<float> v;
-    if (!t) return v;
-    v.resize(static_cast<size_t>(n));
-    kernels::convert_to_f32(t->dtype, t->data, v.data(), static_cast<size_t>(n));
-    return v;
-  }
-};
-
 void linear(const float* x, int64_t rows, const Matrix& w, const std::vector<float>& bias, float* y) {
   kernels::linear(x, rows, w.cols, w.data, w.dtype, w.rows, bias.empty() ? nullptr : bias.data(), y);
 }
@@ -91,7 +67,7 @@ std::unique_ptr<VisionTower> VisionTower::load(const WeightStore& weights, const
   }
   const int64_t width = c.width, inter = c.intermediate_size, merged = width * c.spatial_merge_size * c.spatial_merge_size;
   const int64_t patch_cols = c.in_channels * c.temporal_patch_size * c.patch_size * c.patch_size;
-  Loader load{weights, error};
+  WeightLoader load{weights, error};
   const std::string& p = v->prefix_;
   if (const TensorView* t = load.get(p + "patch_embed.proj.weight",
                                      {width, c.in_channels, c.temporal_patch_size, c.patch_size, c.patch_size}))
