@@ -20,17 +20,17 @@ void linear(const float* x, int64_t rows, const Matrix& w, const std::vector<flo
 
 }  // namespace
 
-WindowPlan plan_windows(const std::vector<ImagePatches>& images, int64_t merge, int64_t window_merged) {
+WindowPlan plan_windows(const std::vector<GridTHW>& grids, int64_t merge, int64_t window_merged) {
   WindowPlan plan;
   plan.starts.push_back(0);
   int64_t offset = 0;  // merged units of the images before
   const int64_t unit = merge * merge;
-  for (const ImagePatches& img : images) {
-    const int64_t lh = img.grid_h / merge, lw = img.grid_w / merge;
+  for (const GridTHW& g : grids) {
+    const int64_t lh = g.h / merge, lw = g.w / merge;
     // As transformers pads: a full window of padding when the side divides evenly.
     const int64_t nh = (lh + window_merged - lh % window_merged) / window_merged;
     const int64_t nw = (lw + window_merged - lw % window_merged) / window_merged;
-    for (int64_t t = 0; t < img.grid_t; ++t) {
+    for (int64_t t = 0; t < g.t; ++t) {
       for (int64_t wh = 0; wh < nh; ++wh) {
         for (int64_t ww = 0; ww < nw; ++ww) {
           int64_t count = 0;
@@ -46,7 +46,7 @@ WindowPlan plan_windows(const std::vector<ImagePatches>& images, int64_t merge, 
         }
       }
     }
-    offset += img.grid_t * lh * lw;
+    offset += g.t * lh * lw;
   }
   return plan;
 }
@@ -144,7 +144,7 @@ std::vector<float> VisionTower::encode(const ImagePatches& image, const TensorSi
   std::vector<int64_t> starts = {0, n};                    // attention segments: the whole image
   WindowPlan plan;
   if (qwen25()) {
-    plan = plan_windows({image}, merge, c.window_size / merge / c.patch_size);
+    plan = plan_windows({image.grid()}, merge, c.window_size / merge / c.patch_size);
     order = plan.index;
   } else {
     for (int64_t u = 0; u < units; ++u) order[u] = u;

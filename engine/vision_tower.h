@@ -45,7 +45,7 @@ struct WindowPlan {
   std::vector<int64_t> index;   // (merged units) window order -> original merged unit
   std::vector<int64_t> starts;  // (windows + 1) patch offsets of the windows
 };
-WindowPlan plan_windows(const std::vector<ImagePatches>& images, int64_t merge, int64_t window_merged);
+WindowPlan plan_windows(const std::vector<GridTHW>& grids, int64_t merge, int64_t window_merged);
 
 class VisionTower {
  public:

@@ -56,7 +56,7 @@ TEST(RopeIndex, TextOnlyHasNoDeltaAndVideosAreRefused) {
 TEST(WindowPlan, PadsLikeTransformersAndDropsEmptyWindows) {
   // 10x18 patches = 5x9 merged units, windows of 4x4 units: 2x3 windows
   // holding 4x4, 4x4, 4x1, 1x4, 1x4, 1x1 units.
-  const WindowPlan p = plan_windows({image(10, 18)}, 2, 4);
+  const WindowPlan p = plan_windows({{1, 10, 18}}, 2, 4);
   EXPECT_EQ(p.index.size(), 45u);
   EXPECT_EQ(p.starts, (std::vector<int64_t>{0, 64, 128, 144, 160, 176, 180}));
   EXPECT_EQ(p.index[0], 0);
@@ -64,7 +64,7 @@ TEST(WindowPlan, PadsLikeTransformersAndDropsEmptyWindows) {
   EXPECT_EQ(p.index[16], 4);    // the second window starts at unit column 4
   // 8x8 units: a multiple of the window; transformers still pads a full window
   // row and column, which stay empty and are dropped.
-  const WindowPlan q = plan_windows({image(16, 16), image(4, 4)}, 2, 4);
+  const WindowPlan q = plan_windows({{1, 16, 16}, {1, 4, 4}}, 2, 4);
   EXPECT_EQ(q.starts, (std::vector<int64_t>{0, 64, 128, 192, 256, 272}));
   EXPECT_EQ(q.index.back(), 64 + 3);  // the second image's units follow the first's
 }
