@@ -1,0 +1,127 @@
+// The UI-TARS policy with a scripted chat model: the published prompts
+// (golden from the ui-tars package), the history layout of the reference
+// agent, parse retries with sampling, loop detection.
+#include "policies/uitars_policy.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace deskpilot::policies {
+namespace {
+
+class ScriptedModel : public ChatModel {
+ public:
+  explicit ScriptedModel(std::vector<std::string> answers) : answers_(std::move(answers)) {}
+  bool complete(const ChatRequest& request, ChatReply* reply, std::string*) override {
+    requests.push_back(request);
+    reply->text = answers_[std::min(next_++, answers_.size() - 1)];
+    return true;
+  }
+  std::string name() const override { return "scripted"; }
+  std::vector<ChatRequest> requests;
+
+ private:
+  std::vector<std::string> answers_;
+  size_t next_ = 0;
+};
+
+std::shared_ptr<const vision::RgbImage> screen(uint8_t shade) {
+  return std::make_shared<const vision::RgbImage>(vision::RgbImage{4, 2, std::vector<uint8_t>(24, shade)});
+}
+
+TEST(UITarsPrompt, MatchesThePublishedPrompts) {
+  std::ifstream in(std::string(DESKPILOT_TEST_DATA_DIR) + "/golden/uitars_prompts.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const nlohmann::json golden = nlohmann::json::parse(ss.str());
+  ASSERT_GE(golden["cases"].size(), 18u);
+  for (const auto& c : golden["cases"]) {
+    const auto style = prompt_style_from_name(c["style"].get<std::string>());
+    ASSERT_TRUE(style) << c["style"];
+    EXPECT_EQ(uitars_prompt(*style, c["instruction"], c["language"]), c["prompt"].get<std::string>())
+        << c["style"] << " " << c["language"];
+  }
+}
+
+TEST(UITarsPolicy, HistoryKeepsEveryAnswerAndTheLastScreenshots) {
+  ScriptedModel model({"Thought: go\nAction: click(point='<point>10 20</point>')"});
+  UITarsOptions options;
+  options.history_n = 5;
+  UITarsPolicy policy(model, options);
+  policy.reset("Open the terminal");
+  std::string error;
+  for (int step = 0; step < 8; ++step) {
+    StepDecision d;
+    ASSERT_TRUE(policy.step(screen(static_cast<uint8_t>(step)), &d, &error)) << error;
+    ASSERT_TRUE(d.ok) << d.error;
+  }
+  const std::vector<ChatTurn>& m = model.requests.back().messages;  // step 7: 7 earlier answers
+  int images = 0, answers = 0;
+  for (const ChatTurn& t : m) {
+    for (const ChatContent& c : t.content) images += c.image != nullptr;
+    answers += t.role == "assistant";
+  }
+  EXPECT_EQ(answers, 7);
+  EXPECT_EQ(images, 5);
+  EXPECT_EQ(m[0].role, "system");
+  EXPECT_EQ(m[1].role, "user");
+  EXPECT_NE(m[1].content[0].text.find("## User Instruction\nOpen the terminal"), std::string::npos);
+  EXPECT_EQ(m[2].role, "assistant");  // steps 0-2: answers only
+  EXPECT_EQ(m.back().role, "user");
+  EXPECT_EQ(m.back().content[0].image->pixels[0], 7);  // the current screenshot last
+  EXPECT_EQ(m[m.size() - 3].content[0].image->pixels[0], 6);  // the previous step's screenshot before its answer
+}
+
+TEST(UITarsPolicy, UnparseableAnswerIsAskedAgainWithSampling) {
+  ScriptedModel model({"I think I will click somewhere", "Thought: ok\nAction: hotkey(key='ctrl s')"});
+  UITarsPolicy policy(model, UITarsOptions());
+  policy.reset("Save");
+  StepDecision d;
+  std::string error;
+  ASSERT_TRUE(policy.step(screen(1), &d, &error));
+  EXPECT_TRUE(d.ok) << d.error;
+  EXPECT_EQ(d.attempts, 2);
+  ASSERT_EQ(model.requests.size(), 2u);
+  EXPECT_EQ(model.requests[0].sampling.temperature, 0.0);
+  EXPECT_GT(model.requests[1].sampling.temperature, 0.0);
+  ASSERT_EQ(d.response.actions.size(), 1u);
+}
+
+TEST(UITarsPolicy, RepeatingOnAnUnchangedScreenIsNudgedThenFailed) {
+  ScriptedModel model({"Thought: again\nAction: click(point='<point>5 5</point>')"});
+  UITarsOptions options;
+  options.loop_nudge_after = 3;
+  options.loop_fail_after = 5;
+  UITarsPolicy policy(model, options);
+  policy.reset("Do it");
+  std::string error;
+  std::vector<StepDecision> steps;
+  for (int i = 0; i < 6; ++i) {
+    StepDecision d;
+    ASSERT_TRUE(policy.step(screen(9), &d, &error));
+    steps.push_back(d);
+  }
+  const auto nudged = [&](size_t request) {
+    return model.requests[request].messages[1].content[0].text.find("did not change the screen") != std::string::npos;
+  };
+  EXPECT_FALSE(nudged(1));
+  EXPECT_TRUE(nudged(3));
+  EXPECT_TRUE(steps[3].ok);
+  EXPECT_FALSE(steps[5].ok);
+  EXPECT_NE(steps[5].error.find("repeated 5 times"), std::string::npos) << steps[5].error;
+  // A changing screen is not a loop.
+  ScriptedModel model2({"Thought: again\nAction: click(point='<point>5 5</point>')"});
+  UITarsPolicy moving(model2, options);
+  moving.reset("Do it");
+  for (int i = 0; i < 6; ++i) {
+    StepDecision d;
+    ASSERT_TRUE(moving.step(screen(static_cast<uint8_t>(i)), &d, &error));
+    EXPECT_TRUE(d.ok) << i << " " << d.error;
+  }
+}
+
+}  // namespace
+}  // namespace deskpilot::policies
