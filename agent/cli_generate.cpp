@@ -5,14 +5,13 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "engine/chat_template.h"
 #include "engine/generate.h"
 #include "engine/model.h"
 #include "engine/tokenizer.h"
 #include "kernels/cpu/gemm.h"
+#include "vision/image_io.h"
 #include "vision/preprocess.h"
 
 namespace deskpilot::agent {
@@ -69,15 +68,9 @@ class TensorDumper {
 // A PNG/JPEG through the model's preprocessing; the error names the file.
 std::optional<engine::ImagePatches> load_image(const std::string& path, const engine::PreprocessorConfig& config,
                                                std::string* error) {
-  cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
-  if (bgr.empty()) {
-    *error = path + ": cannot read the image (PNG or JPEG expected)";
-    return std::nullopt;
-  }
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  vision::RgbImage img{rgb.cols, rgb.rows, std::vector<uint8_t>(rgb.data, rgb.data + rgb.total() * 3)};
-  auto patches = vision::preprocess_image(img, config, error);
+  auto img = vision::read_rgb_image(path, error);
+  if (!img) return std::nullopt;
+  auto patches = vision::preprocess_image(*img, config, error);
   if (!patches) *error = path + ": " + *error;
   return patches;
 }

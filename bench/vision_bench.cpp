@@ -7,10 +7,9 @@
 
 #include <chrono>
 #include <cstdio>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "engine/model.h"
+#include "vision/image_io.h"
 #include "vision/preprocess.h"
 
 namespace {
@@ -32,15 +31,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double load_ms = ms_since(t0);
-  cv::Mat bgr = cv::imread(argv[2], cv::IMREAD_COLOR), rgb;
-  if (bgr.empty()) {
-    std::fprintf(stderr, "%s: cannot read\n", argv[2]);
+  auto img = deskpilot::vision::read_rgb_image(argv[2], &error);
+  if (!img) {
+    std::fprintf(stderr, "%s\n", error.c_str());
     return 1;
   }
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  deskpilot::vision::RgbImage img{rgb.cols, rgb.rows, std::vector<uint8_t>(rgb.data, rgb.data + rgb.total() * 3)};
   t0 = std::chrono::steady_clock::now();
-  auto patches = deskpilot::vision::preprocess_image(img, model->files().preprocessor, &error);
+  auto patches = deskpilot::vision::preprocess_image(*img, model->files().preprocessor, &error);
   if (!patches) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 1;

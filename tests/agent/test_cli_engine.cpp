@@ -5,12 +5,11 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cli_runner.h"
+#include "tests/golden_util.h"
 
 namespace {
 
@@ -20,10 +19,7 @@ using deskpilot::testing::run_cli;
 const std::string kGolden = std::string(DESKPILOT_TEST_DATA_DIR) + "/golden/";
 
 nlohmann::json golden_cases(const std::string& model) {
-  std::ifstream in(kGolden + "models/" + model + ".golden.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return nlohmann::json::parse(ss.str())["cases"];
+  return deskpilot::testing::read_json(kGolden + "models/" + model + ".golden.json")["cases"];
 }
 
 TEST(CliGenerate, ChatPromptGivesTheTransformersContinuation) {
@@ -83,10 +79,7 @@ TEST(CliGenerate, BadModelFolderIsNamed) {
 TEST(CliGenerate, ImagesGoThroughPreprocessingVisionAndTemplate) {
   // Golden image case 1: two screenshot crops, then the question.
   const std::string model = "qwen25vl-untied";
-  std::ifstream in(kGolden + "models/" + model + ".golden.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const nlohmann::json g = nlohmann::json::parse(ss.str());
+  const nlohmann::json g = deskpilot::testing::read_json(kGolden + "models/" + model + ".golden.json");
   const nlohmann::json& c = g["image_cases"][1];
   std::string images;
   for (const auto& png : c["images"]) images += " --image " + kGolden + png.get<std::string>();
@@ -101,12 +94,10 @@ TEST(CliGenerate, ImagesGoThroughPreprocessingVisionAndTemplate) {
   EXPECT_EQ(j["rope_delta"], c["rope_delta"]);
   EXPECT_EQ(j["images"], 2);
   // The dump names every intermediate with its shape.
-  std::ifstream index_file(dump + "/index.json");
-  ASSERT_TRUE(index_file) << dump;
-  std::stringstream is;
-  is << index_file.rdbuf();
+  ASSERT_TRUE(std::filesystem::exists(dump + "/index.json")) << dump;
   std::map<std::string, std::vector<int64_t>> shapes;
-  for (const auto& e : nlohmann::json::parse(is.str())) shapes[e["name"]] = e["shape"].get<std::vector<int64_t>>();
+  const nlohmann::json index = deskpilot::testing::read_json(dump + "/index.json");
+  for (const auto& e : index) shapes[e["name"]] = e["shape"].get<std::vector<int64_t>>();
   for (const char* name : {"position_ids", "inputs_embeds", "vision.patch_embed", "vision.block.0", "vision.merger",
                            "decoder.layer.0", "decoder.layer.1", "decoder.norm", "logits.prefill_last", "logits.step"})
     EXPECT_TRUE(shapes.count(name)) << name;
@@ -126,11 +117,8 @@ TEST(CliTokenize, IdsMatchTheTokenizersPackage) {
   ASSERT_EQ(r.status, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   // Golden case from tests/golden/tokenizer/cases.json made by the tokenizers package.
-  std::ifstream in(kGolden + "tokenizer/cases.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
   bool found = false;
-  const nlohmann::json golden = nlohmann::json::parse(ss.str());  // kept alive for the loop
+  const nlohmann::json golden = deskpilot::testing::read_json(kGolden + "tokenizer/cases.json");
   for (const auto& c : golden["cases"]) {
     if (c["text"] == "it's 2026 你好 <|im_end|>") {
       EXPECT_EQ(j["ids"], c["ids"]);

@@ -5,23 +5,17 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "engine/tokenizer.h"
+#include "tests/golden_util.h"
 
 namespace deskpilot::engine {
 namespace {
 
 const std::string kGolden = std::string(DESKPILOT_TEST_DATA_DIR) + "/golden/";
 
-nlohmann::json load_cases() {
-  std::ifstream in(kGolden + "chat_template/cases.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return nlohmann::json::parse(ss.str());
-}
+nlohmann::json load_cases() { return deskpilot::testing::read_json(kGolden + "chat_template/cases.json"); }
 
 TEST(ChatTemplate, RendersLikeTheTransformersProcessor) {
   std::string error;

@@ -8,47 +8,21 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "engine/generate.h"
 #include "engine/model.h"
+#include "tests/golden_util.h"
 
 namespace deskpilot::engine {
 namespace {
 
-const std::string kModels = std::string(DESKPILOT_TEST_DATA_DIR) + "/golden/models/";
+const std::string kModels = deskpilot::testing::kGoldenDir + "models/";
 constexpr float kTolerance = 1e-4f;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct Golden {
-  nlohmann::json json;
-  std::string blob;
-  std::vector<float> tensor(const nlohmann::json& entry) const {
-    int64_t n = 1;
-    for (auto d : entry["shape"]) n *= d.get<int64_t>();
-    std::vector<float> v(static_cast<size_t>(n));
-    std::memcpy(v.data(), blob.data() + entry["offset"].get<size_t>(), sizeof(float) * n);
-    return v;
-  }
-};
-
-Golden golden(const std::string& name) {
-  return {nlohmann::json::parse(slurp(kModels + name + ".golden.json")), slurp(kModels + name + ".logits.bin")};
-}
-
-float max_abs_diff(const float* a, const float* b, size_t n) {
-  float m = 0;
-  for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
-}
+using deskpilot::testing::max_abs_diff;
+using Golden = deskpilot::testing::ModelGolden;
+Golden golden(const std::string& name) { return deskpilot::testing::model_golden(name); }
 
 class TinyModel : public ::testing::TestWithParam<std::string> {};
 

@@ -4,12 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "engine/pretokenize.h"
 #include "engine/unicode.h"
+#include "tests/golden_util.h"
 
 namespace deskpilot::engine {
 namespace {
@@ -26,12 +25,7 @@ const Tokenizer& qwen2() {
   return *t;
 }
 
-nlohmann::json golden() {
-  std::ifstream in(kDir + "cases.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return nlohmann::json::parse(ss.str());
-}
+nlohmann::json golden() { return deskpilot::testing::read_json(kDir + "cases.json"); }
 
 std::string show(const std::string& s) { return nlohmann::json(s).dump(); }
 
@@ -124,10 +118,7 @@ TEST(Tokenizer, InvalidUtf8InputIsRepairedNotRejected) {
 }
 
 std::string minimal_tokenizer(const std::string& patch_key, const std::string& patch_value) {
-  std::ifstream in(kDir + "qwen2/tokenizer.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(ss.str());
+  nlohmann::json j = deskpilot::testing::read_json(kDir + "qwen2/tokenizer.json");
   nlohmann::json vocab = nlohmann::json::object();
   for (const auto& [k, v] : j["model"]["vocab"].items())
     if (v.get<int>() < 256) vocab[k] = v;

@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "tests/golden_util.h"
 
 namespace deskpilot::policies {
 namespace {
@@ -33,10 +33,7 @@ std::shared_ptr<const vision::RgbImage> screen(uint8_t shade) {
 }
 
 TEST(UITarsPrompt, MatchesThePublishedPrompts) {
-  std::ifstream in(std::string(DESKPILOT_TEST_DATA_DIR) + "/golden/uitars_prompts.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const nlohmann::json golden = nlohmann::json::parse(ss.str());
+  const nlohmann::json golden = deskpilot::testing::read_json(deskpilot::testing::kGoldenDir + "uitars_prompts.json");
   ASSERT_GE(golden["cases"].size(), 18u);
   for (const auto& c : golden["cases"]) {
     const auto style = prompt_style_from_name(c["style"].get<std::string>());

@@ -8,62 +8,33 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-#include <sstream>
 
 #include "engine/generate.h"
 #include "engine/model.h"
 #include "engine/rope_index.h"
+#include "tests/golden_util.h"
+#include "vision/image_io.h"
 #include "vision/preprocess.h"
 
 namespace deskpilot::engine {
 namespace {
 
-const std::string kGolden = std::string(DESKPILOT_TEST_DATA_DIR) + "/golden/";
+const std::string kGolden = deskpilot::testing::kGoldenDir;
 constexpr float kTolerance = 1e-4f;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct Golden {
-  nlohmann::json json;
-  std::string blob;
-  std::vector<float> tensor(const nlohmann::json& e) const {
-    int64_t n = 1;
-    for (auto d : e["shape"]) n *= d.get<int64_t>();
-    std::vector<float> v(static_cast<size_t>(n));
-    std::memcpy(v.data(), blob.data() + e["offset"].get<size_t>(), sizeof(float) * n);
-    return v;
-  }
-};
-
-Golden golden(const std::string& model) {
-  return {nlohmann::json::parse(slurp(kGolden + "models/" + model + ".golden.json")),
-          slurp(kGolden + "models/" + model + ".logits.bin")};
-}
+using deskpilot::testing::max_abs_diff;
+using Golden = deskpilot::testing::ModelGolden;
+Golden golden(const std::string& model) { return deskpilot::testing::model_golden(model); }
 
 ImagePatches preprocess(const std::string& png, const PreprocessorConfig& config) {
-  cv::Mat bgr = cv::imread(kGolden + png, cv::IMREAD_COLOR), rgb;
-  EXPECT_FALSE(bgr.empty()) << png;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  vision::RgbImage img{rgb.cols, rgb.rows, std::vector<uint8_t>(rgb.data, rgb.data + rgb.total() * 3)};
   std::string error;
-  auto p = vision::preprocess_image(img, config, &error);
+  auto img = vision::read_rgb_image(kGolden + png, &error);
+  EXPECT_TRUE(img) << error;
+  if (!img) return ImagePatches{};
+  auto p = vision::preprocess_image(*img, config, &error);
   EXPECT_TRUE(p) << error;
   return p ? *p : ImagePatches{};
-}
-
-float max_abs_diff(const float* a, const float* b, size_t n) {
-  float m = 0;
-  for (size_t i = 0; i < n; ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
 }
 
 class TinyMultimodal : public ::testing::TestWithParam<std::string> {};

@@ -8,33 +8,24 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-#include <sstream>
+
+#include "tests/golden_util.h"
+#include "vision/image_io.h"
 
 namespace deskpilot::vision {
 namespace {
 
-const std::string kGolden = std::string(DESKPILOT_TEST_DATA_DIR) + "/golden/";
+const std::string kGolden = deskpilot::testing::kGoldenDir;
 
 RgbImage load_rgb(const std::string& path) {
-  cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
-  EXPECT_FALSE(bgr.empty()) << path;
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  RgbImage img{rgb.cols, rgb.rows, {}};
-  img.pixels.assign(rgb.data, rgb.data + rgb.total() * 3);
-  return img;
+  std::string error;
+  auto img = read_rgb_image(path, &error);
+  EXPECT_TRUE(img) << error;
+  return img ? *img : RgbImage{};
 }
 
-nlohmann::json golden() {
-  std::ifstream in(kGolden + "vision/preprocess.json");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return nlohmann::json::parse(ss.str());
-}
+nlohmann::json golden() { return deskpilot::testing::read_json(kGolden + "vision/preprocess.json"); }
 
 TEST(Preprocess, ResizeIsPillowBicubicByteForByte) {
   const nlohmann::json g = golden();
