@@ -5,28 +5,24 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/sampling.h"
-#include "vision/preprocess.h"
+#include "vision/chat_prompt.h"
+#include "vision/smart_resize.h"
 
 namespace deskpilot::policies {
 
-struct ChatContent {
-  std::string text;                                    // a text part when image is null
-  std::shared_ptr<const vision::RgbImage> image;       // an image part (RGB, as captured)
-};
-
-struct ChatTurn {
-  std::string role;  // "system", "user", "assistant"
-  std::vector<ChatContent> content;
-};
+using vision::ChatContent;  // text or an RGB image
+using vision::ChatTurn;     // role and content parts in order
 
 struct ChatRequest {
   std::vector<ChatTurn> messages;
   engine::SamplingParams sampling;
   int64_t max_tokens = 1000;
+  std::vector<std::string> stop;  // stop strings
 };
 
 struct ChatReply {
@@ -41,6 +37,11 @@ class ChatModel {
   // false and *error when the model could not answer (bad request, server down).
   virtual bool complete(const ChatRequest& request, ChatReply* reply, std::string* error) = 0;
   virtual std::string name() const = 0;
+  // How the model resizes the images it is given, when the client knows it
+  // (the in-process engine reads preprocessor_config.json); nullopt for a
+  // remote server. UI-TARS-1.5 answers in pixels of the resized image, so
+  // the policy sends images already at that size and maps answers back.
+  virtual std::optional<vision::SmartResizeParams> image_resize() const { return std::nullopt; }
 };
 
 }  // namespace deskpilot::policies

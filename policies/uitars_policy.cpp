@@ -2,6 +2,7 @@
 
 #include "actions/formatter.h"
 #include "actions/parser.h"
+#include "vision/image_io.h"
 
 namespace deskpilot::policies {
 
@@ -37,6 +38,54 @@ std::vector<ChatTurn> build_uitars_messages(const std::string& prompt,
   return m;
 }
 
+actions::ModelType default_model_type(PromptStyle style) {
+  return style == PromptStyle::kComputerV1 ? actions::ModelType::kQwen2vl : actions::ModelType::kQwen25vl;
+}
+
+vision::SmartResizeParams UITarsPolicy::resize_params() const {
+  if (auto r = model_.image_resize()) return *r;
+  return options_.resize;
+}
+
+bool UITarsPolicy::decide(const Observation& observation, Decision* decision, std::string* error) {
+  *decision = Decision();
+  const vision::Size captured{observation.screenshot.cols, observation.screenshot.rows};
+  const vision::SmartResizeParams params = resize_params();
+  actions::CoordinateMapping mapping;
+  mapping.model_type = options_.model_type.value_or(default_model_type(options_.style));
+  mapping.screenshot = captured;
+  mapping.screen = captured;
+  mapping.resize = params;
+  std::string map_error;
+  const auto mapper = actions::CoordinateMapper::create(mapping, &map_error);
+  if (!mapper) {
+    decision->ok = false;
+    decision->error = "screenshot " + std::to_string(captured.width) + "x" + std::to_string(captured.height) + ": " +
+                      map_error;
+    return true;
+  }
+  // The image the model sees: smart-resized here, so that the server's
+  // processor keeps it as it is and the mapping below is exact.
+  auto rgb = std::make_shared<vision::RgbImage>(vision::rgb_from_bgr(observation.screenshot));
+  const vision::Size seen = *vision::smart_resize(captured, params).size;
+  if (seen.width != captured.width || seen.height != captured.height)
+    *rgb = vision::resize_bicubic_pillow(*rgb, seen.width, seen.height);
+
+  StepDecision step_decision;
+  if (!step(rgb, &step_decision, error)) return false;
+  decision->model_text = step_decision.answer;
+  decision->attempts = step_decision.attempts;
+  decision->prompt_tokens = step_decision.prompt_tokens;
+  decision->completion_tokens = step_decision.completion_tokens;
+  if (step_decision.nudged) decision->note = "loop nudge: the last actions did not change the screen";
+  decision->ok = step_decision.ok;
+  decision->error = step_decision.error;
+  if (!step_decision.ok) return true;
+  decision->thought = step_decision.response.thought.value_or("");
+  for (const actions::Action& a : step_decision.response.actions) decision->actions.push_back(mapper->to_screen(a));
+  return true;
+}
+
 void UITarsPolicy::reset(const std::string& instruction) {
   instruction_ = instruction;
   screenshots_.clear();
@@ -62,7 +111,8 @@ bool UITarsPolicy::step(std::shared_ptr<const vision::RgbImage> screenshot, Step
     return true;
   }
   std::string prompt = uitars_prompt(options_.style, instruction_, options_.language);
-  if (repeats + 1 >= options_.loop_nudge_after)
+  decision->nudged = repeats + 1 >= options_.loop_nudge_after;
+  if (decision->nudged)
     prompt += "\nNote: your last actions did not change the screen. Try something different.\n";
 
   ChatRequest request;
@@ -77,6 +127,8 @@ bool UITarsPolicy::step(std::shared_ptr<const vision::RgbImage> screenshot, Step
     ChatReply reply;
     if (!model_.complete(request, &reply, error)) return false;
     decision->attempts = attempt + 1;
+    decision->prompt_tokens += reply.prompt_tokens;
+    decision->completion_tokens += reply.completion_tokens;
     decision->answer = reply.text;
     const actions::ParseResult parsed = actions::parse_response(reply.text);
     if (parsed.ok()) {

@@ -1,5 +1,6 @@
 // The UI-TARS policy: the published prompt, the history as the reference
-// agents keep it, the model's answer parsed into typed actions.
+// agents keep it, the model's answer parsed into typed actions and mapped
+// to the screen.
 //
 // Conversation sent at each step (OSWorld's uitars_agent.py layout):
 //   system     "You are a helpful assistant."
@@ -9,16 +10,25 @@
 //     assistant  its answer, as the model wrote it
 //   user       the current screenshot
 // So the model sees at most history_n screenshots and every earlier answer.
+//
+// Coordinates: UI-TARS 2B/7B/72B (computer-v1) answer 0..1000 relative to
+// the screenshot; UI-TARS-1.5 answers pixels of the smart-resized
+// screenshot. The policy resizes every screenshot itself with the model's
+// own min/max pixels (ChatModel::image_resize(), else the options) so that
+// the server's processor leaves it as it is, and maps the answer back with
+// the same numbers.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "actions/action.h"
 #include "actions/coords.h"
 #include "policies/chat_model.h"
+#include "policies/policy.h"
 #include "policies/uitars_prompt.h"
 
 namespace deskpilot::policies {
@@ -33,6 +43,11 @@ struct UITarsOptions {
   int parse_retries = 1;
   int loop_nudge_after = 3;           // the same action on an unchanged screen this often: a nudge in the prompt
   int loop_fail_after = 5;            // ... and this often: the step fails
+  // Coordinates: empty follows the style (computer-v1: qwen2vl, else qwen25vl).
+  std::optional<actions::ModelType> model_type;
+  // Screenshot size limits when the model does not say (an HTTP endpoint):
+  // UI-TARS-1.5's processor (max 16384 * 28 * 28 pixels).
+  vision::SmartResizeParams resize;
 };
 
 struct StepDecision {
@@ -41,6 +56,8 @@ struct StepDecision {
   bool ok = false;
   std::string error;                   // when !ok: parse failure or loop
   int attempts = 0;
+  int64_t prompt_tokens = 0, completion_tokens = 0;
+  bool nudged = false;                 // the loop nudge was in the prompt
 };
 
 // The conversation for one step; pure, for tests and the HTTP client alike.
@@ -48,14 +65,26 @@ std::vector<ChatTurn> build_uitars_messages(const std::string& prompt,
                                             const std::vector<std::shared_ptr<const vision::RgbImage>>& screenshots,
                                             const std::vector<std::string>& answers, int history_n);
 
-class UITarsPolicy {
+// The coordinate convention of a prompt style: computer-v1 -> qwen2vl.
+actions::ModelType default_model_type(PromptStyle style);
+
+class UITarsPolicy final : public Policy {
  public:
   UITarsPolicy(ChatModel& model, UITarsOptions options) : model_(model), options_(std::move(options)) {}
 
-  void reset(const std::string& instruction);
-  // One step: the screenshot of now in, the decision out. false and *error
-  // only when the model could not be reached.
+  std::string name() const override { return "uitars(" + model_.name() + ")"; }
+  void reset(const std::string& instruction) override;
+  // The screenshot resized for the model, the answer parsed and mapped to
+  // the screen's pixels.
+  bool decide(const Observation& observation, Decision* decision, std::string* error) override;
+
+  // One step in model space: the image as the model is to see it in, the
+  // answer parsed (model coordinates). false and *error only when the model
+  // could not be reached.
   bool step(std::shared_ptr<const vision::RgbImage> screenshot, StepDecision* decision, std::string* error);
+
+  // The resize the policy applies (the model's, else the options').
+  vision::SmartResizeParams resize_params() const;
 
  private:
   ChatModel& model_;

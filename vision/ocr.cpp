@@ -82,7 +82,27 @@ bool OcrEngine::read_words(const cv::Mat& bgr, std::vector<OcrWord>* words, std:
   return true;
 }
 
-std::optional<Rect> find_phrase(const std::vector<OcrWord>& words, const std::string& phrase) {
+namespace {
+
+// Levenshtein distance over bytes, for OCR's one-letter slips.
+int edit_distance(const std::string& a, const std::string& b) {
+  std::vector<int> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = static_cast<int>(j);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    int diag = row[0];
+    row[0] = static_cast<int>(i);
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const int up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::optional<Rect> find_phrase(const std::vector<OcrWord>& words, const std::string& phrase, int max_edits) {
   std::vector<std::string> wanted;
   std::istringstream in(phrase);
   for (std::string w; in >> w;) {
@@ -93,7 +113,10 @@ std::optional<Rect> find_phrase(const std::vector<OcrWord>& words, const std::st
   for (size_t i = 0; i + wanted.size() <= words.size(); ++i) {
     bool match = true;
     for (size_t k = 0; k < wanted.size() && match; ++k) {
-      match = words[i + k].line == words[i].line && fold(words[i + k].text) == wanted[k];
+      const std::string got = fold(words[i + k].text);
+      const int allowed = wanted[k].size() >= 4 ? max_edits : 0;
+      match = words[i + k].line == words[i].line &&
+              (got == wanted[k] || (allowed > 0 && edit_distance(got, wanted[k]) <= allowed));
     }
     if (!match) continue;
     int x1 = words[i].box.x, y1 = words[i].box.y, x2 = x1, y2 = y1;

@@ -40,7 +40,9 @@ class OcrEngine {
 };
 
 // The box around the first occurrence of `phrase` (its words, in order, on
-// one line; case-insensitive; punctuation at word ends ignored).
-std::optional<Rect> find_phrase(const std::vector<OcrWord>& words, const std::string& phrase);
+// one line; case-insensitive; punctuation at word ends ignored). With
+// max_edits > 0, words of 4 letters or more may differ by that many edits
+// (OCR reading "Saue" for "Save").
+std::optional<Rect> find_phrase(const std::vector<OcrWord>& words, const std::string& phrase, int max_edits = 0);
 
 }  // namespace deskpilot::vision

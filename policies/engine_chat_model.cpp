@@ -1,0 +1,32 @@
+#include "policies/engine_chat_model.h"
+
+#include <chrono>
+#include <filesystem>
+
+namespace deskpilot::policies {
+
+std::string EngineChatModel::name() const { return std::filesystem::path(model_.dir()).filename().string(); }
+
+std::optional<vision::SmartResizeParams> EngineChatModel::image_resize() const {
+  return vision::processor_resize(model_.files().preprocessor);
+}
+
+bool EngineChatModel::complete(const ChatRequest& request, ChatReply* reply, std::string* error) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto prompt = vision::build_chat_prompt(model_, request.messages, error);
+  if (!prompt) return false;
+  engine::GenerateOptions options;
+  options.max_tokens = request.max_tokens;
+  options.sampling = request.sampling;
+  options.stop = request.stop;
+  if (!engine::generate(model_, *prompt, options, nullptr, &last_, error, &session_)) return false;
+  *reply = ChatReply();
+  reply->text = last_.text;
+  reply->prompt_tokens = static_cast<int64_t>(last_.prompt_ids.size());
+  reply->completion_tokens = static_cast<int64_t>(last_.generated_ids.size());
+  reply->ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return true;
+}
+
+}  // namespace deskpilot::policies

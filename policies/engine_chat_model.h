@@ -1,0 +1,34 @@
+// The chat model run in-process by deskpilot's engine (engine/): the
+// request rendered with the checkpoint's chat template and processor
+// (vision/chat_prompt.h), generated with one Session so that the next
+// step's conversation reuses the images already encoded and the KV cache
+// of the shared prefix. Calls are serialized.
+#pragma once
+
+#include <mutex>
+
+#include "engine/generate.h"
+#include "engine/model.h"
+#include "policies/chat_model.h"
+
+namespace deskpilot::policies {
+
+class EngineChatModel final : public ChatModel {
+ public:
+  explicit EngineChatModel(const engine::Model& model) : model_(model), session_(model) {}
+  bool complete(const ChatRequest& request, ChatReply* reply, std::string* error) override;
+  std::string name() const override;
+  std::optional<vision::SmartResizeParams> image_resize() const override;
+
+  // What the last call reused from the session (for the step log).
+  int64_t last_reused_tokens() const { return last_.reused_tokens; }
+  const engine::GenerateResult& last_result() const { return last_; }
+
+ private:
+  const engine::Model& model_;
+  std::mutex mutex_;
+  engine::Session session_;
+  engine::GenerateResult last_;
+};
+
+}  // namespace deskpilot::policies
