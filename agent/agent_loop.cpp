@@ -151,7 +151,7 @@ AgentResult run_agent(const std::string& instruction, policies::Policy& policy, 
     line["settle"] = settle;
     if (trajectory) {
       std::string write_error;
-      if (!trajectory->append(step, observation.screenshot, line, &write_error) && record.error.empty())
+      if (!trajectory->append(options.step_offset + step, observation.screenshot, line, &write_error) && record.error.empty())
         record.error = "trajectory: " + write_error;
     }
     result.steps.push_back(record);

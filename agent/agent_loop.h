@@ -57,6 +57,7 @@ struct AgentOptions {
   std::function<void(const AgentStep&)> on_step;
   const std::atomic<bool>* stop = nullptr;  // checked before each step
   std::string source = "agent";              // trajectory "source" field
+  int step_offset = 0;                       // trajectory numbering starts after this (scenario steps before)
 };
 
 // `trajectory` may be null (no files written).

@@ -8,7 +8,9 @@
 #include <thread>
 
 #include "actions/formatter.h"
+#include "agent/cli_run.h"
 #include "agent/junit.h"
+#include "agent/policy_factory.h"
 #include "agent/report.h"
 #include "agent/scenario_runner.h"
 
@@ -33,6 +35,7 @@ struct ScenarioOptions {
   std::string junit;
   std::string report;
   std::string out_dir = "deskpilot-out";
+  PolicySpec policy;  // agent steps
 };
 
 void print_result(const ScenarioResult& r) {
@@ -78,6 +81,17 @@ int run_scenarios(const ScenarioOptions& o) {
   if (!o.display.empty() && o.jobs > 1) {
     std::cerr << "deskpilot: --display runs scenarios one at a time on that display: drop -j\n";
     return 2;
+  }
+  // The agent steps' policy: loaded once, a fresh one per agent step.
+  std::shared_ptr<PolicyFactory> factory;
+  {
+    std::string error;
+    factory = PolicyFactory::create(o.policy, &error);
+    if (!factory) {
+      std::cerr << "deskpilot: " << error << "\n";
+      return 2;
+    }
+    ro.make_policy = [factory](std::string* e) { return factory->make(e); };
   }
   std::signal(SIGINT, on_sigint);
   std::vector<Scenario> scenarios;
@@ -180,6 +194,7 @@ void add_scenario_command(CLI::App& app, int* exit_code) {
   run->add_option("--deny-list", o->deny_list,
                   "JSON {\"denied_text\": [...], \"denied_hotkeys\": [...]} replacing the default deny list");
   run->add_option("--out", o->out_dir, "Results folder (one sub-folder per scenario)")->capture_default_str();
+  add_policy_options(run, &o->policy);
   run->callback([o, exit_code] { *exit_code = run_scenarios(*o); });
 }
 

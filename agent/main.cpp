@@ -4,6 +4,7 @@
 #include "agent/cli_capture.h"
 #include "agent/cli_generate.h"
 #include "agent/cli_parse.h"
+#include "agent/cli_run.h"
 #include "agent/cli_scenario.h"
 
 #ifndef DESKPILOT_VERSION
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   deskpilot::agent::add_report_command(app, &exit_code);
   deskpilot::agent::add_generate_command(app, &exit_code);
   deskpilot::agent::add_tokenize_command(app, &exit_code);
+  deskpilot::agent::add_run_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

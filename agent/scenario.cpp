@@ -156,8 +156,19 @@ Step step_at(const json& j, const std::string& path, const std::string& dir) {
     return s;
   }
   if (!j.is_object()) throw Invalid{path, "expected an action string or an object, got " + type_name(j)};
-  only_keys(j, path, {"action", "click", "left_double", "right_single", "hover", "settle", "timeout_s"});
+  only_keys(j, path, {"action", "click", "left_double", "right_single", "hover", "agent", "settle", "timeout_s"});
   int kinds = 0;
+  if (j.contains("agent")) {
+    const std::string p = path + ".agent";
+    const json& a = j.at("agent");
+    if (!a.is_object()) throw Invalid{p, "expected {\"instruction\": ..., \"max_steps\": N}, got " + type_name(a)};
+    only_keys(a, p, {"instruction", "max_steps"});
+    s.agent_instruction = string_at(need(a, p, "instruction"), p + ".instruction");
+    if (s.agent_instruction.empty()) throw Invalid{p + ".instruction", "expected a non-empty instruction"};
+    if (a.contains("max_steps"))
+      s.agent_max_steps = static_cast<int>(number_at(a.at("max_steps"), p + ".max_steps", 1, 1000));
+    ++kinds;
+  }
   if (j.contains("action")) {
     s.actions = string_at(j.at("action"), path + ".action");
     check_actions(s.actions, path + ".action");
@@ -169,7 +180,7 @@ Step step_at(const json& j, const std::string& path, const std::string& dir) {
     s.target = target_at(j.at(pointer), path + "." + pointer, dir);
     ++kinds;
   }
-  if (kinds != 1) throw Invalid{path, "expected exactly one of action, click, left_double, right_single, hover"};
+  if (kinds != 1) throw Invalid{path, "expected exactly one of action, click, left_double, right_single, hover, agent"};
   if (j.contains("settle")) s.settle = bool_at(j.at("settle"), path + ".settle");
   if (j.contains("timeout_s")) s.timeout_s = number_at(j.at("timeout_s"), path + ".timeout_s", 0.1, 3600);
   return s;

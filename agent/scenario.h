@@ -40,6 +40,9 @@ struct Step {
   std::string actions;
   std::string pointer_action;  // "click", "left_double", "right_single", "hover"
   std::optional<Target> target;
+  // Or control handed to the agent: {"agent": {"instruction": ..., "max_steps": N}}.
+  std::string agent_instruction;
+  int agent_max_steps = 15;
   bool settle = true;          // wait for the screen to stop changing afterwards
   double timeout_s = 10;       // template search and settle
   std::string json_path;

@@ -15,7 +15,9 @@
 #include "actions/formatter.h"
 #include "actions/parser.h"
 #include "actions/safety.h"
+#include "agent/agent_loop.h"
 #include "agent/file_util.h"
+#include "policies/ocr_policy.h"
 #include "agent/process.h"
 #include "agent/trajectory.h"
 #include "agent/xvfb.h"
@@ -268,9 +270,41 @@ class Runner {
     });
   }
 
+  // An agent step: the policy carries out the instruction on this display;
+  // its steps go into the same trajectory.
+  bool run_agent_step(const Step& step) {
+    PartResult part{step.json_path, "agent: " + step.agent_instruction, false, "", 0};
+    const auto t = clock_type::now();
+    std::string error;
+    std::unique_ptr<policies::Policy> policy =
+        o_.make_policy ? o_.make_policy(&error) : policies::OcrPolicy::create(policies::OcrPolicyOptions(), &error);
+    if (policy) {
+      AgentOptions ao;
+      ao.max_steps = step.agent_max_steps;
+      ao.timeout_s = std::max(1.0, s_.timeout_s - seconds_since(start_));
+      ao.settle = o_.settle;
+      ao.stop = o_.stop;
+      ao.step_offset = trajectory_steps_;
+      ao.source = "agent " + step.json_path;
+      const AgentResult r = run_agent(step.agent_instruction, *policy, *capture_, *executor_, trajectory_.get(), ao);
+      trajectory_steps_ += static_cast<int>(r.steps.size());
+      part.ok = r.status == AgentStatus::kFinished;
+      part.description += " (" + policy->name() + ", " + std::to_string(r.steps.size()) + " steps)";
+      if (!part.ok) error = std::string(agent_status_name(r.status)) + ": " + r.error;
+    }
+    part.error = error;
+    part.seconds = seconds_since(t);
+    r_.steps.push_back(part);
+    return part.ok || fail(step.json_path + ": " + part.error);
+  }
+
   bool run_steps() {
     for (size_t i = 0; i < s_.steps.size(); ++i) {
       const Step& step = s_.steps[i];
+      if (!step.agent_instruction.empty()) {
+        if (!run_agent_step(step)) return false;
+        continue;
+      }
       PartResult part{step.json_path, step.actions.empty() ? step.pointer_action : step.actions, false, "", 0};
       const auto t = clock_type::now();
       nlohmann::ordered_json record;
@@ -328,7 +362,7 @@ class Runner {
       record["latency_ms"] = {{"capture", capture_ms}, {"think", 0}, {"act", act_ms}, {"settle", settle_ms}};
       record["settle"] = settle;
       std::string write_error;
-      if (!trajectory_->append(static_cast<int>(i + 1), before, record, &write_error)) {
+      if (!trajectory_->append(++trajectory_steps_, before, record, &write_error)) {
         part.ok = false;
         part.error = write_error;
       }
@@ -443,6 +477,7 @@ class Runner {
   Environment env_;
   std::unique_ptr<XvfbServer> xvfb_;
   std::unique_ptr<TrajectoryWriter> trajectory_;
+  int trajectory_steps_ = 0;  // lines written (scenario and agent steps)
   std::unique_ptr<vision::ScreenSource> capture_;
   std::unique_ptr<vision::OcrEngine> ocr_;
   std::map<std::string, cv::Mat> templates_;  // template images by path (empty: unreadable)

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "actions/safety.h"
+#include "policies/policy.h"
 #include "agent/scenario.h"
 #include "vision/settle.h"
 
@@ -42,6 +43,8 @@ struct RunOptions {
   actions::SafetyRules safety = actions::default_safety_rules();
   std::function<bool(const actions::Action&)> confirm;  // --confirm; empty: no questions
   const std::atomic<bool>* stop = nullptr;  // set by Ctrl-C: stop after the current step
+  // The policy of agent steps, one per step; empty: the OCR policy.
+  std::function<std::unique_ptr<policies::Policy>(std::string* error)> make_policy;
 };
 
 ScenarioResult run_scenario(const Scenario& scenario, const RunOptions& options);

@@ -71,6 +71,9 @@ actions::ModelType default_model_type(PromptStyle style);
 class UITarsPolicy final : public Policy {
  public:
   UITarsPolicy(ChatModel& model, UITarsOptions options) : model_(model), options_(std::move(options)) {}
+  // Owning the model (one chat model per agent run).
+  UITarsPolicy(std::shared_ptr<ChatModel> model, UITarsOptions options)
+      : owned_(std::move(model)), model_(*owned_), options_(std::move(options)) {}
 
   std::string name() const override { return "uitars(" + model_.name() + ")"; }
   void reset(const std::string& instruction) override;
@@ -87,6 +90,7 @@ class UITarsPolicy final : public Policy {
   vision::SmartResizeParams resize_params() const;
 
  private:
+  std::shared_ptr<ChatModel> owned_;
   ChatModel& model_;
   UITarsOptions options_;
   std::string instruction_;

@@ -28,7 +28,7 @@ ensure_packages() {
 BASE_PACKAGES=(build-essential cmake libcli11-dev
   libx11-dev libxext-dev libxrandr-dev libxtst-dev libxdo-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
-  pkg-config libtesseract-dev tesseract-ocr-eng libopenblas-dev
+  pkg-config libtesseract-dev tesseract-ocr-eng libopenblas-dev libboost-dev libssl-dev
   xvfb xauth xterm zenity mousepad chromium)
 SANITIZE_PACKAGES=(clang libclang-rt-14-dev libomp-14-dev)
 

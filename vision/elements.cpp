@@ -63,7 +63,8 @@ std::optional<Rect> field_for_label(const std::vector<Element>& elements, const 
     } else if (b.y <= label_cy && label_cy <= b.y + b.height && b.x >= label.x + label.width - 4) {
       score = 1 + (b.x - (label.x + label.width));  // to the right on the same row
     } else if (b.y >= label.y + label.height - 4 && b.x <= label_cx + max_distance && b.x + b.width >= label.x) {
-      score = 1 + (b.y - (label.y + label.height)) + 0.25 * std::abs(b.x - label.x);  // below
+      // below: a field on the label's own row wins over the next row's
+      score = 40 + (b.y - (label.y + label.height)) + 0.25 * std::abs(b.x - label.x);
     }
     if (score <= max_distance && score < best_score) {
       best_score = score;

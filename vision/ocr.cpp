@@ -132,4 +132,49 @@ std::optional<Rect> find_phrase(const std::vector<OcrWord>& words, const std::st
   return std::nullopt;
 }
 
+namespace {
+
+// Letters and digits only, lower-cased: what survives OCR's splits.
+std::string squeeze(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c)) out.push_back(static_cast<char>(std::tolower(c)));
+    else if (c >= 0x80) out.push_back(static_cast<char>(c));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<Rect> find_phrase_joined(const std::vector<OcrWord>& words, const std::string& phrase) {
+  const std::string wanted = squeeze(phrase);
+  if (wanted.empty()) return std::nullopt;
+  for (size_t i = 0; i < words.size();) {
+    size_t end = i;  // the words of this line: [i, end)
+    std::string joined;
+    std::vector<size_t> owner;  // joined byte -> word index
+    while (end < words.size() && words[end].line == words[i].line) {
+      const std::string w = squeeze(words[end].text);
+      joined += w;
+      owner.insert(owner.end(), w.size(), end);
+      ++end;
+    }
+    const size_t at = joined.find(wanted);
+    if (at != std::string::npos) {
+      const size_t first = owner[at], last = owner[at + wanted.size() - 1];
+      int x1 = words[first].box.x, y1 = words[first].box.y, x2 = x1, y2 = y1;
+      for (size_t k = first; k <= last; ++k) {
+        const Rect& b = words[k].box;
+        x1 = std::min(x1, b.x);
+        y1 = std::min(y1, b.y);
+        x2 = std::max(x2, b.x + b.width);
+        y2 = std::max(y2, b.y + b.height);
+      }
+      return Rect{x1, y1, x2 - x1, y2 - y1};
+    }
+    i = end;
+  }
+  return std::nullopt;
+}
+
 }  // namespace deskpilot::vision

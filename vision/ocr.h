@@ -45,4 +45,9 @@ class OcrEngine {
 // (OCR reading "Saue" for "Save").
 std::optional<Rect> find_phrase(const std::vector<OcrWord>& words, const std::string& phrase, int max_edits = 0);
 
+// The phrase's letters and digits found inside one line's words run
+// together, whatever OCR split or joined: "DONE-42" in "DONE", "-", "42";
+// "report.txt" in "report. txt". The box covers the words it spans.
+std::optional<Rect> find_phrase_joined(const std::vector<OcrWord>& words, const std::string& phrase);
+
 }  // namespace deskpilot::vision

@@ -1,0 +1,49 @@
+// Policies from command-line choices, in one place for `deskpilot run` and
+// the agent steps of scenarios: the OCR baseline, or UI-TARS over the
+// in-process engine (the checkpoint loaded once, shared by every run) or an
+// OpenAI-compatible endpoint.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "engine/model.h"
+#include "policies/http_chat_model.h"
+#include "policies/ocr_policy.h"
+#include "policies/policy.h"
+#include "policies/uitars_policy.h"
+
+namespace deskpilot::agent {
+
+struct PolicySpec {
+  std::string kind;        // "ocr", "uitars"; empty: uitars with a model or endpoint, else ocr
+  std::string model_dir;   // in-process engine
+  std::string endpoint;    // or an OpenAI-compatible server
+  std::string model_name;  // the endpoint's model
+  std::string api_key;
+  std::string prompt_style = "computer-v1.5";
+  std::string model_type;  // coordinates: empty follows the style
+  policies::UITarsOptions uitars;
+  policies::OcrPolicyOptions ocr;
+  double http_timeout_s = 300;
+  bool stream_to_stderr = false;  // the endpoint's answer as it arrives
+};
+
+class PolicyFactory {
+ public:
+  // Validates the choices and loads the checkpoint (once). nullptr and *error.
+  static std::unique_ptr<PolicyFactory> create(PolicySpec spec, std::string* error);
+  // A fresh policy for one run; safe from several threads.
+  std::unique_ptr<policies::Policy> make(std::string* error);
+  // "ocr", "uitars over engine DIR", "uitars over http://..."
+  std::string describe() const;
+
+ private:
+  explicit PolicyFactory(PolicySpec spec) : spec_(std::move(spec)) {}
+  PolicySpec spec_;
+  std::unique_ptr<engine::Model> model_;
+  std::mutex mutex_;
+};
+
+}  // namespace deskpilot::agent
