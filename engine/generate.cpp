@@ -53,17 +53,59 @@ uint64_t image_key(uint64_t hash, int64_t k) {
   return (1ull << 63) | ((hash ^ (static_cast<uint64_t>(k) * 0x9E3779B97F4A7C15ull)) >> 1);
 }
 
+// What each prompt position holds (a token id, or patch k of an image), and
+// for image positions which image and patch. false when the image runs do
+// not match the images (rope_index says why).
+bool prompt_keys(const Model& model, const Prompt& prompt, std::vector<uint64_t>* keys, std::vector<int64_t>* image_of,
+                 std::vector<int64_t>* patch_of) {
+  const ModelConfig& config = model.files().model;
+  const int64_t merge = config.vision.spatial_merge_size;
+  const auto n = static_cast<int64_t>(prompt.ids.size());
+  keys->assign(static_cast<size_t>(n), 0);
+  image_of->assign(static_cast<size_t>(n), -1);
+  patch_of->assign(static_cast<size_t>(n), 0);
+  size_t image = 0;
+  for (int64_t i = 0; i < n;) {
+    if (prompt.ids[i] != config.image_token_id) {
+      (*keys)[i] = text_key(prompt.ids[i]);
+      ++i;
+      continue;
+    }
+    if (image >= prompt.images.size()) return false;
+    const uint64_t hash = image_hash(prompt.images[image]);
+    const int64_t count = prompt.images[image].tokens(merge);
+    for (int64_t k = 0; k < count && i < n; ++k, ++i) {
+      (*keys)[i] = image_key(hash, k);
+      (*image_of)[i] = static_cast<int64_t>(image);
+      (*patch_of)[i] = k;
+    }
+    ++image;
+  }
+  return true;
+}
+
 }  // namespace
 
-bool generate(const Model& model, const Prompt& prompt, const GenerateOptions& options,
-              const std::function<void(std::string_view)>& on_text, GenerateResult* result, std::string* error,
-              Session* session) {
+int64_t Session::shared_prefix(const Model& model, const Prompt& prompt) const {
+  std::vector<uint64_t> keys;
+  std::vector<int64_t> image_of, patch_of;
+  if (!prompt_keys(model, prompt, &keys, &image_of, &patch_of)) return 0;
+  const auto cached = std::min(keys_.size(), static_cast<size_t>(cache_.length()));
+  size_t common = 0;
+  while (common < std::min(cached, keys.size()) && keys_[common] == keys[common]) ++common;
+  return static_cast<int64_t>(common);
+}
+
+bool Generation::start(const Model& model, const Prompt& prompt, const GenerateOptions& options, Session* session,
+                       std::vector<float>* logits, std::string* error) {
+  model_ = &model;
+  session_ = session;
+  options_ = options;
   const Qwen2LanguageModel& lm = model.lm();
   const ModelConfig& config = model.files().model;
   const int64_t vocab = lm.config().vocab_size, hidden = lm.config().hidden_size;
-  const int64_t merge = config.vision.spatial_merge_size;
-  *result = GenerateResult();
-  result->prompt_ids = prompt.ids;
+  result_ = GenerateResult();
+  result_.prompt_ids = prompt.ids;
   const auto n = static_cast<int64_t>(prompt.ids.size());
   if (n == 0) {
     if (error) *error = "empty prompt";
@@ -73,8 +115,7 @@ bool generate(const Model& model, const Prompt& prompt, const GenerateOptions& o
     if (error) *error = model.dir() + ": the checkpoint has no vision tower, so it cannot take images";
     return false;
   }
-  Session local(model);
-  Session& s = session ? *session : local;
+  Session& s = *session;
   const auto dump = [&](const std::string& name, const std::vector<int64_t>& shape, const float* data) {
     if (options.sink) options.sink(name, shape, data);
   };
@@ -82,41 +123,23 @@ bool generate(const Model& model, const Prompt& prompt, const GenerateOptions& o
   // Positions first: they validate the image runs.
   auto index = rope_index(prompt.ids, prompt.images, config, error);
   if (!index) return false;
-  result->rope_delta = index->delta;
+  result_.rope_delta = index->delta;
   {
     std::vector<float> pos(index->positions.begin(), index->positions.end());
     dump("position_ids", {3, n}, pos.data());
   }
 
   // What each prompt position holds, to find the prefix the session already has.
-  std::vector<uint64_t> hashes;
-  for (const ImagePatches& img : prompt.images) hashes.push_back(image_hash(img));
-  std::vector<uint64_t> keys(static_cast<size_t>(n));
-  std::vector<int64_t> image_of(static_cast<size_t>(n), -1), patch_of(static_cast<size_t>(n), 0);
-  {
-    size_t image = 0;
-    for (int64_t i = 0; i < n;) {
-      if (prompt.ids[i] != config.image_token_id) {
-        keys[i] = text_key(prompt.ids[i]);
-        ++i;
-        continue;
-      }
-      const int64_t count = prompt.images[image].tokens(merge);
-      for (int64_t k = 0; k < count; ++k, ++i) {
-        keys[i] = image_key(hashes[image], k);
-        image_of[i] = static_cast<int64_t>(image);
-        patch_of[i] = k;
-      }
-      ++image;
-    }
-  }
+  std::vector<uint64_t> keys;
+  std::vector<int64_t> image_of, patch_of;
+  prompt_keys(model, prompt, &keys, &image_of, &patch_of);
   int64_t common = 0;
   const auto cached = static_cast<int64_t>(std::min(s.keys_.size(), static_cast<size_t>(s.cache_.length())));
   while (common < std::min(cached, n) && s.keys_[common] == keys[common]) ++common;
   if (common == n) --common;  // the last prompt token must run again for its logits
   s.cache_.truncate(common);
   s.keys_.resize(static_cast<size_t>(common));
-  result->reused_tokens = common;
+  result_.reused_tokens = common;
 
   // Vision: encode the images whose tokens are in the part to prefill (or take them from the session).
   auto t0 = std::chrono::steady_clock::now();
@@ -124,18 +147,18 @@ bool generate(const Model& model, const Prompt& prompt, const GenerateOptions& o
   for (int64_t i = common; i < n; ++i) {
     const int64_t im = image_of[i];
     if (im < 0 || features[im]) continue;
-    const uint64_t h = hashes[im];
+    const uint64_t h = image_hash(prompt.images[im]);
     auto it = s.features_.find(h);
     if (it == s.features_.end()) {
       std::vector<float> f = model.vision()->encode(prompt.images[im], options.sink);
-      ++result->images_encoded;
+      ++result_.images_encoded;
       it = s.features_.emplace(h, std::move(f)).first;
     }
     s.lru_.remove(h);
     s.lru_.push_front(h);
     features[im] = &it->second;
   }
-  result->vision_ms = ms_since(t0);
+  result_.vision_ms = ms_since(t0);
 
   // Embeddings of the part to prefill: tokens, then image features over the <|image_pad|> rows.
   const int64_t m = n - common;
@@ -157,75 +180,106 @@ bool generate(const Model& model, const Prompt& prompt, const GenerateOptions& o
   for (int64_t st = 0; st < 3; ++st)
     std::copy_n(index->positions.begin() + st * n + common, m, positions.begin() + st * m);
 
-  std::vector<std::string> stop;
+  stop_.clear();
   for (const std::string& str : options.stop)
-    if (!str.empty()) stop.push_back(str);
-  const std::vector<int64_t>& eos = model.files().generation.eos_token_ids;
+    if (!str.empty()) stop_.push_back(str);
+  eos_ = model.files().generation.eos_token_ids;
   s.cache_.reserve(n + options.max_tokens);
-  Sampler sampler(options.sampling);
-  sampler.set_prompt(prompt.ids);
-  StreamDecoder decoder(model.tokenizer(), options.skip_special);
-  std::vector<float> logits(static_cast<size_t>(vocab));  // (vocab) of the last position
-  std::string text;
-  size_t emitted = 0;
+  sampler_ = std::make_unique<Sampler>(options.sampling);
+  sampler_->set_prompt(prompt.ids);
+  decoder_ = std::make_unique<StreamDecoder>(model.tokenizer(), options.skip_special);
+  logits->assign(static_cast<size_t>(vocab), 0.0f);  // (vocab) of the last position
+  text_.clear();
+  emitted_ = 0;
+  done_ = false;
 
   t0 = std::chrono::steady_clock::now();
-  lm.forward(x.data(), m, positions.data(), &s.cache_, logits.data(), false, &options.sink);
+  lm.forward(x.data(), m, positions.data(), &s.cache_, logits->data(), false, &options.sink);
   s.keys_.insert(s.keys_.end(), keys.begin() + common, keys.end());
-  dump("logits.prefill_last", {vocab}, logits.data());
-  result->prefill_ms = ms_since(t0);
-  t0 = std::chrono::steady_clock::now();
+  dump("logits.prefill_last", {vocab}, logits->data());
+  result_.prefill_ms = ms_since(t0);
+  decode_start_ = std::chrono::steady_clock::now();
+  result_.finish_reason = "length";
+  return true;
+}
 
-  result->finish_reason = "length";
-  for (int64_t step = 0; step < options.max_tokens; ++step) {
-    if (step > 0) {
-      const int32_t last = result->generated_ids.back();
-      lm.embed(&last, 1, x.data(), nullptr);
-      const int64_t p = s.cache_.length() + index->delta;
-      lm.forward(x.data(), 1, text_positions(p, 1).data(), &s.cache_, logits.data(), false);
-      s.keys_.push_back(text_key(last));
-      dump("logits.step", {vocab}, logits.data());
-    }
-    const int32_t id = sampler.sample(logits.data(), vocab);
-    result->generated_ids.push_back(id);
-    if (!options.ignore_eos && std::find(eos.begin(), eos.end(), id) != eos.end()) {
-      result->finish_reason = "stop";
-      break;
-    }
-    text += decoder.push(id);
-    bool stopped = false;
-    size_t end = text.size() - held_suffix(text, stop);
-    for (const std::string& str : stop) {
-      const size_t at = text.find(str, emitted > str.size() ? emitted - str.size() : 0);
-      if (at != std::string::npos) {
-        text.resize(at);
-        end = std::min(end, at);
-        stopped = true;
-      }
-    }
-    if (stopped) end = text.size();
-    if (end > emitted) {
-      if (on_text) on_text(std::string_view(text).substr(emitted, end - emitted));
-      emitted = end;
-    }
-    if (stopped) {
-      result->finish_reason = "stop";
-      break;
-    }
-  }
-  if (result->finish_reason == "length") {
-    text += decoder.finish();
-    if (on_text && text.size() > emitted) on_text(std::string_view(text).substr(emitted));
-  } else if (emitted < text.size() && on_text) {
-    on_text(std::string_view(text).substr(emitted));
-  }
-  result->decode_ms = ms_since(t0);
-  result->text = text;
+int64_t Generation::next_position() const { return session_->cache_.length() + result_.rope_delta; }
 
-  while (s.lru_.size() > Session::kMaxImages) {  // forget the oldest images
-    s.features_.erase(s.lru_.back());
-    s.lru_.pop_back();
+void Generation::advanced() { session_->keys_.push_back(text_key(next_token())); }
+
+bool Generation::accept(float* logits, const std::function<void(std::string_view)>& on_text) {
+  if (done_) return true;
+  const int64_t vocab = model_->lm().config().vocab_size;
+  if (!result_.generated_ids.empty() && options_.sink) options_.sink("logits.step", {vocab}, logits);
+  const int32_t id = sampler_->sample(logits, vocab);
+  result_.generated_ids.push_back(id);
+  if (!options_.ignore_eos && std::find(eos_.begin(), eos_.end(), id) != eos_.end()) {
+    result_.finish_reason = "stop";
+    return done_ = true;
   }
+  text_ += decoder_->push(id);
+  bool stopped = false;
+  size_t end = text_.size() - held_suffix(text_, stop_);
+  for (const std::string& str : stop_) {
+    const size_t at = text_.find(str, emitted_ > str.size() ? emitted_ - str.size() : 0);
+    if (at != std::string::npos) {
+      text_.resize(at);
+      end = std::min(end, at);
+      stopped = true;
+    }
+  }
+  if (stopped) end = text_.size();
+  if (end > emitted_) {
+    if (on_text) on_text(std::string_view(text_).substr(emitted_, end - emitted_));
+    emitted_ = end;
+  }
+  if (stopped) {
+    result_.finish_reason = "stop";
+    return done_ = true;
+  }
+  if (static_cast<int64_t>(result_.generated_ids.size()) >= options_.max_tokens) return done_ = true;
+  return false;
+}
+
+void Generation::finish(const std::function<void(std::string_view)>& on_text) {
+  if (result_.finish_reason == "length") {
+    text_ += decoder_->finish();
+    if (on_text && text_.size() > emitted_) on_text(std::string_view(text_).substr(emitted_));
+  } else if (emitted_ < text_.size() && on_text) {
+    on_text(std::string_view(text_).substr(emitted_));
+  }
+  emitted_ = text_.size();
+  result_.decode_ms = ms_since(decode_start_);
+  result_.text = text_;
+  while (session_->lru_.size() > Session::kMaxImages) {  // forget the oldest images
+    session_->features_.erase(session_->lru_.back());
+    session_->lru_.pop_back();
+  }
+}
+
+bool generate(const Model& model, const Prompt& prompt, const GenerateOptions& options,
+              const std::function<void(std::string_view)>& on_text, GenerateResult* result, std::string* error,
+              Session* session) {
+  Session local(model);
+  Session& s = session ? *session : local;
+  const Qwen2LanguageModel& lm = model.lm();
+  Generation g;
+  std::vector<float> logits;  // (vocab)
+  *result = GenerateResult();
+  if (!g.start(model, prompt, options, &s, &logits, error)) {
+    *result = g.result();
+    return false;
+  }
+  std::vector<float> x(static_cast<size_t>(lm.config().hidden_size));  // (1, hidden)
+  bool done = options.max_tokens <= 0;
+  while (!done && !(done = g.accept(logits.data(), on_text))) {
+    const int32_t last = g.next_token();
+    lm.embed(&last, 1, x.data(), nullptr);
+    lm.forward(x.data(), 1, text_positions(g.next_position(), 1).data(), g.cache(), logits.data(), false);
+    g.advanced();
+  }
+  g.finish(on_text);
+  *result = std::move(g.result());
   return true;
 }
 

@@ -11,7 +11,9 @@
 // shared prefix is kept and only the rest is prefilled.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <functional>
 #include <list>
 #include <string>
@@ -51,14 +53,20 @@ struct GenerateResult {
   int64_t rope_delta = 0;
 };
 
+class Generation;
+
 class Session {
  public:
   explicit Session(const Model& model) : cache_(model.lm().new_cache()) {}
   size_t cached_images() const { return features_.size(); }
+  // Prompt positions whose KV cache this session already holds (what a
+  // generation of `prompt` here would reuse); 0 for a bad prompt.
+  int64_t shared_prefix(const Model& model, const Prompt& prompt) const;
+  // Tokens of KV cache held (memory: this x layers x kv row x 8 bytes).
+  int64_t cached_tokens() const { return cache_.length(); }
 
  private:
-  friend bool generate(const Model&, const Prompt&, const GenerateOptions&, const std::function<void(std::string_view)>&,
-                       GenerateResult*, std::string*, Session*);
+  friend class Generation;
   static constexpr size_t kMaxImages = 16;  // encoded images kept (the UI-TARS history holds 5)
   KvCache cache_;
   std::vector<uint64_t> keys_;  // (cache length) what each cached position holds: token id or image patch
@@ -71,6 +79,54 @@ std::vector<int64_t> text_positions(int64_t start, int64_t n);  // (3, n)
 
 // FNV-1a over the patches and the grid: the identity of an image's content.
 uint64_t image_hash(const ImagePatches& image);
+
+// One request being generated, step by step, so that a scheduler can run
+// the decode steps of many requests as one batch (Qwen2LanguageModel::
+// forward_batch). generate() below is this with a batch of one:
+//
+//   Generation g;
+//   if (!g.start(model, prompt, options, &session, &logits, error)) ...;  // prefill
+//   while (!g.accept(logits, on_text)) {              // sample, stream text, stop?
+//     embed g.next_token() at g.next_position() into g.cache() -> logits
+//   }
+//   g.finish(on_text); g.result();
+class Generation {
+ public:
+  // Prefill (reusing what `session` holds) and the logits (vocab) of the
+  // last prompt position. The session must outlive the generation and serve
+  // no other one meanwhile. false and *error for bad token ids,
+  // <|image_pad|> runs that do not match the images, or images for a
+  // checkpoint without a vision tower.
+  bool start(const Model& model, const Prompt& prompt, const GenerateOptions& options, Session* session,
+             std::vector<float>* logits, std::string* error);
+  // Samples from `logits` (vocab), streams the text that became final;
+  // true when the generation is over (eos, stop string or max_tokens).
+  bool accept(float* logits, const std::function<void(std::string_view)>& on_text);  // logits are changed (penalties)
+  // The input of the next decode step.
+  int32_t next_token() const { return result_.generated_ids.back(); }
+  int64_t next_position() const;  // M-RoPE position (all three streams equal)
+  KvCache* cache() { return &session_->cache_; }
+  // After the decode step ran: the cache now holds next_token().
+  void advanced();
+  // Flushes held-back text; call once after accept() returned true.
+  void finish(const std::function<void(std::string_view)>& on_text);
+  const GenerateResult& result() const { return result_; }
+  GenerateResult& result() { return result_; }
+
+ private:
+  const Model* model_ = nullptr;
+  Session* session_ = nullptr;
+  GenerateOptions options_;
+  GenerateResult result_;
+  std::vector<std::string> stop_;
+  std::vector<int64_t> eos_;
+  std::unique_ptr<Sampler> sampler_;
+  std::unique_ptr<StreamDecoder> decoder_;
+  std::string text_;
+  size_t emitted_ = 0;
+  bool done_ = false;
+  std::chrono::steady_clock::time_point decode_start_;
+};
 
 // false and *error for bad token ids, <|image_pad|> runs that do not match
 // the images, or images for a checkpoint without a vision tower.

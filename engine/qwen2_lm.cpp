@@ -1,5 +1,7 @@
 #include "engine/qwen2_lm.h"
 
+#include <algorithm>
+
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
@@ -112,6 +114,57 @@ void Qwen2LanguageModel::forward(const float* embeddings, int64_t n, const int64
   kernels::rmsnorm_f32(last, final_norm_.data(), x.data(), rows, d, eps);
   if (sink && *sink) (*sink)("decoder.norm", {rows, d}, x.data());
   kernels::linear(x.data(), rows, d, lm_head_.data, lm_head_.dtype, lm_head_.rows, nullptr, logits);
+}
+
+void Qwen2LanguageModel::forward_batch(const float* embeddings, int64_t b, const int64_t* positions,
+                                       KvCache* const* caches, float* logits) const {
+  const TextConfig& c = config_;
+  const int64_t d = c.hidden_size, hd = c.head_dim, heads = c.num_heads, kv_heads = c.num_kv_heads;
+  const int64_t inter = c.intermediate_size, kv_row = kv_heads * hd;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  for (int64_t i = 0; i < b; ++i) caches[i]->reserve(caches[i]->length() + 1);
+
+  std::vector<float> h(embeddings, embeddings + b * d);        // (b, hidden) the residual stream
+  std::vector<float> x(static_cast<size_t>(b * d));            // (b, hidden)
+  std::vector<float> q(static_cast<size_t>(b * heads * hd));   // (b, heads, head_dim)
+  std::vector<float> k(static_cast<size_t>(b * kv_row));       // (b, kv_heads, head_dim)
+  std::vector<float> v(static_cast<size_t>(b * kv_row));       // (b, kv_heads, head_dim)
+  std::vector<float> attn(static_cast<size_t>(b * heads * hd));  // (b, heads, head_dim)
+  std::vector<float> gate(static_cast<size_t>(b * inter));     // (b, intermediate)
+  std::vector<float> up(static_cast<size_t>(b * inter));       // (b, intermediate)
+  std::vector<float> cos(static_cast<size_t>(b * hd)), sin(static_cast<size_t>(b * hd));  // (b, head_dim)
+  const int64_t section[3] = {c.mrope_section[0], c.mrope_section[1], c.mrope_section[2]};
+  kernels::mrope_cos_sin(positions, b, hd, c.rope_theta, section, cos.data(), sin.data());
+
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const DecoderLayer& L = layers_[l];
+    kernels::rmsnorm_f32(h.data(), L.input_norm.data(), x.data(), b, d, eps);
+    kernels::linear(x.data(), b, d, L.q.data, L.q.dtype, L.q.rows, L.q_bias.data(), q.data());
+    kernels::linear(x.data(), b, d, L.k.data, L.k.dtype, L.k.rows, L.k_bias.data(), k.data());
+    kernels::linear(x.data(), b, d, L.v.data, L.v.dtype, L.v.rows, L.v_bias.data(), v.data());
+    kernels::rope_apply(q.data(), b, heads, hd, cos.data(), sin.data());
+    kernels::rope_apply(k.data(), b, kv_heads, hd, cos.data(), sin.data());
+    for (int64_t i = 0; i < b; ++i) {
+      KvCache& cache = *caches[i];
+      const int64_t past = cache.length();
+      std::copy_n(k.data() + i * kv_row, kv_row, cache.keys(l) + past * kv_row);
+      std::copy_n(v.data() + i * kv_row, kv_row, cache.values(l) + past * kv_row);
+      kernels::attention_causal(q.data() + i * heads * hd, cache.keys(l), cache.values(l), attn.data() + i * heads * hd,
+                                1, past, heads, kv_heads, hd);
+    }
+    kernels::linear(attn.data(), b, heads * hd, L.o.data, L.o.dtype, d, nullptr, x.data());
+    kernels::add_inplace(h.data(), x.data(), b * d);
+
+    kernels::rmsnorm_f32(h.data(), L.post_attention_norm.data(), x.data(), b, d, eps);
+    kernels::linear(x.data(), b, d, L.gate.data, L.gate.dtype, inter, nullptr, gate.data());
+    kernels::linear(x.data(), b, d, L.up.data, L.up.dtype, inter, nullptr, up.data());
+    kernels::silu_mul(gate.data(), up.data(), gate.data(), b * inter);
+    kernels::linear(gate.data(), b, inter, L.down.data, L.down.dtype, d, nullptr, x.data());
+    kernels::add_inplace(h.data(), x.data(), b * d);
+  }
+  for (int64_t i = 0; i < b; ++i) caches[i]->advance(1);
+  kernels::rmsnorm_f32(h.data(), final_norm_.data(), x.data(), b, d, eps);
+  kernels::linear(x.data(), b, d, lm_head_.data, lm_head_.dtype, lm_head_.rows, nullptr, logits);
 }
 
 }  // namespace deskpilot::engine

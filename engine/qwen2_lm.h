@@ -53,6 +53,14 @@ class Qwen2LanguageModel {
   void forward(const float* embeddings, int64_t n, const int64_t* positions, KvCache* cache, float* logits,
                bool all_logits, const TensorSink* sink = nullptr) const;
 
+  // One decode step of b independent sequences: token i (embeddings row i,
+  // M-RoPE position column i of (3, b)) is appended to caches[i]. The
+  // projections run once over all b rows, so the weights are read once per
+  // step whatever b is (continuous batching); attention runs per sequence
+  // over its own cache. logits (b, vocab).
+  void forward_batch(const float* embeddings, int64_t b, const int64_t* positions, KvCache* const* caches,
+                     float* logits) const;
+
  private:
   Qwen2LanguageModel() = default;
   TextConfig config_;
