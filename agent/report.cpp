@@ -1,5 +1,7 @@
 #include "agent/report.h"
 
+#include "engine/base64.h"
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -127,7 +129,7 @@ std::vector<StepView> load_steps(const std::string& dir, std::vector<std::string
     if (!shot.empty()) {
       std::string bytes, ignored;
       if (read_file(dir + "/" + shot, &bytes, &ignored) && png_size(bytes, &v.width, &v.height)) {
-        v.image = "data:image/png;base64," + base64_encode(bytes);
+        v.image = "data:image/png;base64," + engine::base64_encode(bytes);
       } else {
         problems->push_back(dir + "/" + shot + ": cannot read the screenshot");
       }
@@ -167,30 +169,6 @@ pre { background: #f6f6f6; padding: 0.5em; white-space: pre-wrap; }
 )CSS";
 
 }  // namespace
-
-std::string base64_encode(const std::string& bytes) {
-  static const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-                       static_cast<unsigned char>(bytes[i + 2]);
-    out += table[v >> 18];
-    out += table[(v >> 12) & 63];
-    out += table[(v >> 6) & 63];
-    out += table[v & 63];
-  }
-  if (i < bytes.size()) {
-    uint32_t v = static_cast<unsigned char>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    out += table[v >> 18];
-    out += table[(v >> 12) & 63];
-    out += i + 1 < bytes.size() ? table[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 std::string render_report(const std::string& page_title, const std::vector<ReportSection>& sections) {
   std::ostringstream html;

@@ -23,6 +23,4 @@ std::string render_report(const std::string& page_title, const std::vector<Repor
 bool write_report(const std::string& path, const std::string& page_title,
                   const std::vector<ReportSection>& sections, std::string* error);
 
-std::string base64_encode(const std::string& bytes);
-
 }  // namespace deskpilot::agent

@@ -14,6 +14,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "engine/base64.h"
+
 namespace deskpilot::policies {
 namespace {
 
@@ -22,25 +24,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-std::string base64(const std::vector<uint8_t>& bytes) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
-  }
-  if (i + 1 == bytes.size()) {
-    const uint32_t v = bytes[i] << 16;
-    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
-  } else if (i + 2 == bytes.size()) {
-    const uint32_t v = (bytes[i] << 16) | (bytes[i + 1] << 8);
-    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
-  }
-  return out;
-}
-
 std::string png_data_url(const vision::RgbImage& img) {
   cv::Mat rgb(static_cast<int>(img.height), static_cast<int>(img.width), CV_8UC3,
               const_cast<uint8_t*>(img.pixels.data()));
@@ -48,7 +31,7 @@ std::string png_data_url(const vision::RgbImage& img) {
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
   std::vector<uint8_t> png;
   cv::imencode(".png", bgr, png, {cv::IMWRITE_PNG_COMPRESSION, 1});
-  return "data:image/png;base64," + base64(png);
+  return "data:image/png;base64," + engine::base64_encode(std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
 }
 
 // The outcome of one attempt: transport failures and 429/5xx may be retried.

@@ -86,10 +86,3 @@ TEST(Report, ACutShortTrajectoryStillRenders) {
   fs::remove_all(dir);
 }
 
-TEST(Report, Base64) {
-  EXPECT_EQ(base64_encode(""), "");
-  EXPECT_EQ(base64_encode("f"), "Zg==");
-  EXPECT_EQ(base64_encode("fo"), "Zm8=");
-  EXPECT_EQ(base64_encode("foo"), "Zm9v");
-  EXPECT_EQ(base64_encode("foobar"), "Zm9vYmFy");
-}
