@@ -5,6 +5,7 @@
 #include "agent/cli_generate.h"
 #include "agent/cli_parse.h"
 #include "agent/cli_run.h"
+#include "agent/cli_serve.h"
 #include "agent/cli_scenario.h"
 
 #ifndef DESKPILOT_VERSION
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   deskpilot::agent::add_generate_command(app, &exit_code);
   deskpilot::agent::add_tokenize_command(app, &exit_code);
   deskpilot::agent::add_run_command(app, &exit_code);
+  deskpilot::agent::add_serve_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -34,6 +34,17 @@ std::string png_data_url(const vision::RgbImage& img) {
   return "data:image/png;base64," + engine::base64_encode(std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
 }
 
+// Runs one asynchronous operation to completion, so that the stream's
+// expiry bounds it (Beast's synchronous calls ignore timeouts).
+template <typename Start>
+beast::error_code run_op(asio::io_context& io, Start&& start) {
+  beast::error_code result = asio::error::would_block;
+  start([&result](beast::error_code ec, auto&&...) { result = ec; });
+  io.restart();
+  io.run();
+  return result;
+}
+
 // The outcome of one attempt: transport failures and 429/5xx may be retried.
 struct Attempt {
   bool ok = false;
@@ -71,8 +82,8 @@ std::string error_message(const std::string& body) {
 }
 
 template <typename Stream>
-Attempt exchange(Stream& stream, beast::tcp_stream& tcp_layer, const ParsedUrl& url, const HttpChatOptions& o,
-                 const std::string& body, ChatReply* reply) {
+Attempt exchange(asio::io_context& io, Stream& stream, beast::tcp_stream& tcp_layer, const ParsedUrl& url,
+                 const HttpChatOptions& o, const std::string& body, ChatReply* reply) {
   Attempt a;
   http::request<http::string_body> req{http::verb::post, url.target, 11};
   req.set(http::field::host, url.host);
@@ -82,15 +93,15 @@ Attempt exchange(Stream& stream, beast::tcp_stream& tcp_layer, const ParsedUrl& 
   if (!o.api_key.empty()) req.set(http::field::authorization, "Bearer " + o.api_key);
   req.body() = body;
   req.prepare_payload();
+  // One deadline for the whole exchange.
   tcp_layer.expires_after(std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000)));
-  beast::error_code ec;
-  http::write(stream, req, ec);
+  beast::error_code ec = run_op(io, [&](auto h) { http::async_write(stream, req, std::move(h)); });
   if (ec) return {false, true, "sending the request: " + ec.message()};
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
-  http::read_header(stream, buffer, parser, ec);
+  ec = run_op(io, [&](auto h) { http::async_read_header(stream, buffer, parser, std::move(h)); });
   if (ec) return {false, true, "reading the response: " + ec.message()};
   const unsigned status = parser.get().result_int();
   const bool sse = parser.get()[http::field::content_type].find("text/event-stream") != std::string_view::npos;
@@ -137,7 +148,8 @@ Attempt exchange(Stream& stream, beast::tcp_stream& tcp_layer, const ParsedUrl& 
     return true;
   };
   while (!parser.is_done()) {
-    http::read_some(stream, buffer, parser, ec);
+    ec = run_op(io, [&](auto h) { http::async_read_some(stream, buffer, parser, std::move(h)); });
+    if (ec == beast::error::timeout) return {false, false, "no complete answer within " + std::to_string(o.timeout_s) + " s"};
     if (ec) return {false, true, "reading the response: " + ec.message()};
     if (status == 200 && sse && !take_lines()) return a;
   }
@@ -169,9 +181,9 @@ Attempt attempt_once(const ParsedUrl& url, const HttpChatOptions& o, const std::
     if (!url.tls) {
       beast::tcp_stream stream(io);
       stream.expires_after(connect_timeout);
-      stream.connect(results, ec);
+      ec = run_op(io, [&](auto h) { stream.async_connect(results, std::move(h)); });
       if (ec) return {false, true, "cannot connect to " + url.host + ":" + url.port + ": " + ec.message()};
-      Attempt a = exchange(stream, stream, url, o, body, reply);
+      Attempt a = exchange(io, stream, stream, url, o, body, reply);
       stream.socket().shutdown(tcp::socket::shutdown_both, ec);
       return a;
     }
@@ -183,12 +195,13 @@ Attempt attempt_once(const ParsedUrl& url, const HttpChatOptions& o, const std::
       return {false, false, "TLS: cannot set the server name"};
     stream.set_verify_callback(asio::ssl::host_name_verification(url.host));
     beast::get_lowest_layer(stream).expires_after(connect_timeout);
-    beast::get_lowest_layer(stream).connect(results, ec);
+    ec = run_op(io, [&](auto h) { beast::get_lowest_layer(stream).async_connect(results, std::move(h)); });
     if (ec) return {false, true, "cannot connect to " + url.host + ":" + url.port + ": " + ec.message()};
-    stream.handshake(asio::ssl::stream_base::client, ec);
+    ec = run_op(io, [&](auto h) { stream.async_handshake(asio::ssl::stream_base::client, std::move(h)); });
     if (ec) return {false, false, "TLS handshake with " + url.host + ": " + ec.message()};
-    Attempt a = exchange(stream, beast::get_lowest_layer(stream), url, o, body, reply);
-    stream.shutdown(ec);
+    Attempt a = exchange(io, stream, beast::get_lowest_layer(stream), url, o, body, reply);
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+    run_op(io, [&](auto h) { stream.async_shutdown(std::move(h)); });
     return a;
   } catch (const std::exception& e) {
     return {false, true, e.what()};

@@ -251,8 +251,10 @@ std::vector<std::string> split_clauses(const std::string& instruction) {
     const bool at_end = i + 1 == instruction.size() || instruction[i + 1] == ' ';
     if (c == ';' || c == '\n' || ((c == '.' || c == ',') && at_end)) {
       // A comma or full stop cuts only before a new action: "click Save, Open" stays whole.
-      const std::string after = strip_connectives(instruction.substr(i + 1));
-      if (c == ',' && !leading_verb(after)) {
+      // ... or before "then": "click Save, then frobnicate" is two clauses (and an error).
+      const std::string rest = trim(instruction.substr(i + 1));
+      const bool then = starts_with_word(rest, "then") || starts_with_word(rest, "and then");
+      if (c == ',' && !then && !leading_verb(strip_connectives(rest))) {
         cur.push_back(c);
         continue;
       }

@@ -14,7 +14,9 @@ namespace {
 
 class ScriptedModel : public ChatModel {
  public:
-  explicit ScriptedModel(std::vector<std::string> answers) : answers_(std::move(answers)) {}
+  explicit ScriptedModel(std::vector<std::string> answers, std::optional<vision::SmartResizeParams> resize = {})
+      : answers_(std::move(answers)), resize_(resize) {}
+  std::optional<vision::SmartResizeParams> image_resize() const override { return resize_; }
   bool complete(const ChatRequest& request, ChatReply* reply, std::string*) override {
     requests.push_back(request);
     reply->text = answers_[std::min(next_++, answers_.size() - 1)];
@@ -25,6 +27,7 @@ class ScriptedModel : public ChatModel {
 
  private:
   std::vector<std::string> answers_;
+  std::optional<vision::SmartResizeParams> resize_;
   size_t next_ = 0;
 };
 
@@ -118,6 +121,78 @@ TEST(UITarsPolicy, RepeatingOnAnUnchangedScreenIsNudgedThenFailed) {
     ASSERT_TRUE(moving.step(screen(static_cast<uint8_t>(i)), &d, &error));
     EXPECT_TRUE(d.ok) << i << " " << d.error;
   }
+}
+
+// A 1000x500 BGR screenshot, left half dark, right half light.
+Observation observation() {
+  Observation o;
+  o.screenshot = cv::Mat(500, 1000, CV_8UC3, cv::Scalar(20, 20, 20));
+  o.screenshot(cv::Rect(500, 0, 500, 500)).setTo(cv::Scalar(200, 200, 200));
+  return o;
+}
+
+TEST(UITarsPolicy, Qwen25vlAnswersAreMappedBackWithTheModelsOwnResize) {
+  vision::SmartResizeParams resize;
+  resize.min_pixels = 28 * 28 * 4;
+  resize.max_pixels = 28 * 28 * 100;  // the checkpoint's processor: far below the screen
+  const vision::Size seen = *vision::smart_resize({1000, 500}, resize).size;
+  ASSERT_LT(seen.width, 1000);
+  // The model clicks the middle of what it saw, and drags to its corner.
+  const std::string answer = "Thought: here\nAction: drag(start_point='<point>" + std::to_string(seen.width / 2) + " " +
+                             std::to_string(seen.height / 2) + "</point>', end_point='<point>" +
+                             std::to_string(seen.width) + " " + std::to_string(seen.height) + "</point>')";
+  ScriptedModel model({answer}, resize);
+  UITarsPolicy policy(model, UITarsOptions());
+  policy.reset("drag it");
+  Decision d;
+  std::string error;
+  ASSERT_TRUE(policy.decide(observation(), &d, &error)) << error;
+  ASSERT_TRUE(d.ok) << d.error;
+  // The image sent is already at the model's size (its processor keeps it).
+  const auto& sent = *model.requests[0].messages.back().content[0].image;
+  EXPECT_EQ(sent.width, seen.width);
+  EXPECT_EQ(sent.height, seen.height);
+  EXPECT_EQ(sent.pixels[0], 20);                                  // left: dark
+  EXPECT_EQ(sent.pixels[(sent.width - 1) * 3], 200);              // right: light, RGB order kept
+  ASSERT_EQ(d.actions.size(), 1u);
+  EXPECT_NEAR(d.actions[0].start->x, 500, 1000.0 / seen.width);
+  EXPECT_NEAR(d.actions[0].start->y, 250, 500.0 / seen.height);
+  EXPECT_NEAR(d.actions[0].end->x, 1000, 1e-6);
+  EXPECT_NEAR(d.actions[0].end->y, 500, 1e-6);
+  EXPECT_EQ(d.thought, "here");
+  EXPECT_EQ(d.model_text, answer);
+}
+
+TEST(UITarsPolicy, V1AnswersAreRelativeToAThousand) {
+  ScriptedModel model({"Thought: t\nAction: click(start_box='<|box_start|>(250,500)<|box_end|>')"});
+  UITarsOptions options;
+  options.style = PromptStyle::kComputerV1;
+  UITarsPolicy policy(model, options);
+  policy.reset("click");
+  Decision d;
+  std::string error;
+  ASSERT_TRUE(policy.decide(observation(), &d, &error)) << error;
+  ASSERT_TRUE(d.ok) << d.error;
+  ASSERT_EQ(d.actions.size(), 1u);
+  EXPECT_DOUBLE_EQ(d.actions[0].start->x, 250);
+  EXPECT_DOUBLE_EQ(d.actions[0].start->y, 250);
+  // Without a model resize, the options' (UI-TARS-1.5: 16384 * 28 * 28) apply: 1000x500 becomes 1008x504.
+  const auto& sent = *model.requests[0].messages.back().content[0].image;
+  EXPECT_EQ(sent.width, 1008);
+  EXPECT_EQ(sent.height, 504);
+}
+
+TEST(UITarsPolicy, AnUnparseableAnswerFailsTheStepWithTheModelsText) {
+  ScriptedModel model({"no idea"});
+  UITarsPolicy policy(model, UITarsOptions());
+  policy.reset("x");
+  Decision d;
+  std::string error;
+  ASSERT_TRUE(policy.decide(observation(), &d, &error));
+  EXPECT_FALSE(d.ok);
+  EXPECT_EQ(d.attempts, 2);
+  EXPECT_EQ(d.model_text, "no idea");
+  EXPECT_NE(d.error.find("no 'Action:'"), std::string::npos) << d.error;
 }
 
 }  // namespace
