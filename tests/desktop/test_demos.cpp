@@ -10,6 +10,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <nlohmann/json.hpp>
+
 TEST(Demos, AllScenariosPass) {
   namespace fs = std::filesystem;
   const std::string demos = std::string(DESKPILOT_SOURCE_DIR) + "/demos/scenarios";
@@ -29,6 +31,26 @@ TEST(Demos, AllScenariosPass) {
   std::ifstream junit(out + "/junit.xml");
   const std::string xml((std::istreambuf_iterator<char>(junit)), std::istreambuf_iterator<char>());
   EXPECT_NE(xml.find("tests=\"" + std::to_string(files.size()) + "\" failures=\"0\""), std::string::npos) << xml;
+  // The agent scenarios were done by the OCR policy from plain words: their
+  // trajectories hold its steps, ending in finished().
+  int agent_scenarios = 0;
+  for (const auto& f : files) {
+    if (fs::path(f).filename().string().rfind("agent_", 0) != 0) continue;
+    ++agent_scenarios;
+    const std::string name = nlohmann::json::parse(std::ifstream(f))["name"];
+    std::ifstream in(out + "/" + name + "/trajectory/trajectory.jsonl");
+    int ocr_steps = 0;
+    bool finished = false;
+    for (std::string line; std::getline(in, line);) {
+      const auto j = nlohmann::json::parse(line);
+      if (j.value("policy", "") != "ocr") continue;
+      ++ocr_steps;
+      finished = finished || (!j["actions"].empty() && j["actions"][0]["type"] == "finished");
+    }
+    EXPECT_GE(ocr_steps, 2) << name;
+    EXPECT_TRUE(finished) << name;
+  }
+  EXPECT_GE(agent_scenarios, 3);
   fs::remove_all(out);
   fs::remove(out + ".log");
 }
