@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a reference measured in the same run.
-#   scripts/bench.sh [parse] [capture] [tokenizer] [engine] [vision]   (default: all)
+#   scripts/bench.sh [parse] [capture] [tokenizer] [engine] [vision] [serve]   (default: all)
 #   parse:     the golden corpus through deskpilot's parser and through the
 #              official ui-tars Python parser (.venv-bench, versions pinned
 #              in scripts/golden/requirements.txt).
@@ -17,10 +17,14 @@
 #              random-weight vision tower of UI-TARS-1.5-7B's size (depth 32,
 #              width 1280; made here, 1.4 GB) against transformers FP32 on
 #              the same weights: time and peak memory. A few minutes.
+#   serve:     `deskpilot serve` on loopback, 8 clients for 20 s, continuous
+#              batching against one request at a time (same model, same
+#              run): requests/s, p50/p99, errors, 4xx for bad requests, peak
+#              memory (SERVE_CLIENTS, SERVE_SECONDS change the load).
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/build.sh"
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(parse capture tokenizer engine vision)
+[ ${#sections[@]} -eq 0 ] && sections=(parse capture tokenizer engine vision serve)
 bin="$ROOT/build/release"
 
 venv_with() {  # venv_with DIR REQUIREMENTS MODULE
@@ -97,9 +101,20 @@ bench_vision() {
   echo "vision tower, one 1920x1080 screenshot: $(ratio "$(field vision_ms "$theirs")" "$(field vision_ms "$ours")")x the speed of transformers FP32, $(ratio "$(field peak_rss_mb "$ours")" "$(field peak_rss_mb "$theirs")")x its peak memory"
 }
 
+# The OpenAI-compatible server under load: 8 clients for 20 s each way, with
+# continuous batching and, as the reference, one request at a time; a ninth
+# client sends malformed and oversized bodies (all must get 4xx). The model
+# is the engine benchmark's random Qwen2-0.5B-sized checkpoint.
+bench_serve() {
+  local venv="$ROOT/.venv-bench-engine" model="$ROOT/build/bench-model/qwen2-0.5b-random"
+  venv_with "$venv" "$ROOT/scripts/golden/requirements-models.txt" transformers
+  [ -f "$model/model.safetensors" ] || "$venv/bin/python" "$ROOT/bench/engine_bench_reference.py" make "$model"
+  "$bin/bench/bench_serve" "$model" "${SERVE_CLIENTS:-8}" "${SERVE_SECONDS:-20}" 32 8
+}
+
 for s in "${sections[@]}"; do
   case "$s" in
-    parse | capture | tokenizer | engine | vision) echo "== $s"; "bench_$s"; echo ;;
-    *) die "unknown benchmark '$s' (parse, capture, tokenizer, engine, vision)" ;;
+    parse | capture | tokenizer | engine | vision | serve) echo "== $s"; "bench_$s"; echo ;;
+    *) die "unknown benchmark '$s' (parse, capture, tokenizer, engine, vision, serve)" ;;
   esac
 done

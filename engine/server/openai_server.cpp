@@ -149,6 +149,19 @@ struct OpenAiServer::Impl {
     return e;
   }
 
+  // After refusing a body unread: stop sending, then read and drop what the
+  // client is still sending (for at most 2 s), so that closing does not
+  // reset the connection before it has read our answer.
+  void linger(Connection& c) {
+    beast::error_code ec;
+    c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    c.stream.expires_after(std::chrono::seconds(2));
+    std::vector<char> sink(64 * 1024);
+    while (!ec) {
+      ec = run_op(c.io, [&](auto handler) { c.stream.async_read_some(asio::buffer(sink), std::move(handler)); });
+    }
+  }
+
   void serve_connection(Connection& c) {
     beast::flat_buffer buffer;
     while (!stopping) {
@@ -167,6 +180,7 @@ struct OpenAiServer::Impl {
                          "the body is over the limit of " + std::to_string(options.limits.max_body_bytes) + " bytes"),
                    false);
         log("POST", std::string(parser.get().target()), 413, 0, "");
+        linger(c);
         break;
       }
       if (ec) {
