@@ -83,10 +83,19 @@ TEST(ScenarioLoad, ErrorsNameThePathAndWhatWasExpected) {
             "(x1,y1,x2,y2), got '(1,2,3)'");
   EXPECT_EQ(load_error(R"J({"steps": [{"click": {"x": 1}}]})J"), "$.steps[0].click: missing 'y'");
   EXPECT_EQ(load_error(R"J({"steps": [{"click": {"x": 1, "y": 2}, "type": "x"}]})J"),
-            "$.steps[0]: unknown key 'type' (expected action, click, left_double, right_single, hover, settle, "
+            "$.steps[0]: unknown key 'type' (expected action, click, left_double, right_single, hover, agent, settle, "
             "timeout_s)");
   EXPECT_EQ(load_error(R"J({"steps": [{"settle": true}]})J"),
-            "$.steps[0]: expected exactly one of action, click, left_double, right_single, hover");
+            "$.steps[0]: expected exactly one of action, click, left_double, right_single, hover, agent");
+  EXPECT_EQ(load_error(R"J({"steps": [{"agent": "do it"}]})J"),
+            "$.steps[0].agent: expected {\"instruction\": ..., \"max_steps\": N}, got a string");
+  EXPECT_EQ(load_error(R"J({"steps": [{"agent": {"instruction": ""}}]})J"),
+            "$.steps[0].agent.instruction: expected a non-empty instruction");
+  EXPECT_EQ(load_error(R"J({"steps": [{"agent": {"instruction": "x", "max_steps": 0}}]})J"),
+            "$.steps[0].agent.max_steps: expected a number from 1.000000 to 1000.000000");
+  EXPECT_EQ(load_error(R"J({"steps": [{"agent": {"instruction": "x", "steps": 3}}]})J").rfind(
+                "$.steps[0].agent: unknown key 'steps'", 0),
+            0u);
   EXPECT_EQ(load_error(R"J({"setup": [{"launch": "x"}], "steps": ["wait()"]})J"),
             "$.setup[0]: expected one of run, wait_window, activate_window, wait_text, sleep");
   EXPECT_EQ(load_error(R"J({"setup": [{"wait_window": "(unclosed"}], "steps": ["wait()"]})J").rfind(
