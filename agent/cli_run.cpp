@@ -79,6 +79,15 @@ int run(RunCliOptions o) {
     std::cerr << "deskpilot: --display and --xvfb exclude each other\n";
     return 2;
   }
+  std::optional<std::regex> wait_window;
+  if (!o.wait_window.empty()) {
+    try {
+      wait_window.emplace(o.wait_window);
+    } catch (const std::regex_error& e) {
+      std::cerr << "deskpilot: --wait-window '" << o.wait_window << "': invalid regular expression: " << e.what() << "\n";
+      return 2;
+    }
+  }
   std::optional<vision::Size> xvfb_size;
   if (!o.xvfb.empty() && !(xvfb_size = parse_size(o.xvfb))) {
     std::cerr << "deskpilot: --xvfb '" << o.xvfb << "': expected WIDTHxHEIGHT\n";
@@ -153,13 +162,19 @@ int run(RunCliOptions o) {
     launched.push_back(pid);
   }
   if (!o.wait_window.empty()) {
-    const std::regex re(o.wait_window);
+    const std::regex& re = *wait_window;
     bool found = false;
     for (int i = 0; i < 300 && !found; ++i) {
       std::vector<vision::WindowInfo> windows;
-      if (vision::list_windows(display, &windows, &error))
-        for (const auto& w : windows)
-          if (std::regex_search(w.title, re)) found = vision::activate_window(display, w.id, &error) || true;
+      if (vision::list_windows(display, &windows, &error)) {
+        for (const auto& w : windows) {
+          if (found || !std::regex_search(w.title, re)) continue;
+          found = true;
+          // A private display has no window manager: give the window the focus.
+          if (!vision::activate_window(display, w.id, &error))
+            std::fprintf(stderr, "deskpilot: cannot activate '%s': %s\n", w.title.c_str(), error.c_str());
+        }
+      }
       if (!found) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (!found) {

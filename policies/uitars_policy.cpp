@@ -1,5 +1,8 @@
 #include "policies/uitars_policy.h"
 
+#include <cctype>
+#include <string>
+
 #include "actions/formatter.h"
 #include "actions/parser.h"
 #include "vision/image_io.h"
@@ -36,6 +39,65 @@ std::vector<ChatTurn> build_uitars_messages(const std::string& prompt,
   }
   m.push_back({"user", {{"", screenshots.back()}}});
   return m;
+}
+
+namespace {
+
+std::string trim(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
+// start_box='(12,34)' -> start_box='<|box_start|>(12,34)<|box_end|>' (digits only, no spaces).
+std::string wrap_boxes(const std::string& action) {
+  std::string out;
+  size_t i = 0;
+  while (i < action.size()) {
+    size_t key_len = 0;
+    for (const char* key : {"start_box='(", "end_box='("}) {
+      const size_t n = std::char_traits<char>::length(key);
+      if (action.compare(i, n, key) == 0) key_len = n;
+    }
+    if (key_len == 0) {
+      out.push_back(action[i++]);
+      continue;
+    }
+    size_t j = i + key_len;
+    const size_t x0 = j;
+    while (j < action.size() && std::isdigit(static_cast<unsigned char>(action[j]))) ++j;
+    const bool x_ok = j > x0 && j < action.size() && action[j] == ',';
+    const size_t y0 = ++j;
+    while (j < action.size() && std::isdigit(static_cast<unsigned char>(action[j]))) ++j;
+    if (x_ok && j > y0 && action.compare(j, 2, ")'") == 0) {
+      out += action.substr(i, key_len - 1) + "<|box_start|>" + action.substr(i + key_len - 1, j + 1 - (i + key_len - 1)) +
+             "<|box_end|>'";
+      i = j + 2;
+    } else {
+      out += action.substr(i, key_len);
+      i += key_len;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string restore_box_tokens(const std::string& answer) {
+  const std::string marker = "Action: ";
+  const size_t first = answer.find(marker);
+  if (first == std::string::npos || answer.find("start_box=") == std::string::npos) return answer;
+  std::string out = answer.substr(0, first) + marker;
+  std::vector<std::string> parts;
+  for (size_t at = first; at != std::string::npos;) {
+    const size_t start = at + marker.size();
+    const size_t next = answer.find(marker, start);
+    parts.push_back(wrap_boxes(trim(answer.substr(start, next == std::string::npos ? std::string::npos : next - start))));
+    at = next;
+  }
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? "\n\n" : "") + parts[i];
+  return out;
 }
 
 actions::ModelType default_model_type(PromptStyle style) {
@@ -139,7 +201,7 @@ bool UITarsPolicy::step(std::shared_ptr<const vision::RgbImage> screenshot, Step
     }
     decision->error = "cannot parse the model's answer: " + parsed.error->message();
   }
-  answers_.push_back(decision->answer);
+  answers_.push_back(restore_box_tokens(decision->answer));
   action_keys_.push_back(decision->ok ? action_key(decision->response) : std::string());
   return true;
 }

@@ -65,6 +65,14 @@ std::vector<ChatTurn> build_uitars_messages(const std::string& prompt,
                                             const std::vector<std::shared_ptr<const vision::RgbImage>>& screenshots,
                                             const std::vector<std::string>& answers, int history_n);
 
+// An earlier answer as the reference agents put it back into the history:
+// servers drop the special tokens when they decode, so
+// start_box='(x,y)' and end_box='(x,y)' (integers, no space) get their
+// <|box_start|>...<|box_end|> back, as the model wrote them; the part after
+// each "Action: " is trimmed and the parts joined by blank lines (OSWorld's
+// add_box_token). Text without "Action: " and "start_box=" is unchanged.
+std::string restore_box_tokens(const std::string& answer);
+
 // The coordinate convention of a prompt style: computer-v1 -> qwen2vl.
 actions::ModelType default_model_type(PromptStyle style);
 

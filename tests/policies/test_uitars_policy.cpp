@@ -195,5 +195,37 @@ TEST(UITarsPolicy, AnUnparseableAnswerFailsTheStepWithTheModelsText) {
   EXPECT_NE(d.error.find("no 'Action:'"), std::string::npos) << d.error;
 }
 
+TEST(UITarsPolicy, BoxTokensAreRestoredInTheHistoryAsTheReferenceDoes) {
+  EXPECT_EQ(restore_box_tokens("Thought: open it\nAction: click(start_box='(10,20)')"),
+            "Thought: open it\nAction: click(start_box='<|box_start|>(10,20)<|box_end|>')");
+  EXPECT_EQ(restore_box_tokens("Thought: t\nAction: drag(start_box='(1,2)', end_box='(30,40)')\n"),
+            "Thought: t\nAction: drag(start_box='<|box_start|>(1,2)<|box_end|>', end_box='<|box_start|>(30,40)<|box_end|>')");
+  // Several "Action: " parts: trimmed and joined by a blank line.
+  EXPECT_EQ(restore_box_tokens("T\nAction: click(start_box='(1,2)')\nAction: hotkey(key='enter')"),
+            "T\nAction: click(start_box='<|box_start|>(1,2)<|box_end|>')\n\nhotkey(key='enter')");
+  // Left alone: a space after the comma, decimals, boxes already there, no start_box at all.
+  for (const std::string same : {"Action: click(start_box='(1, 2)')", "Action: click(start_box='(1.5,2)')",
+                                 "Action: click(start_box='<|box_start|>(1,2)<|box_end|>')",
+                                 "Thought: x\nAction: click(point='<point>1 2</point>')", "no action"})
+    EXPECT_EQ(restore_box_tokens(same), same);
+
+  ScriptedModel model({"Thought: go\nAction: click(start_box='(100,200)')"});
+  UITarsOptions options;
+  options.style = PromptStyle::kComputerV1;
+  UITarsPolicy policy(model, options);
+  policy.reset("x");
+  std::string error;
+  for (int i = 0; i < 2; ++i) {
+    StepDecision d;
+    ASSERT_TRUE(policy.step(screen(static_cast<uint8_t>(i)), &d, &error));
+  }
+  const auto& history = model.requests.back().messages;
+  EXPECT_EQ(history[history.size() - 2].role, "assistant");  // before the last step's screenshot turn: answer 1
+  bool restored = false;
+  for (const auto& t : history)
+    if (t.role == "assistant") restored = t.content[0].text.find("<|box_start|>(100,200)<|box_end|>") != std::string::npos;
+  EXPECT_TRUE(restored);
+}
+
 }  // namespace
 }  // namespace deskpilot::policies
