@@ -110,7 +110,6 @@ int run(RunCliOptions o) {
   }
   o.policy.uitars.sampling.temperature = o.temperature;
   o.policy.uitars.sampling.seed = o.seed;
-  o.policy.stream_to_stderr = false;
   auto factory = PolicyFactory::create(o.policy, &error);
   if (!factory) {
     std::cerr << "deskpilot: " << error << "\n";

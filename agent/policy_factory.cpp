@@ -1,7 +1,5 @@
 #include "agent/policy_factory.h"
 
-#include <cstdio>
-
 #include "policies/engine_chat_model.h"
 
 namespace deskpilot::agent {
@@ -69,7 +67,6 @@ std::unique_ptr<policies::Policy> PolicyFactory::make(std::string* error) {
     h.model_name = spec_.model_name;
     h.api_key = spec_.api_key;
     h.timeout_s = spec_.http_timeout_s;
-    if (spec_.stream_to_stderr) h.on_text = [](std::string_view s) { std::fwrite(s.data(), 1, s.size(), stderr); };
     auto http = policies::HttpChatModel::create(h, error);
     if (!http) return nullptr;
     chat = std::move(http);

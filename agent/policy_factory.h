@@ -27,7 +27,6 @@ struct PolicySpec {
   policies::UITarsOptions uitars;
   policies::OcrPolicyOptions ocr;
   double http_timeout_s = 300;
-  bool stream_to_stderr = false;  // the endpoint's answer as it arrives
 };
 
 class PolicyFactory {
