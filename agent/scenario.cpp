@@ -313,6 +313,9 @@ std::optional<Scenario> load_scenario(const std::string& path, std::string* erro
   } catch (const json::parse_error& e) {
     *error = path + ": invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what();
     return std::nullopt;
+  } catch (const json::exception& e) {  // e.g. a number out of range: 1E999
+    *error = path + ": invalid JSON: " + e.what();
+    return std::nullopt;
   }
   try {
     return scenario_at(j, path);

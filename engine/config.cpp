@@ -71,7 +71,7 @@ json parse_json(const std::string& text) {
     json j = json::parse(text);
     if (!j.is_object()) throw Invalid{"", "expected a JSON object"};
     return j;
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors, and numbers out of range (1E999)
     throw Invalid{"", std::string("invalid JSON: ") + e.what()};
   }
 }

@@ -118,7 +118,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view json_text, cons
   json j;
   try {
     j = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors, and numbers out of range (1E999)
     fail(error, file, std::string("not JSON: ") + e.what());
     return nullptr;
   }

@@ -45,7 +45,7 @@ std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(std::string_
   json body;
   try {
     body = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors, and numbers out of range (1E999)
     return bad("", std::string("the body is not valid JSON: ") + e.what());
   }
   if (!body.is_object()) return bad("", std::string("expected a JSON object, got ") + kind(body));

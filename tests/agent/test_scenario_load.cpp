@@ -113,6 +113,7 @@ TEST(ScenarioLoad, ErrorsNameThePathAndWhatWasExpected) {
   EXPECT_EQ(load_error(R"J([1, 2])J"), "$: expected an object, got an array");
   EXPECT_EQ(load_error(R"J({"steps": ["wait()"], "extra": 1})J").rfind("$: unknown key 'extra'", 0), 0u);
   EXPECT_EQ(load_error(R"J({"steps": ["wait()"],)J").rfind("invalid JSON at byte", 0), 0u);
+  EXPECT_EQ(load_error(R"J({"timeout_s": 7E7774, "steps": ["wait()"]})J").rfind("invalid JSON", 0), 0u);
 }
 
 TEST(ScenarioLoad, MissingFile) {

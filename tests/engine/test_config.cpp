@@ -130,6 +130,8 @@ TEST(Config, ErrorsNameTheFileAndField) {
   EXPECT_EQ(error_of(tiny_with("\"image_token_id\": 990", "\"image_token_id\": 5000")),
             "config.json: image_token_id: token id 5000 is outside the vocabulary");
   EXPECT_EQ(error_of("{").rfind("config.json: invalid JSON", 0), 0u);
+  // A number too large for a double is an error, not an exception that ends the process.
+  EXPECT_EQ(error_of(R"({"hidden_size": 1E999})").rfind("config.json: invalid JSON", 0), 0u);
 }
 
 TEST(Config, GenerationAndPreprocessor) {

@@ -162,6 +162,8 @@ TEST(Tokenizer, UnsupportedFilesAreRefusedWithFieldNamed) {
   std::string error;
   EXPECT_EQ(Tokenizer::from_json("{not json", "tok.json", &error), nullptr);
   EXPECT_NE(error.find("not JSON"), std::string::npos) << error;
+  EXPECT_EQ(Tokenizer::from_json(R"({"model": {"vocab": {"a": 1E999}}})", "tok.json", &error), nullptr);
+  EXPECT_NE(error.find("not JSON"), std::string::npos) << error;
   EXPECT_EQ(Tokenizer::load(kDir + "missing.json", &error), nullptr);
   EXPECT_NE(error.find("missing.json: cannot open"), std::string::npos) << error;
 }

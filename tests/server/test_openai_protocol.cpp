@@ -59,6 +59,8 @@ TEST(OpenAiProtocol, ParsesTextImagesAndSampling) {
 
 TEST(OpenAiProtocol, RefusalsNameTheField) {
   EXPECT_NE(refused("{nope").message.find("not valid JSON"), std::string::npos);
+  // Found by fuzz_requests: a number beyond a double threw past the parse-error handler.
+  EXPECT_NE(refused("77777777777777777777777777777777777E7774").message.find("not valid JSON"), std::string::npos);
   EXPECT_EQ(refused("[]").status, 400);
   EXPECT_EQ(refused(R"({"messages": []})").param, "messages");
   EXPECT_EQ(refused(R"({"messages": [{"role": "robot", "content": "x"}]})").param, "messages[0].role");
