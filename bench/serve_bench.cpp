@@ -62,6 +62,7 @@ unsigned raw_status(int port, const std::string& body) {
 struct RunResult {
   int64_t requests = 0, errors = 0, tokens = 0, bad_sent = 0, bad_4xx = 0;
   double seconds = 0, p50 = 0, p99 = 0, peak_rss = 0, mean_batch = 0;
+  double prefill_s = 0, decode_s = 0, sample_s = 0, step_ms = 0;  // where the scheduler's time went
   std::string first_error;
 };
 
@@ -145,6 +146,10 @@ RunResult run(const engine::Model& model, int max_batch, int clients, double sec
   monitor.join();
   const engine::BatchStats st = server->stats();
   r.mean_batch = st.decode_steps ? static_cast<double>(st.decoded_rows) / st.decode_steps : 0;
+  r.prefill_s = st.prefill_ms / 1000;
+  r.decode_s = st.decode_ms / 1000;
+  r.sample_s = st.sample_ms / 1000;
+  r.step_ms = st.decode_steps ? st.decode_ms / st.decode_steps : 0;
   server->stop();
   std::sort(latencies.begin(), latencies.end());
   if (!latencies.empty()) {
@@ -157,10 +162,11 @@ RunResult run(const engine::Model& model, int max_batch, int clients, double sec
 void print(int max_batch, int clients, const RunResult& r) {
   std::printf(
       "serve max_batch=%d clients=%d seconds=%.1f requests=%lld rps=%.2f tokens_per_s=%.1f p50_ms=%.0f p99_ms=%.0f "
-      "errors=%lld bad_4xx=%lld/%lld mean_batch=%.2f peak_rss_mb=%.0f\n",
+      "errors=%lld bad_4xx=%lld/%lld mean_batch=%.2f peak_rss_mb=%.0f prefill_s=%.1f decode_s=%.1f sample_s=%.1f "
+      "step_ms=%.1f\n",
       max_batch, clients, r.seconds, static_cast<long long>(r.requests), r.requests / r.seconds, r.tokens / r.seconds,
       r.p50, r.p99, static_cast<long long>(r.errors), static_cast<long long>(r.bad_4xx),
-      static_cast<long long>(r.bad_sent), r.mean_batch, r.peak_rss);
+      static_cast<long long>(r.bad_sent), r.mean_batch, r.peak_rss, r.prefill_s, r.decode_s, r.sample_s, r.step_ms);
   if (!r.first_error.empty()) std::printf("  first error: %s\n", r.first_error.c_str());
 }
 

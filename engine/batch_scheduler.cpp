@@ -1,6 +1,15 @@
 #include "engine/batch_scheduler.h"
 
+#include <chrono>
+
 namespace deskpilot::engine {
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
 
 BatchScheduler::BatchScheduler(const Model& model, BatchOptions options) : model_(model), options_(options) {
   if (options_.max_batch < 1) options_.max_batch = 1;
@@ -115,7 +124,10 @@ void BatchScheduler::loop() {
       }
       stats_.queued = static_cast<int>(queue_.size());
     }
+    auto t0 = std::chrono::steady_clock::now();
     for (Request& r : incoming) admit(std::move(r));
+    const double admit_ms = ms_since(t0);
+    t0 = std::chrono::steady_clock::now();
 
     // Sample one token for each; the finished and the cancelled leave.
     std::vector<std::unique_ptr<Active>> going_on;
@@ -134,8 +146,11 @@ void BatchScheduler::loop() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stats_.active = static_cast<int>(active_.size());
+      stats_.prefill_ms += admit_ms;
+      stats_.sample_ms += ms_since(t0);
     }
     if (active_.empty()) continue;
+    t0 = std::chrono::steady_clock::now();
 
     // One decode step for all of them.
     const auto b = static_cast<int64_t>(active_.size());
@@ -156,6 +171,7 @@ void BatchScheduler::loop() {
       active_[r]->generation.advanced();
     }
     std::lock_guard<std::mutex> lock(mutex_);
+    stats_.decode_ms += ms_since(t0);
     ++stats_.decode_steps;
     stats_.decoded_rows += b;
     stats_.max_batch_seen = std::max(stats_.max_batch_seen, b);

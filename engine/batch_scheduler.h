@@ -41,6 +41,9 @@ struct BatchStats {
   int64_t decoded_rows = 0;   // sequences summed over those calls (rows / steps = mean batch)
   int64_t max_batch_seen = 0;
   int64_t reused_tokens = 0;  // prompt tokens whose KV cache came from a session
+  double prefill_ms = 0;      // scheduler time in admissions (vision + prefill)
+  double decode_ms = 0;       // scheduler time in forward_batch
+  double sample_ms = 0;       // scheduler time sampling and streaming text
   int active = 0, queued = 0;
 };
 

@@ -28,41 +28,72 @@ int32_t Sampler::sample(float* logits, int64_t vocab) {
   if (p.temperature <= 0.0) {
     chosen = static_cast<int32_t>(std::max_element(logits, logits + vocab) - logits);
   } else {
-    std::vector<int32_t> order(static_cast<size_t>(vocab));  // candidate ids, best first
+    // Candidates best first (logit, then lower id). Only as much of the order
+    // as the draw needs is sorted: with 150k tokens a full sort per token
+    // would cost more than the decode step of a small model.
+    const auto better = [&](int32_t x, int32_t y) { return logits[x] > logits[y] || (logits[x] == logits[y] && x < y); };
+    std::vector<int32_t> order(static_cast<size_t>(vocab));  // candidate ids; [0, sorted) in order
     std::iota(order.begin(), order.end(), 0);
     int64_t keep = vocab;
     if (p.top_k > 0 && p.top_k < vocab) {
       keep = p.top_k;
-      std::partial_sort(order.begin(), order.begin() + keep, order.end(),
-                        [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
-    } else {
-      std::sort(order.begin(), order.end(),
-                [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+      std::nth_element(order.begin(), order.begin() + (keep - 1), order.end(), better);
     }
+    int64_t sorted = 0;
+    // Puts the best n candidates in [sorted, n) in order: a selection over
+    // the rest, then a sort of just those.
+    const auto sort_to = [&](int64_t n) {
+      n = std::min(n, keep);
+      if (n <= sorted) return;
+      if (n < keep) std::nth_element(order.begin() + sorted, order.begin() + n, order.begin() + keep, better);
+      std::sort(order.begin() + sorted, order.begin() + n, better);
+      sorted = n;
+    };
     const double inv_t = 1.0 / p.temperature;
-    const double top = logits[order[0]] * inv_t;
-    std::vector<double> probs(static_cast<size_t>(keep));  // (keep) softmax over the candidates
-    double sum = 0;
-    for (int64_t i = 0; i < keep; ++i) sum += probs[i] = std::exp(logits[order[i]] * inv_t - top);
-    for (double& q : probs) q /= sum;
+    double top = -INFINITY;
+    for (int64_t i = 0; i < keep; ++i) top = std::max(top, static_cast<double>(logits[order[i]]) * inv_t);
+    std::vector<double> weight(static_cast<size_t>(vocab));  // exp((logit - max) / t) by id
+    double total = 0;  // mass of the candidates
+    for (int64_t i = 0; i < keep; ++i) {
+      const int32_t id = order[i];
+      total += weight[id] = std::exp(static_cast<double>(logits[id]) * inv_t - top);
+    }
     if (p.top_p < 1.0) {
-      // The smallest prefix whose mass reaches top_p (at least one token).
+      // The smallest prefix whose share of the mass reaches top_p (at least one token).
       double mass = 0;
       int64_t cut = 0;
-      while (cut < keep && (cut == 0 || mass < p.top_p)) mass += probs[cut++];
-      keep = cut;
-      for (int64_t i = 0; i < keep; ++i) probs[i] /= mass;
+      for (int64_t chunk = 64; cut < keep && (cut == 0 || mass < p.top_p * total); chunk *= 2) {
+        sort_to(cut + chunk);
+        while (cut < sorted && (cut == 0 || mass < p.top_p * total)) mass += weight[order[cut++]];
+      }
+      keep = cut;  // the sorted prefix may reach beyond: the draw stops at keep
+      total = mass;
     }
     // A uniform draw in [0, 1) from the top 53 bits: the same bytes on every platform.
     const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+    const double target = u * total;
     double acc = 0;
-    chosen = order[keep - 1];
-    for (int64_t i = 0; i < keep; ++i) {
-      acc += probs[i];
-      if (u < acc) {
-        chosen = order[i];
-        break;
+    chosen = -1;
+    if (keep == vocab && sorted == 0) {
+      // Neither top-k nor top-p: the distribution needs no order; ids in turn.
+      for (int32_t id = 0; id < vocab && chosen < 0; ++id)
+        if (target < (acc += weight[id])) chosen = id;
+    } else {
+      // Best first, as far as the draw reaches.
+      for (int64_t i = 0, chunk = 64; i < keep && chosen < 0; chunk *= 2) {
+        sort_to(i + chunk);
+        for (const int64_t end = std::min(sorted, keep); i < end; ++i) {
+          acc += weight[order[i]];
+          if (target < acc) {
+            chosen = order[i];
+            break;
+          }
+        }
       }
+    }
+    if (chosen < 0) {  // rounding left the target at the very end
+      sort_to(keep);
+      chosen = order[keep - 1];
     }
   }
   context_.push_back(chosen);

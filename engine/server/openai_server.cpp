@@ -209,7 +209,8 @@ struct OpenAiServer::Impl {
       nlohmann::json j = {{"status", "ok"},          {"model", model_name},
                           {"active", s.active},      {"queued", s.queued},
                           {"requests_done", s.requests_done}, {"decode_steps", s.decode_steps},
-                          {"decoded_rows", s.decoded_rows},   {"max_batch_seen", s.max_batch_seen}};
+                          {"decoded_rows", s.decoded_rows},   {"max_batch_seen", s.max_batch_seen},
+                          {"prefill_ms", s.prefill_ms},       {"decode_ms", s.decode_ms}};
       return send_json(c, 200, j.dump(), keep);
     }
     if (path.rfind("/v1/", 0) == 0 && !options.api_key.empty()) {
