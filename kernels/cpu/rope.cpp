@@ -5,11 +5,8 @@
 
 namespace deskpilot::kernels {
 
-void mrope_cos_sin(const int64_t* positions, int64_t len, int64_t head_dim, double theta, const int64_t section[3],
-                   float* cos, float* sin) {
+void mrope_frequencies(int64_t head_dim, double theta, const int64_t section[3], float* inv_freq, int32_t* stream) {
   const int64_t half = head_dim / 2;
-  std::vector<float> inv_freq(static_cast<size_t>(half));  // (head_dim / 2)
-  std::vector<int> stream(static_cast<size_t>(half));      // which position stream rotates frequency i
   for (int64_t i = 0; i < half; ++i) {
     // FP32 like torch: base ** (arange(0, dim, 2).float() / dim), then 1 / that.
     const float exponent = static_cast<float>(2 * i) / static_cast<float>(head_dim);
@@ -19,6 +16,14 @@ void mrope_cos_sin(const int64_t* positions, int64_t len, int64_t head_dim, doub
     while (s < 2 && i >= end) end += section[++s];
     stream[i] = s;
   }
+}
+
+void mrope_cos_sin(const int64_t* positions, int64_t len, int64_t head_dim, double theta, const int64_t section[3],
+                   float* cos, float* sin) {
+  const int64_t half = head_dim / 2;
+  std::vector<float> inv_freq(static_cast<size_t>(half));  // (head_dim / 2)
+  std::vector<int32_t> stream(static_cast<size_t>(half));  // which position stream rotates frequency i
+  mrope_frequencies(head_dim, theta, section, inv_freq.data(), stream.data());
   for (int64_t t = 0; t < len; ++t) {
     for (int64_t i = 0; i < half; ++i) {
       const float angle = static_cast<float>(positions[stream[i] * len + t]) * inv_freq[i];

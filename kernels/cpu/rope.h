@@ -12,6 +12,11 @@
 
 namespace deskpilot::kernels {
 
+// The head_dim / 2 inverse frequencies (FP32, as torch computes them) and
+// the position stream (0 temporal, 1 height, 2 width) that rotates each;
+// shared with the CUDA kernel so both paths use the same numbers.
+void mrope_frequencies(int64_t head_dim, double theta, const int64_t section[3], float* inv_freq, int32_t* stream);
+
 // positions: (3, len) row-major; cos, sin: (len, head_dim).
 void mrope_cos_sin(const int64_t* positions, int64_t len, int64_t head_dim, double theta, const int64_t section[3],
                    float* cos, float* sin);

@@ -1,0 +1,30 @@
+// Attention on the GPU, mirroring kernels/cpu/attention.h: causal grouped-
+// query attention over the KV cache (prefill and decode) and bidirectional
+// attention within segments (the vision tower's windows and images).
+//
+// One thread block per (query token, head) streams that query's keys and
+// values once with an online (running max) softmax, warps splitting the keys
+// and merging their partial states at the end: no (len x len) score buffer,
+// whatever the length. head_dim up to 256.
+#pragma once
+
+#include <cstdint>
+
+#include <cuda_runtime.h>
+
+namespace deskpilot::kernels::cuda {
+
+constexpr int64_t kMaxAttentionHeadDim = 256;
+
+// q: (len, q_heads, head_dim); k, v: (past + len, kv_heads, head_dim);
+// out: (len, q_heads, head_dim). Query i is token past + i and sees keys
+// 0..past + i. Scale 1 / sqrt(head_dim).
+cudaError_t attention_causal(const float* q, const float* k, const float* v, float* out, int64_t len, int64_t past,
+                             int64_t q_heads, int64_t kv_heads, int64_t head_dim, cudaStream_t stream);
+
+// q, k, v, out: (n, heads, head_dim); starts: (segments + 1) device, with
+// starts[0] = 0 and starts[segments] = n; token t attends to its segment.
+cudaError_t attention_segments(const float* q, const float* k, const float* v, float* out, int64_t n, int64_t heads,
+                               int64_t head_dim, const int64_t* starts, int64_t segments, cudaStream_t stream);
+
+}  // namespace deskpilot::kernels::cuda

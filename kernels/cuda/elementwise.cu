@@ -1,0 +1,123 @@
+#include "kernels/cuda/elementwise.h"
+
+#include <cuda_fp16.h>
+
+#include "kernels/cuda/common.cuh"
+
+namespace deskpilot::kernels::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+__device__ __forceinline__ float bf16_bits_to_f32(uint16_t b) { return __uint_as_float(static_cast<uint32_t>(b) << 16); }
+
+__device__ __forceinline__ float load_as_f32(const void* p, DType type, int64_t i) {
+  switch (type) {
+    case DType::kF32: return static_cast<const float*>(p)[i];
+    case DType::kBF16: return bf16_bits_to_f32(static_cast<const uint16_t*>(p)[i]);
+    case DType::kF16: return __half2float(__ushort_as_half(static_cast<const unsigned short*>(p)[i]));
+  }
+  return 0.f;
+}
+
+__global__ void silu_mul_kernel(const float* gate, const float* up, float* out, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float g = gate[i];
+    out[i] = g / (1.f + expf(-g)) * up[i];
+  }
+}
+
+__global__ void gelu_erf_kernel(float* x, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    x[i] = 0.5f * x[i] * (1.f + erff(x[i] * 0.70710678118654752440f));
+}
+
+__global__ void quick_gelu_kernel(float* x, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    x[i] = x[i] / (1.f + expf(-1.702f * x[i]));
+}
+
+__global__ void add_kernel(float* x, const float* y, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    x[i] += y[i];
+}
+
+// One block per output row.
+__global__ void gather_kernel(const void* table, DType type, int64_t rows, int64_t dim, const int32_t* ids,
+                              float* out) {
+  const int32_t id = ids[blockIdx.x];
+  float* dst = out + blockIdx.x * dim;
+  const bool valid = id >= 0 && id < rows;
+  for (int64_t c = threadIdx.x; c < dim; c += blockDim.x)
+    dst[c] = valid ? load_as_f32(table, type, static_cast<int64_t>(id) * dim + c) : 0.f;
+}
+
+__global__ void f32_to_bf16_kernel(const float* x, uint16_t* out, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const uint32_t bits = __float_as_uint(x[i]);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) {
+      out[i] = static_cast<uint16_t>((bits >> 16) | 0x40u);  // quiet NaN
+    } else {
+      out[i] = static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+    }
+  }
+}
+
+__global__ void to_f32_kernel(const void* x, DType type, float* out, int64_t n) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    out[i] = load_as_f32(x, type, i);
+}
+
+}  // namespace
+
+cudaError_t silu_mul(const float* gate, const float* up, float* out, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
+  silu_mul_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(gate, up, out, n);
+  return cudaGetLastError();
+}
+
+cudaError_t gelu_erf(float* x, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
+  gelu_erf_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(x, n);
+  return cudaGetLastError();
+}
+
+cudaError_t quick_gelu(float* x, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
+  quick_gelu_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(x, n);
+  return cudaGetLastError();
+}
+
+cudaError_t add_inplace(float* x, const float* y, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
+  add_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(x, y, n);
+  return cudaGetLastError();
+}
+
+cudaError_t embedding_gather(const void* table, DType type, int64_t rows, int64_t dim, const int32_t* ids,
+                             int64_t count, float* out, cudaStream_t stream) {
+  if (count <= 0 || dim <= 0) return cudaSuccess;
+  if (count > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  gather_kernel<<<static_cast<unsigned>(count), kThreads, 0, stream>>>(table, type, rows, dim, ids, out);
+  return cudaGetLastError();
+}
+
+cudaError_t f32_to_bf16(const float* x, uint16_t* out, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
+  f32_to_bf16_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(x, out, n);
+  return cudaGetLastError();
+}
+
+cudaError_t to_f32(const void* x, DType type, float* out, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
+  to_f32_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(x, type, out, n);
+  return cudaGetLastError();
+}
+
+}  // namespace deskpilot::kernels::cuda

@@ -1,0 +1,31 @@
+// Element-wise CUDA kernels mirroring kernels/cpu/elementwise.h, plus the
+// dtype conversions the GPU path needs. Device pointers in; each launcher
+// returns the launch status (cudaGetLastError) and runs on `stream`.
+#pragma once
+
+#include <cstdint>
+
+#include <cuda_runtime.h>
+
+#include "kernels/dtype.h"
+
+namespace deskpilot::kernels::cuda {
+
+// out = silu(gate) * up; all (n). out may alias gate.
+cudaError_t silu_mul(const float* gate, const float* up, float* out, int64_t n, cudaStream_t stream);
+// x = 0.5 x (1 + erf(x / sqrt 2)), in place (n).
+cudaError_t gelu_erf(float* x, int64_t n, cudaStream_t stream);
+// x = x * sigmoid(1.702 x), in place (n).
+cudaError_t quick_gelu(float* x, int64_t n, cudaStream_t stream);
+// x += y (n).
+cudaError_t add_inplace(float* x, const float* y, int64_t n, cudaStream_t stream);
+// out (count, dim) = table[ids] as FP32; table (rows, dim) in `type`; an id
+// outside [0, rows) gives a row of zeros (callers check ids first).
+cudaError_t embedding_gather(const void* table, DType type, int64_t rows, int64_t dim, const int32_t* ids,
+                             int64_t count, float* out, cudaStream_t stream);
+// n FP32 values to BF16 bits, round to nearest even (NaN stays NaN).
+cudaError_t f32_to_bf16(const float* x, uint16_t* out, int64_t n, cudaStream_t stream);
+// n values of `type` to FP32.
+cudaError_t to_f32(const void* x, DType type, float* out, int64_t n, cudaStream_t stream);
+
+}  // namespace deskpilot::kernels::cuda

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The GPU check, for a bare machine with an NVIDIA GPU that has only a
+# compiler, CMake and the CUDA toolkit: everything else travels with the
+# checkout (third_party/). Builds engine/ and kernels/ with CUDA for this
+# GPU's architecture, runs every CUDA parity test against the CPU
+# reference, then the GPU benchmark when there is one, and prints one
+# table. Each phase has a time limit; the whole stays inside 8 minutes on an
+# H200.
+#
+#   ./scripts/gpu-check.sh            # build/gpu, results in build/gpu/gpu-check.txt
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+DIR="$ROOT/build/gpu"
+JOBS="$(nproc)"
+mkdir -p "$DIR"
+REPORT="$DIR/gpu-check.txt"
+: >"$REPORT"
+row() { printf '%-44s %-8s %s\n' "$1" "$2" "$3" | tee -a "$REPORT"; }
+
+NVCC="$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)"
+[ -x "$NVCC" ] || { echo "gpu-check: no nvcc (PATH or /usr/local/cuda/bin)" >&2; exit 2; }
+GPU="$(nvidia-smi --query-gpu=name,compute_cap,memory.total --format=csv,noheader 2>/dev/null | head -1)"
+ARCH="$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '. ')"
+ARCH="${ARCH:-90}"
+echo "gpu-check: ${GPU:-no nvidia-smi} (sm_$ARCH), $("$NVCC" --version | tail -1), $JOBS cores"
+
+start=$(date +%s)
+if ! timeout 300 cmake -S "$ROOT" -B "$DIR" -DCMAKE_BUILD_TYPE=Release -DDESKPILOT_ENGINE_ONLY=ON \
+    -DDESKPILOT_BLAS=OFF -DDESKPILOT_CUDA=ON -DCMAKE_CUDA_COMPILER="$NVCC" -DCMAKE_CUDA_ARCHITECTURES="$ARCH" \
+    >"$DIR/configure.log" 2>&1; then
+  tail -30 "$DIR/configure.log"; row "configure" "FAIL" "see $DIR/configure.log"; exit 1
+fi
+if ! timeout 300 cmake --build "$DIR" -j "$JOBS" --target kernels_tests engine_tests >"$DIR/build.log" 2>&1; then
+  grep -E "error" "$DIR/build.log" | head -30; row "build" "FAIL" "see $DIR/build.log"; exit 1
+fi
+row "build (engine-only, CUDA sm_$ARCH)" "ok" "$(( $(date +%s) - start )) s"
+
+# Parity: every CUDA test, one table row each.
+status=0
+timeout 240 "$DIR/tests/kernels_tests" --gtest_filter='*Cuda*' --gtest_brief=0 >"$DIR/parity.log" 2>&1 || status=1
+while read -r line; do
+  case "$line" in
+    "[       OK ] "*) t="${line#\[       OK \] }"; ms="${t##* (}"; row "${t% (*}" "ok" "${ms%)}" ;;
+    "[  FAILED  ] "*" ms)") t="${line#\[  FAILED  \] }"; row "${t% (*}" "FAIL" "see $DIR/parity.log"; status=1 ;;
+    "[  SKIPPED ] "*" ms)") t="${line#\[  SKIPPED \] }"; row "${t% (*}" "SKIP" "no GPU seen by the tests"; status=1 ;;
+  esac
+done <"$DIR/parity.log"
+grep -q "PASSED" "$DIR/parity.log" || { tail -40 "$DIR/parity.log"; status=1; }
+
+# The benchmark, once the CUDA decoder exists (bench/gpu_bench): decode tok/s
+# and roofline fraction, vision and prefill time for one 1920x1080 screenshot.
+if [ -x "$DIR/bench/bench_gpu" ]; then
+  timeout 180 "$DIR/bench/bench_gpu" | tee -a "$REPORT" || status=1
+else
+  row "benchmark" "-" "not built yet (the CUDA decoder is the next step of the GPU issue)"
+fi
+row "total" "$([ $status -eq 0 ] && echo ok || echo FAIL)" "$(( $(date +%s) - start )) s; table in $REPORT"
+exit $status
