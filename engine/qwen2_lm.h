@@ -40,6 +40,11 @@ class Qwen2LanguageModel {
   // Which layout the checkpoint uses ("model." or "model.language_model.") and whether lm_head is the embedding.
   const std::string& prefix() const { return prefix_; }
   bool tied() const { return tied_; }
+  // The weights, for other backends (engine/cuda_lm.h uploads them).
+  const std::vector<DecoderLayer>& layers() const { return layers_; }
+  const Matrix& embed_tokens() const { return embed_tokens_; }
+  const Matrix& lm_head() const { return lm_head_; }
+  const std::vector<float>& final_norm() const { return final_norm_; }
 
   KvCache new_cache() const { return KvCache(config_.num_layers, config_.num_kv_heads, config_.head_dim); }
 

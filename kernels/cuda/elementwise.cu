@@ -74,7 +74,40 @@ __global__ void to_f32_kernel(const void* x, DType type, float* out, int64_t n) 
     out[i] = load_as_f32(x, type, i);
 }
 
+// splitmix64 of (seed, i) -> [-1, 1).
+__device__ __forceinline__ float hash_uniform(uint64_t seed, int64_t i) {
+  uint64_t z = seed + static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return static_cast<float>(z >> 40) * (2.f / 16777216.f) - 1.f;
+}
+
+__global__ void random_bf16_kernel(uint16_t* out, int64_t n, uint64_t seed, float scale) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    out[i] = static_cast<uint16_t>(__float_as_uint(hash_uniform(seed, i) * scale) >> 16);
+}
+
+__global__ void random_f32_kernel(float* out, int64_t n, uint64_t seed, float scale) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    out[i] = hash_uniform(seed, i) * scale;
+}
+
 }  // namespace
+
+cudaError_t fill_random_bf16(uint16_t* out, int64_t n, uint64_t seed, float scale, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
+  random_bf16_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(out, n, seed, scale);
+  return cudaGetLastError();
+}
+
+cudaError_t fill_random_f32(float* out, int64_t n, uint64_t seed, float scale, cudaStream_t stream) {
+  if (n <= 0) return cudaSuccess;
+  random_f32_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(out, n, seed, scale);
+  return cudaGetLastError();
+}
 
 cudaError_t silu_mul(const float* gate, const float* up, float* out, int64_t n, cudaStream_t stream) {
   if (n <= 0) return cudaSuccess;

@@ -1,0 +1,67 @@
+// The Qwen2 decoder on one NVIDIA GPU: the same computation as
+// Qwen2LanguageModel::forward (engine/qwen2_lm.h), with the weights in GPU
+// memory as BF16 (F32/F16 checkpoints are rounded once at upload), FP32
+// activations and KV cache, projections through cuBLAS (BF16 inputs, FP32
+// accumulation) and the kernels of kernels/cuda. Built only with CUDA
+// (library deskpilot_engine_cuda); the rest of the engine does not see it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/qwen2_lm.h"
+
+namespace deskpilot::engine {
+
+// The KV cache in GPU memory: per layer (capacity, kv_heads, head_dim) FP32
+// keys (after M-RoPE) and values.
+class CudaKvCache {
+ public:
+  ~CudaKvCache();
+  CudaKvCache(const CudaKvCache&) = delete;
+  CudaKvCache& operator=(const CudaKvCache&) = delete;
+  int64_t length() const { return length_; }
+  int64_t capacity() const { return capacity_; }
+  void truncate(int64_t n) { length_ = n < length_ ? n : length_; }
+
+ private:
+  friend class CudaLanguageModel;
+  CudaKvCache() = default;
+  int64_t length_ = 0, capacity_ = 0, row_ = 0;
+  std::vector<float*> k_, v_;  // (layers) device pointers
+};
+
+class CudaLanguageModel {
+ public:
+  // Uploads every weight of `cpu` to the current device. nullptr and *error
+  // (out of memory, no device, cuBLAS) on failure.
+  static std::unique_ptr<CudaLanguageModel> create(const Qwen2LanguageModel& cpu, std::string* error);
+  // Random BF16 weights of the given shape, made on the device (benchmarks
+  // of real model sizes without a checkpoint file).
+  static std::unique_ptr<CudaLanguageModel> create_random(const TextConfig& config, uint64_t seed, std::string* error);
+  ~CudaLanguageModel();
+
+  // A cache for `capacity` tokens. nullptr and *error when memory runs out.
+  std::unique_ptr<CudaKvCache> new_cache(int64_t capacity, std::string* error) const;
+
+  // As Qwen2LanguageModel::forward, host buffers in and out: embeddings (n,
+  // hidden), positions (3, n); logits (n, vocab) when all_logits, else the
+  // last token's (vocab). The cache must have room for n more tokens.
+  bool forward(const float* embeddings, int64_t n, const int64_t* positions, CudaKvCache* cache, float* logits,
+               bool all_logits, std::string* error);
+
+  // Bytes of weights read by one decode step (for the roofline).
+  int64_t weight_bytes() const { return weight_bytes_; }
+  const TextConfig& config() const { return config_; }
+
+ private:
+  struct Impl;
+  CudaLanguageModel(TextConfig config, std::unique_ptr<Impl> impl);
+  TextConfig config_;
+  std::unique_ptr<Impl> impl_;
+  int64_t weight_bytes_ = 0;
+};
+
+}  // namespace deskpilot::engine

@@ -1,0 +1,104 @@
+// The decoder on the GPU against transformers' goldens (the same files the
+// CPU decoder is held to 1e-4 by), on the three tiny checkpoints: prefill
+// logits at every position and 32 decode steps through the device KV cache.
+//
+// Tolerance, and why: the GPU path rounds every projection's input and the
+// F32/F16 weights to BF16 (FP32 accumulation). Emulating exactly that on
+// the CPU (same checkpoints, same prompt) moves the logits by at most
+// 0.016, 0.027 and 0.037 (logits up to 4); the bound is 0.1. Greedy tokens
+// must agree wherever transformers' top-2 margin exceeds twice that bound.
+// Skipped without a GPU.
+#include <gtest/gtest.h>
+
+#ifdef DESKPILOT_HAVE_CUDA
+
+#include <algorithm>
+
+#include "engine/cuda_lm.h"
+#include "engine/generate.h"
+#include "engine/model.h"
+#include "kernels/cuda/runtime.h"
+#include "tests/golden_util.h"
+
+namespace deskpilot::engine {
+namespace {
+
+constexpr float kBf16Tolerance = 0.1f;
+
+class TinyModelCuda : public ::testing::TestWithParam<std::string> {};
+
+// Whether the argmax of `got` is the golden's wherever the golden is decisive.
+void expect_same_choice(const float* got, const float* golden, int64_t vocab) {
+  std::vector<float> sorted(golden, golden + vocab);
+  std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<float>());
+  if (vocab < 2 || sorted[0] - sorted[1] <= 2 * kBf16Tolerance) return;
+  EXPECT_EQ(std::max_element(got, got + vocab) - got, std::max_element(golden, golden + vocab) - golden);
+}
+
+TEST_P(TinyModelCuda, LogitsMatchTransformersWithinBf16Rounding) {
+  if (kernels::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  std::string error;
+  auto model = Model::load(deskpilot::testing::kGoldenDir + "models/" + GetParam(), &error);
+  ASSERT_NE(model, nullptr) << error;
+  auto gpu = CudaLanguageModel::create(model->lm(), &error);
+  ASSERT_NE(gpu, nullptr) << error;
+  const auto g = deskpilot::testing::model_golden(GetParam());
+  const int64_t vocab = model->lm().config().vocab_size, hidden = model->lm().config().hidden_size;
+  float worst = 0;
+  for (const auto& c : g.json["cases"]) {
+    const auto ids = c["prompt_ids"].get<std::vector<int32_t>>();
+    const auto n = static_cast<int64_t>(ids.size());
+    std::vector<float> x(static_cast<size_t>(n * hidden));
+    ASSERT_TRUE(model->lm().embed(ids.data(), n, x.data(), &error)) << error;
+    auto cache = gpu->new_cache(n + 64, &error);
+    ASSERT_NE(cache, nullptr) << error;
+    std::vector<float> logits(static_cast<size_t>(n * vocab));
+    ASSERT_TRUE(gpu->forward(x.data(), n, text_positions(0, n).data(), cache.get(), logits.data(), true, &error))
+        << error;
+    for (float v : logits) ASSERT_TRUE(std::isfinite(v));
+    const std::vector<float> last = g.tensor(c["last_logits"]);
+    worst = std::max(worst, deskpilot::testing::max_abs_diff(logits.data() + (n - 1) * vocab, last.data(), vocab));
+    EXPECT_LE(deskpilot::testing::max_abs_diff(logits.data() + (n - 1) * vocab, last.data(), vocab), kBf16Tolerance);
+    expect_same_choice(logits.data() + (n - 1) * vocab, last.data(), vocab);
+    if (!c.contains("step_logits")) continue;
+    // Decode through the device cache, feeding the golden continuation.
+    const std::vector<float> steps = g.tensor(c["step_logits"]);
+    const auto generated = c["generated_ids"].get<std::vector<int32_t>>();
+    std::vector<float> step(static_cast<size_t>(vocab));
+    for (size_t s = 1; s < generated.size(); ++s) {
+      ASSERT_TRUE(model->lm().embed(&generated[s - 1], 1, x.data(), &error));
+      ASSERT_TRUE(gpu->forward(x.data(), 1, text_positions(cache->length(), 1).data(), cache.get(), step.data(), false,
+                               &error))
+          << error;
+      worst = std::max(worst, deskpilot::testing::max_abs_diff(step.data(), steps.data() + s * vocab, vocab));
+      EXPECT_LE(deskpilot::testing::max_abs_diff(step.data(), steps.data() + s * vocab, vocab), kBf16Tolerance) << s;
+      expect_same_choice(step.data(), steps.data() + s * vocab, vocab);
+    }
+  }
+  std::printf("%s on %s: max |logit - transformers| = %.3g (bound %.2g)\n", GetParam().c_str(),
+              kernels::cuda::device_description(0).c_str(), worst, kBf16Tolerance);
+}
+
+TEST(CudaLanguageModel, AFullCacheIsAnErrorNotAnOverflow) {
+  if (kernels::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  std::string error;
+  auto model = Model::load(deskpilot::testing::kGoldenDir + "models/qwen2vl-tied", &error);
+  ASSERT_NE(model, nullptr) << error;
+  auto gpu = CudaLanguageModel::create(model->lm(), &error);
+  ASSERT_NE(gpu, nullptr) << error;
+  auto cache = gpu->new_cache(4, &error);
+  ASSERT_NE(cache, nullptr) << error;
+  const int64_t hidden = model->lm().config().hidden_size;
+  std::vector<float> x(static_cast<size_t>(5 * hidden), 0.1f), logits(static_cast<size_t>(model->lm().config().vocab_size));
+  EXPECT_FALSE(gpu->forward(x.data(), 5, text_positions(0, 5).data(), cache.get(), logits.data(), false, &error));
+  EXPECT_NE(error.find("do not fit the KV cache"), std::string::npos) << error;
+  EXPECT_EQ(cache->length(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, TinyModelCuda,
+                         ::testing::Values("qwen2vl-tied", "qwen25vl-untied", "qwen2vl-untied-f16"));
+
+}  // namespace
+}  // namespace deskpilot::engine
+
+#endif  // DESKPILOT_HAVE_CUDA
