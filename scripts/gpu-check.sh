@@ -15,7 +15,7 @@ JOBS="$(nproc)"
 mkdir -p "$DIR"
 REPORT="$DIR/gpu-check.txt"
 : >"$REPORT"
-row() { printf '%-44s %-8s %s\n' "$1" "$2" "$3" | tee -a "$REPORT"; }
+row() { printf '%-64s %-6s %s\n' "$1" "$2" "$3" | tee -a "$REPORT"; }
 
 NVCC="$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)"
 [ -x "$NVCC" ] || { echo "gpu-check: no nvcc (PATH or /usr/local/cuda/bin)" >&2; exit 2; }

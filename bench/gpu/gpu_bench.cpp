@@ -34,7 +34,7 @@ double ms_since(clock_type::time_point t) {
 }
 
 void row(const std::string& what, const std::string& value, const std::string& note) {
-  std::printf("%-44s %-14s %s\n", what.c_str(), value.c_str(), note.c_str());
+  std::printf("%-64s %-14s %s\n", what.c_str(), value.c_str(), note.c_str());
 }
 
 std::string fmt(const char* f, double v) {
