@@ -1,5 +1,7 @@
 #include "kernels/cuda/rmsnorm.h"
 
+#include "kernels/cuda/common.cuh"
+
 namespace deskpilot::kernels::cuda {
 namespace {
 
@@ -11,20 +13,7 @@ __global__ void rmsnorm_f32_kernel(const float* __restrict__ x, const float* __r
   float* outr = out + blockIdx.x * dim;    // (dim)
   float sum = 0.f;
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) sum += xr[i] * xr[i];
-  // Warp reduction, then one partial per warp in shared memory.
-  for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
-  __shared__ float partial[kThreads / 32];
-  const int warp = threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  if (lane == 0) partial[warp] = sum;
-  __syncthreads();
-  if (warp == 0) {
-    sum = lane < kThreads / 32 ? partial[lane] : 0.f;
-    for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
-    if (lane == 0) partial[0] = sum;
-  }
-  __syncthreads();
-  const float inv_rms = rsqrtf(partial[0] / static_cast<float>(dim) + eps);
+  const float inv_rms = rsqrtf(block_sum(sum) / static_cast<float>(dim) + eps);
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) outr[i] = xr[i] * inv_rms * weight[i];
 }
 
