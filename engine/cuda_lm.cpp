@@ -134,6 +134,28 @@ struct CudaLanguageModel::Impl {
     return check.ok;
   }
 
+  // The stream and the cuBLAS handle bound to it.
+  bool start(Check& check) {
+    if (!check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate")) return false;
+    gemm = kc::Gemm::create(stream, check.error);
+    return check.ok = gemm != nullptr;
+  }
+
+  // M-RoPE's inverse frequencies and stream of each, as the CPU computes them.
+  void upload_rope_tables(const TextConfig& c, Check& check) {
+    const int64_t half = c.head_dim / 2;
+    std::vector<float> freq(static_cast<size_t>(half));
+    std::vector<int32_t> streams(static_cast<size_t>(half));
+    const int64_t section[3] = {c.mrope_section[0], c.mrope_section[1], c.mrope_section[2]};
+    kernels::mrope_frequencies(c.head_dim, c.rope_theta, section, freq.data(), streams.data());
+    inv_freq = upload_vector(freq, check);
+    allocations.push_back(inv_freq);
+    rope_stream = device_alloc<int32_t>(streams.size(), check, "rope tables");
+    allocations.push_back(rope_stream);
+    if (rope_stream)
+      check(cudaMemcpy(rope_stream, streams.data(), streams.size() * 4, cudaMemcpyHostToDevice), "rope tables");
+  }
+
   ~Impl() {
     free_work();
     cudaFree(logits);
@@ -156,9 +178,7 @@ std::unique_ptr<CudaLanguageModel> CudaLanguageModel::create(const Qwen2Language
   const TextConfig& c = cpu.config();
   auto impl = std::make_unique<Impl>();
   Check check{error};
-  if (!check(cudaStreamCreateWithFlags(&impl->stream, cudaStreamNonBlocking), "cudaStreamCreate")) return nullptr;
-  impl->gemm = kc::Gemm::create(impl->stream, error);
-  if (!impl->gemm) return nullptr;
+  if (!impl->start(check)) return nullptr;
   int64_t bytes = 0;
   const auto keep = [&](void* p) { impl->allocations.push_back(p); };
   for (const DecoderLayer& L : cpu.layers()) {
@@ -187,17 +207,7 @@ std::unique_ptr<CudaLanguageModel> CudaLanguageModel::create(const Qwen2Language
   keep(impl->lm_head.data);
   impl->final_norm = upload_vector(cpu.final_norm(), check);
   keep(impl->final_norm);
-  const int64_t half = c.head_dim / 2;
-  std::vector<float> inv_freq(static_cast<size_t>(half));
-  std::vector<int32_t> stream(static_cast<size_t>(half));
-  const int64_t section[3] = {c.mrope_section[0], c.mrope_section[1], c.mrope_section[2]};
-  kernels::mrope_frequencies(c.head_dim, c.rope_theta, section, inv_freq.data(), stream.data());
-  impl->inv_freq = upload_vector(inv_freq, check);
-  keep(impl->inv_freq);
-  impl->rope_stream = device_alloc<int32_t>(stream.size(), check, "rope tables");
-  keep(impl->rope_stream);
-  if (impl->rope_stream)
-    check(cudaMemcpy(impl->rope_stream, stream.data(), stream.size() * 4, cudaMemcpyHostToDevice), "rope tables");
+  impl->upload_rope_tables(c, check);
   if (!check.ok) return nullptr;
   std::unique_ptr<CudaLanguageModel> m(new CudaLanguageModel(c, std::move(impl)));
   m->weight_bytes_ = bytes;
@@ -208,9 +218,7 @@ std::unique_ptr<CudaLanguageModel> CudaLanguageModel::create_random(const TextCo
                                                                     std::string* error) {
   auto impl = std::make_unique<Impl>();
   Check check{error};
-  if (!check(cudaStreamCreateWithFlags(&impl->stream, cudaStreamNonBlocking), "cudaStreamCreate")) return nullptr;
-  impl->gemm = kc::Gemm::create(impl->stream, error);
-  if (!impl->gemm) return nullptr;
+  if (!impl->start(check)) return nullptr;
   int64_t bytes = 0;
   const auto matrix = [&](int64_t rows, int64_t cols) {
     DeviceMatrix d{device_alloc<uint16_t>(static_cast<size_t>(rows * cols), check, "weights"), rows, cols};
@@ -252,17 +260,7 @@ std::unique_ptr<CudaLanguageModel> CudaLanguageModel::create_random(const TextCo
   }
   impl->lm_head = matrix(c.vocab_size, d);
   impl->final_norm = vector(d, 1.f, 0.1f);
-  const int64_t half = c.head_dim / 2;
-  std::vector<float> inv_freq(static_cast<size_t>(half));
-  std::vector<int32_t> stream(static_cast<size_t>(half));
-  const int64_t section[3] = {c.mrope_section[0], c.mrope_section[1], c.mrope_section[2]};
-  kernels::mrope_frequencies(c.head_dim, c.rope_theta, section, inv_freq.data(), stream.data());
-  impl->inv_freq = upload_vector(inv_freq, check);
-  impl->allocations.push_back(impl->inv_freq);
-  impl->rope_stream = device_alloc<int32_t>(stream.size(), check, "rope tables");
-  impl->allocations.push_back(impl->rope_stream);
-  if (impl->rope_stream)
-    check(cudaMemcpy(impl->rope_stream, stream.data(), stream.size() * 4, cudaMemcpyHostToDevice), "rope tables");
+  impl->upload_rope_tables(c, check);
   check(cudaStreamSynchronize(impl->stream), "random weights");
   if (!check.ok) return nullptr;
   std::unique_ptr<CudaLanguageModel> m(new CudaLanguageModel(c, std::move(impl)));

@@ -15,6 +15,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "engine/base64.h"
+#include "engine/server/run_op.h"
 
 namespace deskpilot::policies {
 namespace {
@@ -34,16 +35,7 @@ std::string png_data_url(const vision::RgbImage& img) {
   return "data:image/png;base64," + engine::base64_encode(std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
 }
 
-// Runs one asynchronous operation to completion, so that the stream's
-// expiry bounds it (Beast's synchronous calls ignore timeouts).
-template <typename Start>
-beast::error_code run_op(asio::io_context& io, Start&& start) {
-  beast::error_code result = asio::error::would_block;
-  start([&result](beast::error_code ec, auto&&...) { result = ec; });
-  io.restart();
-  io.run();
-  return result;
-}
+using engine::server::run_op;
 
 // The outcome of one attempt: transport failures and 429/5xx may be retried.
 struct Attempt {

@@ -15,6 +15,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "engine/server/run_op.h"
 #include "vision/chat_prompt.h"
 
 namespace deskpilot::engine::server {
@@ -28,18 +29,6 @@ using clock_type = std::chrono::steady_clock;
 
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-// Runs one asynchronous operation to completion on the connection's own
-// io_context, so that the stream's expiry (expires_after) bounds it:
-// Beast's synchronous calls ignore timeouts.
-template <typename Start>
-beast::error_code run_op(asio::io_context& io, Start&& start) {
-  beast::error_code result = asio::error::would_block;
-  start([&result](beast::error_code ec, auto&&...) { result = ec; });
-  io.restart();
-  io.run();
-  return result;
 }
 
 // One connection: its socket lives on its own io_context, run by its thread.

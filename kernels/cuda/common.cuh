@@ -20,17 +20,20 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
-// Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets it.
-__device__ __forceinline__ float block_sum(float v) {
+// Sum (or max) over the block (blockDim.x a multiple of 32, at most 1024);
+// every thread gets it.
+template <bool kMax>
+__device__ __forceinline__ float block_reduce(float v) {
   __shared__ float partial[32];
   __shared__ float total;
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
-  v = warp_sum(v);
+  const float identity = kMax ? -3.402823466e38f : 0.f;
+  v = kMax ? warp_max(v) : warp_sum(v);
   if (lane == 0) partial[warp] = v;
   __syncthreads();
   if (warp == 0) {
-    v = lane < static_cast<int>(blockDim.x / kWarp) ? partial[lane] : 0.f;
-    v = warp_sum(v);
+    v = lane < static_cast<int>(blockDim.x / kWarp) ? partial[lane] : identity;
+    v = kMax ? warp_max(v) : warp_sum(v);
     if (lane == 0) total = v;
   }
   __syncthreads();
@@ -38,6 +41,8 @@ __device__ __forceinline__ float block_sum(float v) {
   __syncthreads();  // the shared slots may be reused by the next call
   return out;
 }
+__device__ __forceinline__ float block_sum(float v) { return block_reduce<false>(v); }
+__device__ __forceinline__ float block_max(float v) { return block_reduce<true>(v); }
 
 // Grid size for n elements in blocks of `threads`, capped for a grid-stride loop.
 inline unsigned grid_for(int64_t n, int threads) {

@@ -41,24 +41,6 @@ __global__ void argmax_kernel(const float* logits, int64_t vocab, int32_t* ids) 
   }
 }
 
-__device__ __forceinline__ float block_max(float v) {
-  __shared__ float partial[32];
-  __shared__ float total;
-  const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
-  v = warp_max(v);
-  if (lane == 0) partial[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    v = lane < static_cast<int>(blockDim.x / kWarp) ? partial[lane] : -FLT_MAX;
-    v = warp_max(v);
-    if (lane == 0) total = v;
-  }
-  __syncthreads();
-  const float out = total;
-  __syncthreads();
-  return out;
-}
-
 __global__ void softmax_kernel(float* x, int64_t n, float scale) {
   float* row = x + blockIdx.x * n;
   float m = -FLT_MAX;
