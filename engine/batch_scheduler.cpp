@@ -156,7 +156,7 @@ void BatchScheduler::loop() {
     const auto b = static_cast<int64_t>(active_.size());
     std::vector<float> x(static_cast<size_t>(b * hidden));  // (b, hidden)
     std::vector<int64_t> positions(static_cast<size_t>(3 * b));  // (3, b)
-    std::vector<KvCache*> caches(static_cast<size_t>(b));
+    std::vector<DecoderCache*> caches(static_cast<size_t>(b));
     for (int64_t r = 0; r < b; ++r) {
       Generation& g = active_[r]->generation;
       const int32_t id = g.next_token();
@@ -165,7 +165,15 @@ void BatchScheduler::loop() {
       caches[r] = g.cache();
     }
     std::vector<float> logits(static_cast<size_t>(b * vocab));  // (b, vocab)
-    lm.forward_batch(x.data(), b, positions.data(), caches.data(), logits.data());
+    std::string error;
+    if (!model_.decoder().forward_batch(x.data(), b, positions.data(), caches.data(), logits.data(), &error)) {
+      for (auto& a : active_) {  // what the caches hold is unknown now
+        a->generation.cache()->truncate(0);
+        end(*a, error);
+      }
+      active_.clear();
+      continue;
+    }
     for (int64_t r = 0; r < b; ++r) {
       active_[r]->logits.assign(logits.begin() + r * vocab, logits.begin() + (r + 1) * vocab);
       active_[r]->generation.advanced();

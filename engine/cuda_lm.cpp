@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 
+#include "engine/cuda_util.h"
 #include "kernels/cpu/rope.h"
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/elementwise.h"
@@ -16,66 +19,115 @@ namespace deskpilot::engine {
 namespace {
 
 namespace kc = kernels::cuda;
-
-// The first CUDA failure of a sequence of calls, with what was being done.
-struct Check {
-  std::string* error;
-  bool ok = true;
-  bool operator()(cudaError_t e, const char* what) {
-    if (ok && e != cudaSuccess) {
-      ok = false;
-      *error = std::string(what) + ": " + cudaGetErrorString(e);
-    }
-    return ok;
-  }
-};
-
-template <typename T>
-T* device_alloc(size_t n, Check& check, const char* what) {
-  void* p = nullptr;
-  if (!check(cudaMalloc(&p, std::max<size_t>(n, 1) * sizeof(T)), what)) return nullptr;
-  return static_cast<T*>(p);
-}
-
-// A weight matrix on the device, BF16 (n, k).
-struct DeviceMatrix {
-  uint16_t* data = nullptr;
-  int64_t rows = 0, cols = 0;
-};
-
-DeviceMatrix upload_matrix(const Matrix& m, Check& check, int64_t* bytes) {
-  DeviceMatrix d{nullptr, m.rows, m.cols};
-  const size_t n = static_cast<size_t>(m.rows * m.cols);
-  d.data = device_alloc<uint16_t>(n, check, "weights");
-  if (!d.data) return d;
-  if (m.dtype == kernels::DType::kBF16) {
-    check(cudaMemcpy(d.data, m.data, n * 2, cudaMemcpyHostToDevice), "weights upload");
-  } else {
-    // Round once to BF16 on the host, a row block at a time.
-    const size_t block = 1 << 20;
-    std::vector<float> f(block);
-    std::vector<uint16_t> b(block);
-    for (size_t at = 0; at < n && check.ok; at += block) {
-      const size_t len = std::min(block, n - at);
-      const auto* src = static_cast<const uint8_t*>(m.data) + at * kernels::dtype_size(m.dtype);
-      kernels::convert_to_f32(m.dtype, src, f.data(), len);
-      for (size_t i = 0; i < len; ++i) b[i] = kernels::f32_to_bf16(f[i]);
-      check(cudaMemcpy(d.data + at, b.data(), len * 2, cudaMemcpyHostToDevice), "weights upload");
-    }
-  }
-  *bytes += static_cast<int64_t>(n * 2);
-  return d;
-}
-
-float* upload_vector(const std::vector<float>& v, Check& check) {
-  float* d = device_alloc<float>(v.size(), check, "weights");
-  if (d && !v.empty()) check(cudaMemcpy(d, v.data(), v.size() * 4, cudaMemcpyHostToDevice), "weights upload");
-  return d;
-}
+using cuda_util::Allocations;
+using cuda_util::Check;
+using cuda_util::DeviceMatrix;
 
 struct DeviceLayer {
-  float *input_norm, *post_norm, *q_bias, *k_bias, *v_bias;  // (hidden) x2, biases
-  DeviceMatrix q, k, v, o, gate, up, down;
+  float *input_norm = nullptr, *post_norm = nullptr;  // (hidden)
+  float* qkv_bias = nullptr;                           // (q_dim + 2 kv_dim)
+  DeviceMatrix qkv;      // (q_dim + 2 kv_dim, hidden): q, k, v stacked
+  DeviceMatrix o;        // (hidden, q_dim)
+  DeviceMatrix gate_up;  // (2 intermediate, hidden): gate, up stacked
+  DeviceMatrix down;     // (hidden, intermediate)
+};
+
+// Work buffers for up to `rows` tokens at a time, (re)allocated together.
+struct Work {
+  int64_t rows = 0;
+  uint64_t epoch = 0;  // bumped on reallocation (a captured graph points into them)
+  float* h = nullptr;      // (rows, hidden) residual stream
+  float* x = nullptr;      // (rows, max(hidden, q_dim)) normed input / projection output
+  float* qkv = nullptr;    // (rows, q_dim + 2 kv_dim)
+  float* q = nullptr;      // (rows, q_dim)
+  float* k = nullptr;      // (rows, kv_dim)
+  float* v = nullptr;      // (rows, kv_dim)
+  float* attn = nullptr;   // (rows, q_dim)
+  float* gu = nullptr;     // (rows, 2 intermediate)
+  float* g = nullptr;      // (rows, intermediate)
+  float* cos = nullptr;    // (rows, head_dim)
+  float* sin = nullptr;    // (rows, head_dim)
+  int64_t* positions = nullptr;  // (3, rows)
+  int64_t* past = nullptr;       // (rows) cache length of each sequence before the step
+  uint16_t* scratch = nullptr;   // (rows, max(hidden, q_dim, intermediate)) BF16 GEMM input
+
+  void free() {
+    for (void* p : {static_cast<void*>(h), static_cast<void*>(x), static_cast<void*>(qkv), static_cast<void*>(q),
+                    static_cast<void*>(k), static_cast<void*>(v), static_cast<void*>(attn), static_cast<void*>(gu),
+                    static_cast<void*>(g), static_cast<void*>(cos), static_cast<void*>(sin),
+                    static_cast<void*>(positions), static_cast<void*>(past), static_cast<void*>(scratch)})
+      cudaFree(p);
+    *this = Work{0, epoch};
+  }
+
+  template <typename T>
+  static T* alloc(int64_t n, Check& check) {
+    void* p = nullptr;
+    check(cudaMalloc(&p, static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T)), "work buffers");
+    return static_cast<T*>(p);
+  }
+
+  bool reserve(int64_t n, const TextConfig& c, Check& check) {
+    if (n <= rows) return true;
+    free();
+    const int64_t d = c.hidden_size, qd = c.num_heads * c.head_dim, kvd = c.num_kv_heads * c.head_dim;
+    const int64_t inter = c.intermediate_size;
+    h = alloc<float>(n * d, check);
+    x = alloc<float>(n * std::max(d, qd), check);
+    qkv = alloc<float>(n * (qd + 2 * kvd), check);
+    q = alloc<float>(n * qd, check);
+    k = alloc<float>(n * kvd, check);
+    v = alloc<float>(n * kvd, check);
+    attn = alloc<float>(n * qd, check);
+    gu = alloc<float>(n * 2 * inter, check);
+    g = alloc<float>(n * inter, check);
+    cos = alloc<float>(n * c.head_dim, check);
+    sin = alloc<float>(n * c.head_dim, check);
+    positions = alloc<int64_t>(3 * n, check);
+    past = alloc<int64_t>(n, check);
+    scratch = alloc<uint16_t>(n * std::max({d, qd, inter}), check);
+    ++epoch;
+    if (!check.ok) {
+      free();
+      return false;
+    }
+    rows = n;
+    return true;
+  }
+};
+
+// Pinned host buffers a captured decode step reads its inputs from and
+// writes its logits to.
+struct Staging {
+  float* embedding = nullptr;  // (hidden)
+  int64_t* positions = nullptr;  // (3)
+  int64_t* past = nullptr;       // (1)
+  float* logits = nullptr;       // (vocab)
+  bool allocate(int64_t hidden, int64_t vocab, Check& check) {
+    check(cudaMallocHost(&embedding, hidden * 4), "pinned buffers");
+    check(cudaMallocHost(&positions, 3 * 8), "pinned buffers");
+    check(cudaMallocHost(&past, 8), "pinned buffers");
+    check(cudaMallocHost(&logits, vocab * 4), "pinned buffers");
+    return check.ok;
+  }
+  ~Staging() {
+    for (void* p : {static_cast<void*>(embedding), static_cast<void*>(positions), static_cast<void*>(past),
+                    static_cast<void*>(logits)})
+      if (p) cudaFreeHost(p);
+  }
+};
+
+// The captured decode step and what it was captured against.
+struct DecodeGraph {
+  cudaGraphExec_t exec = nullptr;
+  const CudaKvCache* cache = nullptr;
+  uint64_t cache_epoch = 0, work_epoch = 0;
+  void reset() {
+    if (exec) cudaGraphExecDestroy(exec);
+    exec = nullptr;
+    cache = nullptr;
+  }
+  ~DecodeGraph() { reset(); }
 };
 
 }  // namespace
@@ -83,85 +135,178 @@ struct DeviceLayer {
 struct CudaLanguageModel::Impl {
   cudaStream_t stream = nullptr;
   std::unique_ptr<kc::Gemm> gemm;
+  Allocations weights;
   std::vector<DeviceLayer> layers;
-  std::vector<void*> allocations;  // everything to free
-  DeviceMatrix lm_head;
-  float* final_norm = nullptr;
-  float* inv_freq = nullptr;     // (head_dim / 2)
+  DeviceMatrix lm_head;            // (vocab, hidden)
+  float* final_norm = nullptr;     // (hidden)
+  float* inv_freq = nullptr;       // (head_dim / 2)
   int32_t* rope_stream = nullptr;  // (head_dim / 2)
-  // Work buffers for up to `rows` tokens, grown on demand.
-  int64_t rows = 0;
-  float *h = nullptr, *x = nullptr, *q = nullptr, *attn = nullptr, *gate = nullptr, *up = nullptr;
-  float *cos = nullptr, *sin = nullptr, *logits = nullptr;
-  int64_t* positions = nullptr;
-  uint16_t* scratch = nullptr;
-  int64_t logit_rows = 0;  // rows `logits` holds (the last token's only, unless all are asked)
+  Work work;
+  float* logits = nullptr;  // (logit_rows, vocab)
+  int64_t logit_rows = 0;
+  Staging staging;
+  DecodeGraph graph;
+  bool graphs = true;
+  std::string graph_error;
+  int64_t replays = 0, captures = 0;
 
-  bool reserve_logits(int64_t n, int64_t vocab, Check& check) {
-    if (n <= logit_rows) return true;
+  ~Impl() {
+    graph.reset();
+    work.free();
     cudaFree(logits);
-    logits = device_alloc<float>(n * vocab, check, "logits");
-    logit_rows = check.ok ? n : 0;
-    return check.ok;
+    gemm.reset();
+    if (stream) cudaStreamDestroy(stream);
   }
 
-  void free_work() {
-    for (void* p : {static_cast<void*>(h), static_cast<void*>(x), static_cast<void*>(q), static_cast<void*>(attn),
-                    static_cast<void*>(gate), static_cast<void*>(up), static_cast<void*>(cos), static_cast<void*>(sin),
-                    static_cast<void*>(positions), static_cast<void*>(scratch)})
-      cudaFree(p);
-    h = x = q = attn = gate = up = cos = sin = nullptr;
-    positions = nullptr;
-    scratch = nullptr;
-    rows = 0;
-  }
-
-  bool reserve(int64_t n, const TextConfig& c, Check& check) {
-    if (n <= rows) return true;
-    free_work();
-    const int64_t d = c.hidden_size, qd = c.num_heads * c.head_dim, inter = c.intermediate_size;
-    h = device_alloc<float>(n * d, check, "work buffers");
-    x = device_alloc<float>(n * std::max(d, qd), check, "work buffers");
-    q = device_alloc<float>(n * qd, check, "work buffers");
-    attn = device_alloc<float>(n * qd, check, "work buffers");
-    gate = device_alloc<float>(n * inter, check, "work buffers");
-    up = device_alloc<float>(n * inter, check, "work buffers");
-    cos = device_alloc<float>(n * c.head_dim, check, "work buffers");
-    sin = device_alloc<float>(n * c.head_dim, check, "work buffers");
-    positions = device_alloc<int64_t>(3 * n, check, "work buffers");
-    scratch = device_alloc<uint16_t>(n * std::max({d, qd, inter}), check, "work buffers");
-    if (check.ok) rows = n;
-    return check.ok;
-  }
-
-  // The stream and the cuBLAS handle bound to it.
-  bool start(Check& check) {
+  // The stream, the cuBLAS handle bound to it, pinned staging, RoPE tables.
+  bool start(const TextConfig& c, Check& check) {
     if (!check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate")) return false;
     gemm = kc::Gemm::create(stream, check.error);
-    return check.ok = gemm != nullptr;
-  }
-
-  // M-RoPE's inverse frequencies and stream of each, as the CPU computes them.
-  void upload_rope_tables(const TextConfig& c, Check& check) {
+    if (!gemm) return check.ok = false;
+    if (!staging.allocate(c.hidden_size, c.vocab_size, check)) return false;
+    const char* env = std::getenv("DESKPILOT_CUDA_GRAPHS");
+    if (env && std::strcmp(env, "0") == 0) {
+      graphs = false;
+      graph_error = "DESKPILOT_CUDA_GRAPHS=0";
+    }
+    // M-RoPE's inverse frequencies and the stream of each, as the CPU computes them.
     const int64_t half = c.head_dim / 2;
     std::vector<float> freq(static_cast<size_t>(half));
     std::vector<int32_t> streams(static_cast<size_t>(half));
     const int64_t section[3] = {c.mrope_section[0], c.mrope_section[1], c.mrope_section[2]};
     kernels::mrope_frequencies(c.head_dim, c.rope_theta, section, freq.data(), streams.data());
-    inv_freq = upload_vector(freq, check);
-    allocations.push_back(inv_freq);
-    rope_stream = device_alloc<int32_t>(streams.size(), check, "rope tables");
-    allocations.push_back(rope_stream);
+    inv_freq = cuda_util::upload_floats({&freq}, weights, check);
+    rope_stream = weights.get<int32_t>(streams.size(), check, "rope tables");
     if (rope_stream)
       check(cudaMemcpy(rope_stream, streams.data(), streams.size() * 4, cudaMemcpyHostToDevice), "rope tables");
+    return check.ok;
   }
 
-  ~Impl() {
-    free_work();
+  bool reserve_logits(int64_t n, int64_t vocab, Check& check) {
+    if (n <= logit_rows) return true;
     cudaFree(logits);
-    gemm.reset();
-    for (void* p : allocations) cudaFree(p);
-    if (stream) cudaStreamDestroy(stream);
+    logits = nullptr;
+    logit_rows = 0;
+    if (!check(cudaMalloc(&logits, static_cast<size_t>(n * vocab) * 4), "logits")) return false;
+    logit_rows = n;
+    return true;
+  }
+
+  void linear(const float* in, int64_t n, const DeviceMatrix& m, const float* bias, float* out, Check& check) {
+    if (check.ok && !gemm->linear_bf16(in, n, m.cols, m.data, m.rows, bias, out, work.scratch, check.error))
+      check.ok = false;
+  }
+
+  // Writes new K/V rows into the cache(s) and attends: for one sequence
+  // (n tokens, cache length at work.past[0]) or for b sequences of one token.
+  using Attend = void (*)(Impl&, const TextConfig&, int64_t layer, int64_t n, CudaKvCache* const* caches,
+                          int64_t count, Check& check);
+
+  static void attend_one(Impl& w, const TextConfig& c, int64_t l, int64_t n, CudaKvCache* const* caches, int64_t,
+                         Check& check) {
+    const int64_t kv_row = c.num_kv_heads * c.head_dim;
+    CudaKvCache& cache = *caches[0];
+    Work& b = w.work;
+    check(kc::copy_rows_at(b.k, cache.k_[l], n, kv_row, b.past, w.stream), "append keys");
+    check(kc::copy_rows_at(b.v, cache.v_[l], n, kv_row, b.past, w.stream), "append values");
+    check(kc::attention_causal_at(b.q, cache.k_[l], cache.v_[l], b.attn, n, b.past, c.num_heads, c.num_kv_heads,
+                                  c.head_dim, w.stream),
+          "attention");
+  }
+
+  static void attend_each(Impl& w, const TextConfig& c, int64_t l, int64_t, CudaKvCache* const* caches,
+                          int64_t count, Check& check) {
+    const int64_t kv_row = c.num_kv_heads * c.head_dim, qd = c.num_heads * c.head_dim;
+    Work& b = w.work;
+    for (int64_t r = 0; r < count && check.ok; ++r) {
+      CudaKvCache& cache = *caches[r];
+      check(kc::copy_rows_at(b.k + r * kv_row, cache.k_[l], 1, kv_row, b.past + r, w.stream), "append keys");
+      check(kc::copy_rows_at(b.v + r * kv_row, cache.v_[l], 1, kv_row, b.past + r, w.stream), "append values");
+      check(kc::attention_causal_at(b.q + r * qd, cache.k_[l], cache.v_[l], b.attn + r * qd, 1, b.past + r,
+                                    c.num_heads, c.num_kv_heads, c.head_dim, w.stream),
+            "attention");
+    }
+  }
+
+  // Everything from the inputs in work.h / work.positions / work.past to
+  // `logit_rows_out` rows of logits in `logits`: launches only, no
+  // synchronisation and no host memory (a decode step is captured from it).
+  void run(const TextConfig& c, int64_t n, CudaKvCache* const* caches, int64_t count, Attend attend,
+           int64_t logit_rows_out, Check& check) {
+    const int64_t d = c.hidden_size, hd = c.head_dim, qd = c.num_heads * hd, kvd = c.num_kv_heads * hd;
+    const int64_t inter = c.intermediate_size, qkv_row = qd + 2 * kvd;
+    const float eps = static_cast<float>(c.rms_norm_eps);
+    Work& b = work;
+    cudaStream_t s = stream;
+    check(kc::mrope_cos_sin(b.positions, n, hd, inv_freq, rope_stream, b.cos, b.sin, s), "mrope_cos_sin");
+    for (int64_t l = 0; l < c.num_layers && check.ok; ++l) {
+      const DeviceLayer& L = layers[l];
+      check(kc::rmsnorm_f32(b.h, L.input_norm, b.x, n, d, eps, s), "rmsnorm");
+      linear(b.x, n, L.qkv, L.qkv_bias, b.qkv, check);
+      // Split the fused projection: (n, q | k | v) -> q (n, q_dim), k, v (n, kv_dim).
+      check(cudaMemcpy2DAsync(b.q, qd * 4, b.qkv, qkv_row * 4, qd * 4, n, cudaMemcpyDeviceToDevice, s), "split q");
+      check(cudaMemcpy2DAsync(b.k, kvd * 4, b.qkv + qd, qkv_row * 4, kvd * 4, n, cudaMemcpyDeviceToDevice, s),
+            "split k");
+      check(cudaMemcpy2DAsync(b.v, kvd * 4, b.qkv + qd + kvd, qkv_row * 4, kvd * 4, n, cudaMemcpyDeviceToDevice, s),
+            "split v");
+      check(kc::rope_apply(b.q, n, c.num_heads, hd, b.cos, b.sin, s), "rope q");
+      check(kc::rope_apply(b.k, n, c.num_kv_heads, hd, b.cos, b.sin, s), "rope k");
+      attend(*this, c, l, n, caches, count, check);
+      linear(b.attn, n, L.o, nullptr, b.x, check);
+      check(kc::add_inplace(b.h, b.x, n * d, s), "residual");
+      check(kc::rmsnorm_f32(b.h, L.post_norm, b.x, n, d, eps, s), "rmsnorm");
+      linear(b.x, n, L.gate_up, nullptr, b.gu, check);
+      check(kc::silu_mul_fused(b.gu, b.g, n, inter, s), "silu_mul");
+      linear(b.g, n, L.down, nullptr, b.x, check);
+      check(kc::add_inplace(b.h, b.x, n * d, s), "residual");
+    }
+    check(kc::rmsnorm_f32(b.h + (n - logit_rows_out) * d, final_norm, b.x, logit_rows_out, d, eps, s), "final norm");
+    linear(b.x, logit_rows_out, lm_head, nullptr, logits, check);
+  }
+
+  // One decode step replayed from the graph (captured first when needed).
+  // false with check.ok when graphs cannot be used: the caller runs it directly.
+  bool decode_with_graph(const TextConfig& c, CudaKvCache* cache, Check& check) {
+    if (!graphs) return false;
+    if (!graph.exec || graph.cache != cache || graph.cache_epoch != cache->epoch_ ||
+        graph.work_epoch != work.epoch) {
+      graph.reset();
+      if (!capture(c, cache)) return false;
+    }
+    if (!check(cudaGraphLaunch(graph.exec, stream), "decode graph")) return false;
+    ++replays;
+    return true;
+  }
+
+  bool capture(const TextConfig& c, CudaKvCache* cache) {
+    const int64_t d = c.hidden_size, vocab = c.vocab_size;
+    std::string error;
+    Check check{&error};
+    cudaGraph_t g = nullptr;
+    if (check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "begin capture")) {
+      check(cudaMemcpyAsync(work.h, staging.embedding, d * 4, cudaMemcpyHostToDevice, stream), "embedding");
+      check(cudaMemcpyAsync(work.positions, staging.positions, 3 * 8, cudaMemcpyHostToDevice, stream), "positions");
+      check(cudaMemcpyAsync(work.past, staging.past, 8, cudaMemcpyHostToDevice, stream), "past");
+      CudaKvCache* caches[1] = {cache};
+      run(c, 1, caches, 1, &Impl::attend_one, 1, check);
+      check(cudaMemcpyAsync(staging.logits, logits, vocab * 4, cudaMemcpyDeviceToHost, stream), "logits");
+      const cudaError_t end = cudaStreamEndCapture(stream, &g);  // always, so the stream leaves capture mode
+      check(end, "end capture");
+    }
+    if (check.ok) check(cudaGraphInstantiate(&graph.exec, g, 0), "instantiate graph");
+    if (g) cudaGraphDestroy(g);
+    if (!check.ok) {
+      (void)cudaGetLastError();
+      graph.reset();
+      graphs = false;  // run launch by launch from now on
+      graph_error = error;
+      return false;
+    }
+    graph.cache = cache;
+    graph.cache_epoch = cache->epoch_;
+    graph.work_epoch = work.epoch;
+    ++captures;
+    return true;
   }
 };
 
@@ -169,45 +314,68 @@ CudaLanguageModel::CudaLanguageModel(TextConfig config, std::unique_ptr<Impl> im
     : config_(std::move(config)), impl_(std::move(impl)) {}
 CudaLanguageModel::~CudaLanguageModel() = default;
 
+int64_t CudaLanguageModel::graph_replays() const { return impl_->replays; }
+int64_t CudaLanguageModel::graph_captures() const { return impl_->captures; }
+void CudaLanguageModel::set_graphs(bool on) {
+  impl_->graphs = on;
+  if (!on) impl_->graph.reset();
+}
+const std::string& CudaLanguageModel::graph_error() const { return impl_->graph_error; }
+
 CudaKvCache::~CudaKvCache() {
   for (float* p : k_) cudaFree(p);
   for (float* p : v_) cudaFree(p);
+}
+
+bool CudaKvCache::reserve(int64_t capacity, std::string* error) {
+  if (capacity <= capacity_) return true;
+  Check check{error};
+  const size_t count = static_cast<size_t>(capacity * row_);
+  std::vector<float*> k(k_.size(), nullptr), v(v_.size(), nullptr);
+  for (size_t l = 0; l < k_.size() && check.ok; ++l) {
+    check(cudaMalloc(reinterpret_cast<void**>(&k[l]), count * 4), "KV cache");
+    if (check.ok) check(cudaMalloc(reinterpret_cast<void**>(&v[l]), count * 4), "KV cache");
+    if (check.ok && length_ > 0) {
+      check(cudaMemcpy(k[l], k_[l], static_cast<size_t>(length_ * row_) * 4, cudaMemcpyDeviceToDevice), "KV copy");
+      check(cudaMemcpy(v[l], v_[l], static_cast<size_t>(length_ * row_) * 4, cudaMemcpyDeviceToDevice), "KV copy");
+    }
+  }
+  if (!check.ok) {
+    for (float* p : k) cudaFree(p);
+    for (float* p : v) cudaFree(p);
+    if (error) *error += " (KV cache of " + std::to_string(capacity) + " tokens)";
+    return false;
+  }
+  for (float* p : k_) cudaFree(p);
+  for (float* p : v_) cudaFree(p);
+  k_ = std::move(k);
+  v_ = std::move(v);
+  capacity_ = capacity;
+  ++epoch_;
+  return true;
 }
 
 std::unique_ptr<CudaLanguageModel> CudaLanguageModel::create(const Qwen2LanguageModel& cpu, std::string* error) {
   const TextConfig& c = cpu.config();
   auto impl = std::make_unique<Impl>();
   Check check{error};
-  if (!impl->start(check)) return nullptr;
+  if (!impl->start(c, check)) return nullptr;
   int64_t bytes = 0;
-  const auto keep = [&](void* p) { impl->allocations.push_back(p); };
+  Allocations& mem = impl->weights;
   for (const DecoderLayer& L : cpu.layers()) {
-    DeviceLayer d{};
-    d.input_norm = upload_vector(L.input_norm, check);
-    d.post_norm = upload_vector(L.post_attention_norm, check);
-    d.q_bias = upload_vector(L.q_bias, check);
-    d.k_bias = upload_vector(L.k_bias, check);
-    d.v_bias = upload_vector(L.v_bias, check);
-    d.q = upload_matrix(L.q, check, &bytes);
-    d.k = upload_matrix(L.k, check, &bytes);
-    d.v = upload_matrix(L.v, check, &bytes);
-    d.o = upload_matrix(L.o, check, &bytes);
-    d.gate = upload_matrix(L.gate, check, &bytes);
-    d.up = upload_matrix(L.up, check, &bytes);
-    d.down = upload_matrix(L.down, check, &bytes);
-    for (void* p : {static_cast<void*>(d.input_norm), static_cast<void*>(d.post_norm), static_cast<void*>(d.q_bias),
-                    static_cast<void*>(d.k_bias), static_cast<void*>(d.v_bias), static_cast<void*>(d.q.data),
-                    static_cast<void*>(d.k.data), static_cast<void*>(d.v.data), static_cast<void*>(d.o.data),
-                    static_cast<void*>(d.gate.data), static_cast<void*>(d.up.data), static_cast<void*>(d.down.data)})
-      keep(p);
+    DeviceLayer d;
+    d.input_norm = cuda_util::upload_floats({&L.input_norm}, mem, check);
+    d.post_norm = cuda_util::upload_floats({&L.post_attention_norm}, mem, check);
+    d.qkv_bias = cuda_util::upload_floats({&L.q_bias, &L.k_bias, &L.v_bias}, mem, check);
+    d.qkv = cuda_util::upload_stacked({&L.q, &L.k, &L.v}, mem, check, &bytes);
+    d.o = cuda_util::upload_matrix(L.o, mem, check, &bytes);
+    d.gate_up = cuda_util::upload_stacked({&L.gate, &L.up}, mem, check, &bytes);
+    d.down = cuda_util::upload_matrix(L.down, mem, check, &bytes);
     impl->layers.push_back(d);
     if (!check.ok) return nullptr;
   }
-  impl->lm_head = upload_matrix(cpu.lm_head(), check, &bytes);
-  keep(impl->lm_head.data);
-  impl->final_norm = upload_vector(cpu.final_norm(), check);
-  keep(impl->final_norm);
-  impl->upload_rope_tables(c, check);
+  impl->lm_head = cuda_util::upload_matrix(cpu.lm_head(), mem, check, &bytes);
+  impl->final_norm = cuda_util::upload_floats({&cpu.final_norm()}, mem, check);
   if (!check.ok) return nullptr;
   std::unique_ptr<CudaLanguageModel> m(new CudaLanguageModel(c, std::move(impl)));
   m->weight_bytes_ = bytes;
@@ -218,49 +386,37 @@ std::unique_ptr<CudaLanguageModel> CudaLanguageModel::create_random(const TextCo
                                                                     std::string* error) {
   auto impl = std::make_unique<Impl>();
   Check check{error};
-  if (!impl->start(check)) return nullptr;
+  if (!impl->start(c, check)) return nullptr;
   int64_t bytes = 0;
+  Allocations& mem = impl->weights;
   const auto matrix = [&](int64_t rows, int64_t cols) {
-    DeviceMatrix d{device_alloc<uint16_t>(static_cast<size_t>(rows * cols), check, "weights"), rows, cols};
-    if (d.data) {
-      impl->allocations.push_back(d.data);
-      // Scaled like an initialised layer (1 / sqrt(cols)), so activations stay finite.
+    DeviceMatrix d{mem.get<uint16_t>(static_cast<size_t>(rows * cols), check, "weights"), rows, cols};
+    // Scaled like an initialised layer (1 / sqrt(cols)), so activations stay finite.
+    if (d.data)
       check(kc::fill_random_bf16(d.data, rows * cols, seed++, 1.f / std::sqrt(static_cast<float>(cols)), impl->stream),
             "random weights");
-      bytes += rows * cols * 2;
-    }
+    bytes += rows * cols * 2;
     return d;
   };
   const auto vector = [&](int64_t n, float center, float spread) {
-    float* p = device_alloc<float>(static_cast<size_t>(n), check, "weights");
-    if (p) {
-      impl->allocations.push_back(p);
-      std::vector<float> host(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; ++i) host[i] = center + spread * static_cast<float>((i * 7919) % 101 - 50) / 50.f;
-      check(cudaMemcpy(p, host.data(), n * 4, cudaMemcpyHostToDevice), "weights upload");
-    }
-    return p;
+    std::vector<float> host(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) host[i] = center + spread * static_cast<float>((i * 7919) % 101 - 50) / 50.f;
+    return cuda_util::upload_floats({&host}, mem, check);
   };
   const int64_t d = c.hidden_size, qd = c.num_heads * c.head_dim, kvd = c.num_kv_heads * c.head_dim;
   for (int64_t l = 0; l < c.num_layers && check.ok; ++l) {
-    DeviceLayer L{};
+    DeviceLayer L;
     L.input_norm = vector(d, 1.f, 0.1f);
     L.post_norm = vector(d, 1.f, 0.1f);
-    L.q_bias = vector(qd, 0.f, 0.02f);
-    L.k_bias = vector(kvd, 0.f, 0.02f);
-    L.v_bias = vector(kvd, 0.f, 0.02f);
-    L.q = matrix(qd, d);
-    L.k = matrix(kvd, d);
-    L.v = matrix(kvd, d);
+    L.qkv_bias = vector(qd + 2 * kvd, 0.f, 0.02f);
+    L.qkv = matrix(qd + 2 * kvd, d);
     L.o = matrix(d, qd);
-    L.gate = matrix(c.intermediate_size, d);
-    L.up = matrix(c.intermediate_size, d);
+    L.gate_up = matrix(2 * c.intermediate_size, d);
     L.down = matrix(d, c.intermediate_size);
     impl->layers.push_back(L);
   }
   impl->lm_head = matrix(c.vocab_size, d);
   impl->final_norm = vector(d, 1.f, 0.1f);
-  impl->upload_rope_tables(c, check);
   check(cudaStreamSynchronize(impl->stream), "random weights");
   if (!check.ok) return nullptr;
   std::unique_ptr<CudaLanguageModel> m(new CudaLanguageModel(c, std::move(impl)));
@@ -271,22 +427,16 @@ std::unique_ptr<CudaLanguageModel> CudaLanguageModel::create_random(const TextCo
 std::unique_ptr<CudaKvCache> CudaLanguageModel::new_cache(int64_t capacity, std::string* error) const {
   std::unique_ptr<CudaKvCache> cache(new CudaKvCache());
   cache->row_ = config_.num_kv_heads * config_.head_dim;
-  cache->capacity_ = capacity;
-  Check check{error};
-  for (int64_t l = 0; l < config_.num_layers; ++l) {
-    cache->k_.push_back(device_alloc<float>(static_cast<size_t>(capacity * cache->row_), check, "KV cache"));
-    cache->v_.push_back(device_alloc<float>(static_cast<size_t>(capacity * cache->row_), check, "KV cache"));
-    if (!check.ok) return nullptr;
-  }
+  cache->k_.assign(static_cast<size_t>(config_.num_layers), nullptr);
+  cache->v_.assign(static_cast<size_t>(config_.num_layers), nullptr);
+  if (capacity > 0 && !cache->reserve(capacity, error)) return nullptr;
   return cache;
 }
 
 bool CudaLanguageModel::forward(const float* embeddings, int64_t n, const int64_t* positions, CudaKvCache* cache,
                                 float* logits, bool all_logits, std::string* error) {
   const TextConfig& c = config_;
-  const int64_t d = c.hidden_size, hd = c.head_dim, heads = c.num_heads, kv_heads = c.num_kv_heads;
-  const int64_t inter = c.intermediate_size, past = cache->length(), kv_row = kv_heads * hd, vocab = c.vocab_size;
-  const float eps = static_cast<float>(c.rms_norm_eps);
+  const int64_t d = c.hidden_size, vocab = c.vocab_size, past = cache->length();
   if (n <= 0 || past + n > cache->capacity()) {
     *error = "CUDA forward: " + std::to_string(n) + " tokens do not fit the KV cache (" +
              std::to_string(cache->capacity() - past) + " free)";
@@ -294,44 +444,58 @@ bool CudaLanguageModel::forward(const float* embeddings, int64_t n, const int64_
   }
   Impl& w = *impl_;
   Check check{error};
-  if (!w.reserve(n, c, check)) return false;
-  cudaStream_t s = w.stream;
-  check(cudaMemcpyAsync(w.h, embeddings, n * d * 4, cudaMemcpyHostToDevice, s), "upload embeddings");
-  check(cudaMemcpyAsync(w.positions, positions, 3 * n * 8, cudaMemcpyHostToDevice, s), "upload positions");
-  check(kc::mrope_cos_sin(w.positions, n, hd, w.inv_freq, w.rope_stream, w.cos, w.sin, s), "mrope_cos_sin");
-  const auto linear = [&](const float* in, const DeviceMatrix& m, const float* bias, float* out) {
-    if (check.ok && !w.gemm->linear_bf16(in, n, m.cols, m.data, m.rows, bias, out, w.scratch, error)) check.ok = false;
-  };
-  for (int64_t l = 0; l < c.num_layers && check.ok; ++l) {
-    const DeviceLayer& L = w.layers[l];
-    float* k_rows = cache->k_[l] + past * kv_row;  // (n, kv_heads, head_dim) new cache rows
-    float* v_rows = cache->v_[l] + past * kv_row;
-    check(kc::rmsnorm_f32(w.h, L.input_norm, w.x, n, d, eps, s), "rmsnorm");
-    linear(w.x, L.q, L.q_bias, w.q);
-    linear(w.x, L.k, L.k_bias, k_rows);
-    linear(w.x, L.v, L.v_bias, v_rows);
-    check(kc::rope_apply(w.q, n, heads, hd, w.cos, w.sin, s), "rope q");
-    check(kc::rope_apply(k_rows, n, kv_heads, hd, w.cos, w.sin, s), "rope k");
-    check(kc::attention_causal(w.q, cache->k_[l], cache->v_[l], w.attn, n, past, heads, kv_heads, hd, s), "attention");
-    linear(w.attn, L.o, nullptr, w.x);
-    check(kc::add_inplace(w.h, w.x, n * d, s), "residual");
-    check(kc::rmsnorm_f32(w.h, L.post_norm, w.x, n, d, eps, s), "rmsnorm");
-    linear(w.x, L.gate, nullptr, w.gate);
-    linear(w.x, L.up, nullptr, w.up);
-    check(kc::silu_mul(w.gate, w.up, w.gate, n * inter, s), "silu_mul");
-    linear(w.gate, L.down, nullptr, w.x);
-    check(kc::add_inplace(w.h, w.x, n * d, s), "residual");
-  }
+  if (!w.work.reserve(n, c, check)) return false;
   const int64_t rows = all_logits ? n : 1;
   if (!w.reserve_logits(rows, vocab, check)) return false;
-  check(kc::rmsnorm_f32(w.h + (n - rows) * d, w.final_norm, w.x, rows, d, eps, s), "final norm");
-  if (check.ok && !w.gemm->linear_bf16(w.x, rows, d, w.lm_head.data, w.lm_head.rows, nullptr, w.logits, w.scratch,
-                                       error))
-    return false;
+  cudaStream_t s = w.stream;
+  if (n == 1 && !all_logits) {
+    std::memcpy(w.staging.embedding, embeddings, d * 4);
+    std::memcpy(w.staging.positions, positions, 3 * 8);
+    *w.staging.past = past;
+    if (w.decode_with_graph(c, cache, check)) {
+      if (!check(cudaStreamSynchronize(s), "decode step")) return false;
+      std::memcpy(logits, w.staging.logits, vocab * 4);
+      cache->length_ += 1;
+      return true;
+    }
+    if (!check.ok) return false;
+  }
+  check(cudaMemcpyAsync(w.work.h, embeddings, n * d * 4, cudaMemcpyHostToDevice, s), "upload embeddings");
+  check(cudaMemcpyAsync(w.work.positions, positions, 3 * n * 8, cudaMemcpyHostToDevice, s), "upload positions");
+  check(cudaMemcpyAsync(w.work.past, &past, 8, cudaMemcpyHostToDevice, s), "upload cache length");
+  CudaKvCache* caches[1] = {cache};
+  w.run(c, n, caches, 1, &Impl::attend_one, rows, check);
   check(cudaMemcpyAsync(logits, w.logits, rows * vocab * 4, cudaMemcpyDeviceToHost, s), "download logits");
   check(cudaStreamSynchronize(s), "forward");
   if (!check.ok) return false;
   cache->length_ += n;
+  return true;
+}
+
+bool CudaLanguageModel::forward_batch(const float* embeddings, int64_t b, const int64_t* positions,
+                                      CudaKvCache* const* caches, float* logits, std::string* error) {
+  const TextConfig& c = config_;
+  const int64_t d = c.hidden_size, vocab = c.vocab_size;
+  std::vector<int64_t> past(static_cast<size_t>(b));
+  for (int64_t r = 0; r < b; ++r) {
+    past[r] = caches[r]->length();
+    if (past[r] + 1 > caches[r]->capacity()) {
+      *error = "CUDA forward_batch: sequence " + std::to_string(r) + " has a full KV cache";
+      return false;
+    }
+  }
+  Impl& w = *impl_;
+  Check check{error};
+  if (!w.work.reserve(b, c, check) || !w.reserve_logits(b, vocab, check)) return false;
+  cudaStream_t s = w.stream;
+  check(cudaMemcpyAsync(w.work.h, embeddings, b * d * 4, cudaMemcpyHostToDevice, s), "upload embeddings");
+  check(cudaMemcpyAsync(w.work.positions, positions, 3 * b * 8, cudaMemcpyHostToDevice, s), "upload positions");
+  check(cudaMemcpyAsync(w.work.past, past.data(), b * 8, cudaMemcpyHostToDevice, s), "upload cache lengths");
+  w.run(c, b, caches, b, &Impl::attend_each, b, check);
+  check(cudaMemcpyAsync(logits, w.logits, b * vocab * 4, cudaMemcpyDeviceToHost, s), "download logits");
+  check(cudaStreamSynchronize(s), "forward_batch");
+  if (!check.ok) return false;
+  for (int64_t r = 0; r < b; ++r) caches[r]->length_ += 1;
   return true;
 }
 

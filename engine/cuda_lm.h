@@ -1,9 +1,18 @@
 // The Qwen2 decoder on one NVIDIA GPU: the same computation as
 // Qwen2LanguageModel::forward (engine/qwen2_lm.h), with the weights in GPU
-// memory as BF16 (F32/F16 checkpoints are rounded once at upload), FP32
+// memory as BF16 (F32/F16 checkpoints are rounded once at upload; q/k/v and
+// gate/up concatenated so that each pair or triple is one GEMM), FP32
 // activations and KV cache, projections through cuBLAS (BF16 inputs, FP32
-// accumulation) and the kernels of kernels/cuda. Built only with CUDA
-// (library deskpilot_engine_cuda); the rest of the engine does not see it.
+// accumulation) and the kernels of kernels/cuda.
+//
+// A decode step (one token, one sequence) is captured once into a CUDA graph
+// and replayed: the step's embedding, position and cache length travel in
+// pinned host buffers that the graph copies in, so every step is one graph
+// launch and one synchronisation. The graph is captured again when the cache
+// or the work buffers move; if capture fails the steps run launch by launch
+// (graph_error() says why). DESKPILOT_CUDA_GRAPHS=0 turns graphs off.
+//
+// Built only with CUDA; engine/cuda_backend.cpp puts it behind engine::Decoder.
 #pragma once
 
 #include <cstdint>
@@ -25,11 +34,15 @@ class CudaKvCache {
   int64_t length() const { return length_; }
   int64_t capacity() const { return capacity_; }
   void truncate(int64_t n) { length_ = n < length_ ? n : length_; }
+  // Room for `capacity` tokens, cached rows kept (new buffers, rows copied).
+  // false and *error when GPU memory runs out (the cache is unchanged then).
+  bool reserve(int64_t capacity, std::string* error);
 
  private:
   friend class CudaLanguageModel;
   CudaKvCache() = default;
   int64_t length_ = 0, capacity_ = 0, row_ = 0;
+  uint64_t epoch_ = 0;        // bumped when the buffers move (a captured graph points into them)
   std::vector<float*> k_, v_;  // (layers) device pointers
 };
 
@@ -43,14 +56,27 @@ class CudaLanguageModel {
   static std::unique_ptr<CudaLanguageModel> create_random(const TextConfig& config, uint64_t seed, std::string* error);
   ~CudaLanguageModel();
 
-  // A cache for `capacity` tokens. nullptr and *error when memory runs out.
+  // A cache for `capacity` tokens (0: allocated by reserve later). nullptr
+  // and *error when memory runs out.
   std::unique_ptr<CudaKvCache> new_cache(int64_t capacity, std::string* error) const;
 
   // As Qwen2LanguageModel::forward, host buffers in and out: embeddings (n,
   // hidden), positions (3, n); logits (n, vocab) when all_logits, else the
   // last token's (vocab). The cache must have room for n more tokens.
+  // Not thread-safe (one stream, shared work buffers).
   bool forward(const float* embeddings, int64_t n, const int64_t* positions, CudaKvCache* cache, float* logits,
                bool all_logits, std::string* error);
+
+  // Qwen2LanguageModel::forward_batch: one decode step of b sequences, the
+  // projections once over all b rows; logits (b, vocab).
+  bool forward_batch(const float* embeddings, int64_t b, const int64_t* positions, CudaKvCache* const* caches,
+                     float* logits, std::string* error);
+
+  // Decode steps replayed from a graph, and captures, since creation.
+  int64_t graph_replays() const;
+  int64_t graph_captures() const;
+  void set_graphs(bool on);
+  const std::string& graph_error() const;  // why graphs were turned off, if they were
 
   // Bytes of weights read by one decode step (for the roofline).
   int64_t weight_bytes() const { return weight_bytes_; }

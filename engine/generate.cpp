@@ -90,7 +90,7 @@ int64_t Session::shared_prefix(const Model& model, const Prompt& prompt) const {
   std::vector<uint64_t> keys;
   std::vector<int64_t> image_of, patch_of;
   if (!prompt_keys(model, prompt, &keys, &image_of, &patch_of)) return 0;
-  const auto cached = std::min(keys_.size(), static_cast<size_t>(cache_.length()));
+  const auto cached = std::min(keys_.size(), static_cast<size_t>(cache_->length()));
   size_t common = 0;
   while (common < std::min(cached, keys.size()) && keys_[common] == keys[common]) ++common;
   return static_cast<int64_t>(common);
@@ -134,10 +134,10 @@ bool Generation::start(const Model& model, const Prompt& prompt, const GenerateO
   std::vector<int64_t> image_of, patch_of;
   prompt_keys(model, prompt, &keys, &image_of, &patch_of);
   int64_t common = 0;
-  const auto cached = static_cast<int64_t>(std::min(s.keys_.size(), static_cast<size_t>(s.cache_.length())));
+  const auto cached = static_cast<int64_t>(std::min(s.keys_.size(), static_cast<size_t>(s.cache_->length())));
   while (common < std::min(cached, n) && s.keys_[common] == keys[common]) ++common;
   if (common == n) --common;  // the last prompt token must run again for its logits
-  s.cache_.truncate(common);
+  s.cache_->truncate(common);
   s.keys_.resize(static_cast<size_t>(common));
   result_.reused_tokens = common;
 
@@ -150,7 +150,8 @@ bool Generation::start(const Model& model, const Prompt& prompt, const GenerateO
     const uint64_t h = image_hash(prompt.images[im]);
     auto it = s.features_.find(h);
     if (it == s.features_.end()) {
-      std::vector<float> f = model.vision()->encode(prompt.images[im], options.sink);
+      std::vector<float> f;
+      if (!model.image_encoder()->encode(prompt.images[im], options.sink, &f, error)) return false;
       ++result_.images_encoded;
       it = s.features_.emplace(h, std::move(f)).first;
     }
@@ -184,7 +185,7 @@ bool Generation::start(const Model& model, const Prompt& prompt, const GenerateO
   for (const std::string& str : options.stop)
     if (!str.empty()) stop_.push_back(str);
   eos_ = model.files().generation.eos_token_ids;
-  s.cache_.reserve(n + options.max_tokens);
+  if (!s.cache_->reserve(n + options.max_tokens, error)) return false;
   sampler_ = std::make_unique<Sampler>(options.sampling);
   sampler_->set_prompt(prompt.ids);
   decoder_ = std::make_unique<StreamDecoder>(model.tokenizer(), options.skip_special);
@@ -194,7 +195,11 @@ bool Generation::start(const Model& model, const Prompt& prompt, const GenerateO
   done_ = false;
 
   t0 = std::chrono::steady_clock::now();
-  lm.forward(x.data(), m, positions.data(), &s.cache_, logits->data(), false, &options.sink);
+  if (!model.decoder().forward(x.data(), m, positions.data(), s.cache_.get(), logits->data(), false, &options.sink,
+                               error)) {
+    s.forget_tokens();
+    return false;
+  }
   s.keys_.insert(s.keys_.end(), keys.begin() + common, keys.end());
   dump("logits.prefill_last", {vocab}, logits->data());
   result_.prefill_ms = ms_since(t0);
@@ -203,7 +208,7 @@ bool Generation::start(const Model& model, const Prompt& prompt, const GenerateO
   return true;
 }
 
-int64_t Generation::next_position() const { return session_->cache_.length() + result_.rope_delta; }
+int64_t Generation::next_position() const { return session_->cache_->length() + result_.rope_delta; }
 
 void Generation::advanced() { session_->keys_.push_back(text_key(next_token())); }
 
@@ -275,7 +280,12 @@ bool generate(const Model& model, const Prompt& prompt, const GenerateOptions& o
   while (!done && !(done = g.accept(logits.data(), on_text))) {
     const int32_t last = g.next_token();
     lm.embed(&last, 1, x.data(), nullptr);
-    lm.forward(x.data(), 1, text_positions(g.next_position(), 1).data(), g.cache(), logits.data(), false);
+    if (!model.decoder().forward(x.data(), 1, text_positions(g.next_position(), 1).data(), g.cache(), logits.data(),
+                                 false, nullptr, error)) {
+      s.forget_tokens();
+      *result = std::move(g.result());
+      return false;
+    }
     g.advanced();
   }
   g.finish(on_text);

@@ -57,18 +57,23 @@ class Generation;
 
 class Session {
  public:
-  explicit Session(const Model& model) : cache_(model.lm().new_cache()) {}
+  explicit Session(const Model& model) : cache_(model.decoder().new_cache()) {}
   size_t cached_images() const { return features_.size(); }
   // Prompt positions whose KV cache this session already holds (what a
   // generation of `prompt` here would reuse); 0 for a bad prompt.
   int64_t shared_prefix(const Model& model, const Prompt& prompt) const;
   // Tokens of KV cache held (memory: this x layers x kv row x 8 bytes).
-  int64_t cached_tokens() const { return cache_.length(); }
+  int64_t cached_tokens() const { return cache_->length(); }
+  // Forget the cached tokens (after a failed step, what the cache holds is unknown).
+  void forget_tokens() {
+    cache_->truncate(0);
+    keys_.clear();
+  }
 
  private:
   friend class Generation;
   static constexpr size_t kMaxImages = 16;  // encoded images kept (the UI-TARS history holds 5)
-  KvCache cache_;
+  std::unique_ptr<DecoderCache> cache_;  // on the model's device
   std::vector<uint64_t> keys_;  // (cache length) what each cached position holds: token id or image patch
   std::list<uint64_t> lru_;     // image hashes, most recent first
   std::unordered_map<uint64_t, std::vector<float>> features_;  // hash -> (tokens, hidden)
@@ -82,7 +87,7 @@ uint64_t image_hash(const ImagePatches& image);
 
 // One request being generated, step by step, so that a scheduler can run
 // the decode steps of many requests as one batch (Qwen2LanguageModel::
-// forward_batch). generate() below is this with a batch of one:
+// Decoder::forward_batch). generate() below is this with a batch of one:
 //
 //   Generation g;
 //   if (!g.start(model, prompt, options, &session, &logits, error)) ...;  // prefill
@@ -95,8 +100,8 @@ class Generation {
   // Prefill (reusing what `session` holds) and the logits (vocab) of the
   // last prompt position. The session must outlive the generation and serve
   // no other one meanwhile. false and *error for bad token ids,
-  // <|image_pad|> runs that do not match the images, or images for a
-  // checkpoint without a vision tower.
+  // <|image_pad|> runs that do not match the images, images for a
+  // checkpoint without a vision tower, or a device failure.
   bool start(const Model& model, const Prompt& prompt, const GenerateOptions& options, Session* session,
              std::vector<float>* logits, std::string* error);
   // Samples from `logits` (vocab), streams the text that became final;
@@ -105,7 +110,7 @@ class Generation {
   // The input of the next decode step.
   int32_t next_token() const { return result_.generated_ids.back(); }
   int64_t next_position() const;  // M-RoPE position (all three streams equal)
-  KvCache* cache() { return &session_->cache_; }
+  DecoderCache* cache() { return session_->cache_.get(); }
   // After the decode step ran: the cache now holds next_token().
   void advanced();
   // Flushes held-back text; call once after accept() returned true.
@@ -129,7 +134,8 @@ class Generation {
 };
 
 // false and *error for bad token ids, <|image_pad|> runs that do not match
-// the images, or images for a checkpoint without a vision tower.
+// the images, images for a checkpoint without a vision tower, or a device
+// failure (out of GPU memory).
 bool generate(const Model& model, const Prompt& prompt, const GenerateOptions& options,
               const std::function<void(std::string_view)>& on_text, GenerateResult* result, std::string* error,
               Session* session = nullptr);

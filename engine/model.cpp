@@ -2,7 +2,7 @@
 
 namespace deskpilot::engine {
 
-std::unique_ptr<Model> Model::load(const std::string& dir, std::string* error) {
+std::unique_ptr<Model> Model::load(const std::string& dir, std::string* error, Device device) {
   std::unique_ptr<Model> m(new Model());
   m->dir_ = dir;
   auto files = load_model_files(dir, error);
@@ -25,6 +25,14 @@ std::unique_ptr<Model> Model::load(const std::string& dir, std::string* error) {
       if (error) *error = dir + ": " + vision_error;
       return nullptr;
     }
+  }
+  m->device_ = device;
+  std::string backend_error;
+  m->decoder_ = make_decoder(*m->lm_, device, &backend_error);
+  if (m->decoder_ && m->vision_) m->encoder_ = make_image_encoder(*m->vision_, device, &backend_error);
+  if (!m->decoder_ || (m->vision_ && !m->encoder_)) {
+    if (error) *error = dir + ": on " + device_name(device) + ": " + backend_error;
+    return nullptr;
   }
   return m;
 }

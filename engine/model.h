@@ -1,11 +1,15 @@
 // A Hugging Face Qwen2-VL / Qwen2.5-VL model folder, loaded: the config
-// files, the memory-mapped weights, the tokenizer and the decoder.
+// files, the memory-mapped weights, the tokenizer, the decoder and vision
+// tower, and the backends that run them on the chosen device
+// (engine/backend.h).
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "engine/backend.h"
 #include "engine/config.h"
+#include "engine/device.h"
 #include "engine/qwen2_lm.h"
 #include "engine/safetensors.h"
 #include "engine/tokenizer.h"
@@ -16,13 +20,19 @@ namespace deskpilot::engine {
 class Model {
  public:
   // nullptr and *error naming the file (and field or tensor) at fault.
-  static std::unique_ptr<Model> load(const std::string& dir, std::string* error);
+  // On the GPU the weights are uploaded once here (BF16).
+  static std::unique_ptr<Model> load(const std::string& dir, std::string* error, Device device = Device::kCpu);
 
   const std::string& dir() const { return dir_; }
   const ModelFiles& files() const { return files_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const Qwen2LanguageModel& lm() const { return *lm_; }
   const VisionTower* vision() const { return vision_.get(); }  // nullptr for a checkpoint without one
+  Device device() const { return device_; }
+  // The compute on `device()`; the encoder is nullptr without a vision tower.
+  // A backend's calls are serialised inside it where it needs that (CUDA).
+  Decoder& decoder() const { return *decoder_; }
+  ImageEncoder* image_encoder() const { return encoder_.get(); }
 
  private:
   Model() = default;
@@ -32,6 +42,9 @@ class Model {
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<Qwen2LanguageModel> lm_;
   std::unique_ptr<VisionTower> vision_;
+  Device device_ = Device::kCpu;
+  std::unique_ptr<Decoder> decoder_;
+  std::unique_ptr<ImageEncoder> encoder_;
 };
 
 }  // namespace deskpilot::engine

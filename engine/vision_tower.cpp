@@ -120,6 +120,54 @@ void VisionTower::norm(const float* x, const std::vector<float>& w, const std::v
   }
 }
 
+VisionLayout VisionTower::layout(const ImagePatches& image) const {
+  const VisionConfig& c = config_;
+  const int64_t n = image.patches(), hd = c.width / c.num_heads;
+  const int64_t merge = c.spatial_merge_size, unit = merge * merge, units = n / unit;
+  VisionLayout lay;
+  // 2D rotary angles per patch (merge order): frequencies of head_dim/4 for the row, then the column.
+  const int64_t quarter = hd / 4;
+  std::vector<float> inv_freq(static_cast<size_t>(quarter));
+  const int64_t rot_dim = hd / 2;
+  for (int64_t i = 0; i < quarter; ++i)
+    inv_freq[i] = 1.0f / std::pow(10000.0f, static_cast<float>(2 * i) / static_cast<float>(rot_dim));
+  lay.cos.resize(static_cast<size_t>(n * hd));
+  lay.sin.resize(static_cast<size_t>(n * hd));
+  lay.order.resize(static_cast<size_t>(units));
+  lay.full_starts = {0, n};
+  if (qwen25()) {
+    WindowPlan plan = plan_windows({image.grid()}, merge, c.window_size / merge / c.patch_size);
+    lay.order = std::move(plan.index);
+    lay.window_starts = std::move(plan.starts);
+  } else {
+    for (int64_t u = 0; u < units; ++u) lay.order[u] = u;
+    lay.window_starts = lay.full_starts;
+  }
+  for (int64_t u = 0; u < units; ++u) {
+    for (int64_t k = 0; k < unit; ++k) {
+      const int64_t src = lay.order[u] * unit + k;  // patch in merge order
+      const int64_t per_frame = image.grid_h * image.grid_w;
+      const int64_t block = (src % per_frame) / unit, bw_count = image.grid_w / merge;
+      const int64_t row = (block / bw_count) * merge + (k / merge), col = (block % bw_count) * merge + (k % merge);
+      float* cr = lay.cos.data() + (u * unit + k) * hd;
+      float* sr = lay.sin.data() + (u * unit + k) * hd;
+      for (int64_t i = 0; i < quarter; ++i) {
+        const float a = static_cast<float>(row) * inv_freq[i], b = static_cast<float>(col) * inv_freq[i];
+        cr[i] = cr[i + rot_dim] = std::cos(a);
+        sr[i] = sr[i + rot_dim] = std::sin(a);
+        cr[quarter + i] = cr[quarter + i + rot_dim] = std::cos(b);
+        sr[quarter + i] = sr[quarter + i + rot_dim] = std::sin(b);
+      }
+    }
+  }
+  return lay;
+}
+
+bool VisionTower::full_attention(int64_t block) const {
+  const auto& full = config_.fullatt_block_indexes;
+  return !qwen25() || std::find(full.begin(), full.end(), block) != full.end();
+}
+
 std::vector<float> VisionTower::encode(const ImagePatches& image, const TensorSink& sink) const {
   const VisionConfig& c = config_;
   const int64_t n = image.patches(), width = c.width, heads = c.num_heads, hd = width / heads;
@@ -133,39 +181,8 @@ std::vector<float> VisionTower::encode(const ImagePatches& image, const TensorSi
                   nullptr, h.data());
   dump("vision.patch_embed", {n, width}, h.data());
 
-  // 2D rotary angles per patch (merge order): frequencies of head_dim/4 for the row, then the column.
-  const int64_t quarter = hd / 4;
-  std::vector<float> inv_freq(static_cast<size_t>(quarter));
-  const int64_t rot_dim = hd / 2;
-  for (int64_t i = 0; i < quarter; ++i)
-    inv_freq[i] = 1.0f / std::pow(10000.0f, static_cast<float>(2 * i) / static_cast<float>(rot_dim));
-  std::vector<float> cos(static_cast<size_t>(n * hd)), sin(static_cast<size_t>(n * hd));  // (n, head_dim)
-  std::vector<int64_t> order(static_cast<size_t>(units));  // Qwen2.5-VL: window order of the merged units
-  std::vector<int64_t> starts = {0, n};                    // attention segments: the whole image
-  WindowPlan plan;
-  if (qwen25()) {
-    plan = plan_windows({image.grid()}, merge, c.window_size / merge / c.patch_size);
-    order = plan.index;
-  } else {
-    for (int64_t u = 0; u < units; ++u) order[u] = u;
-  }
-  for (int64_t u = 0; u < units; ++u) {
-    for (int64_t k = 0; k < unit; ++k) {
-      const int64_t src = order[u] * unit + k;  // patch in merge order
-      const int64_t per_frame = image.grid_h * image.grid_w;
-      const int64_t block = (src % per_frame) / unit, bw_count = image.grid_w / merge;
-      const int64_t row = (block / bw_count) * merge + (k / merge), col = (block % bw_count) * merge + (k % merge);
-      float* cr = cos.data() + (u * unit + k) * hd;
-      float* sr = sin.data() + (u * unit + k) * hd;
-      for (int64_t i = 0; i < quarter; ++i) {
-        const float a = static_cast<float>(row) * inv_freq[i], b = static_cast<float>(col) * inv_freq[i];
-        cr[i] = cr[i + rot_dim] = std::cos(a);
-        sr[i] = sr[i + rot_dim] = std::sin(a);
-        cr[quarter + i] = cr[quarter + i + rot_dim] = std::cos(b);
-        sr[quarter + i] = sr[quarter + i + rot_dim] = std::sin(b);
-      }
-    }
-  }
+  const VisionLayout lay = layout(image);
+  const std::vector<int64_t>& order = lay.order;
   if (qwen25()) {  // hidden states into window order
     std::vector<float> permuted(h.size());
     for (int64_t u = 0; u < units; ++u)
@@ -187,11 +204,9 @@ std::vector<float> VisionTower::encode(const ImagePatches& image, const TensorSi
       std::copy_n(qkv.data() + t * 3 * width + width, width, k.data() + t * width);
       std::copy_n(qkv.data() + t * 3 * width + 2 * width, width, v.data() + t * width);
     }
-    kernels::rope_apply(q.data(), n, heads, hd, cos.data(), sin.data());
-    kernels::rope_apply(k.data(), n, heads, hd, cos.data(), sin.data());
-    const bool full = !qwen25() || std::find(c.fullatt_block_indexes.begin(), c.fullatt_block_indexes.end(), b) !=
-                                       c.fullatt_block_indexes.end();
-    const std::vector<int64_t>& seg = full ? starts : plan.starts;
+    kernels::rope_apply(q.data(), n, heads, hd, lay.cos.data(), lay.sin.data());
+    kernels::rope_apply(k.data(), n, heads, hd, lay.cos.data(), lay.sin.data());
+    const std::vector<int64_t>& seg = full_attention(b) ? lay.full_starts : lay.window_starts;
     kernels::attention_segments(q.data(), k.data(), v.data(), attn.data(), n, heads, hd, seg.data(),
                                 static_cast<int64_t>(seg.size()) - 1);
     linear(attn.data(), n, w.proj, w.proj_b, x.data());

@@ -47,6 +47,15 @@ struct WindowPlan {
 };
 WindowPlan plan_windows(const std::vector<GridTHW>& grids, int64_t merge, int64_t window_merged);
 
+// Per-image inputs of the blocks that do not depend on the weights: the 2D
+// rotary tables of every patch and, for Qwen2.5-VL, the window order.
+struct VisionLayout {
+  std::vector<float> cos, sin;          // (patches, head_dim), patches in block order
+  std::vector<int64_t> order;           // (merged units) block order -> original merged unit
+  std::vector<int64_t> full_starts;     // {0, patches}: attention over the whole image
+  std::vector<int64_t> window_starts;   // Qwen2.5-VL: the windows as segments (patches)
+};
+
 class VisionTower {
  public:
   static std::unique_ptr<VisionTower> load(const WeightStore& weights, const ModelConfig& config, std::string* error);
@@ -55,10 +64,24 @@ class VisionTower {
   std::vector<float> encode(const ImagePatches& image, const TensorSink& sink = nullptr) const;
   int64_t out_hidden() const { return config_.out_hidden_size; }
   const std::string& prefix() const { return prefix_; }
+  VisionLayout layout(const ImagePatches& image) const;
+  // Whether block b attends over the whole image (else within windows).
+  bool full_attention(int64_t block) const;
+
+  // The weights, for other backends (engine/cuda_vision.h uploads them).
+  bool qwen25() const { return architecture_ == Architecture::kQwen25VL; }
+  const VisionConfig& config() const { return config_; }
+  const Matrix& patch_embed() const { return patch_embed_; }
+  const std::vector<VisionBlockWeights>& blocks() const { return blocks_; }
+  const std::vector<float>& merger_norm_weight() const { return merger_norm_w_; }
+  const std::vector<float>& merger_norm_bias() const { return merger_norm_b_; }
+  const Matrix& merger_fc1() const { return merger_fc1_; }
+  const Matrix& merger_fc2() const { return merger_fc2_; }
+  const std::vector<float>& merger_fc1_bias() const { return merger_fc1_b_; }
+  const std::vector<float>& merger_fc2_bias() const { return merger_fc2_b_; }
 
  private:
   VisionTower() = default;
-  bool qwen25() const { return architecture_ == Architecture::kQwen25VL; }
   void norm(const float* x, const std::vector<float>& w, const std::vector<float>& b, float* out, int64_t rows) const;
 
   Architecture architecture_ = Architecture::kQwen2VL;

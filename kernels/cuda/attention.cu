@@ -71,9 +71,12 @@ __device__ void attend(const float* __restrict__ qv, const float* __restrict__ k
   }
 }
 
+// `past` from the argument, or from device memory when past_at is set.
 __global__ void causal_kernel(const float* q, const float* k, const float* v, float* out, int64_t past,
-                              int64_t q_heads, int64_t kv_heads, int64_t head_dim, float scale) {
+                              const int64_t* past_at, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
+                              float scale) {
   const int64_t t = blockIdx.x, h = blockIdx.y;
+  if (past_at) past = *past_at;
   const int64_t kvh = h / (q_heads / kv_heads);
   const int64_t offset = (t * q_heads + h) * head_dim;
   attend(q + offset, k, v, out + offset, {0, past + t + 1}, kv_heads * head_dim, kvh, head_dim, scale);
@@ -95,14 +98,31 @@ __global__ void segments_kernel(const float* q, const float* k, const float* v, 
 
 }  // namespace
 
-cudaError_t attention_causal(const float* q, const float* k, const float* v, float* out, int64_t len, int64_t past,
-                             int64_t q_heads, int64_t kv_heads, int64_t head_dim, cudaStream_t stream) {
+namespace {
+
+cudaError_t launch_causal(const float* q, const float* k, const float* v, float* out, int64_t len, int64_t past,
+                          const int64_t* past_at, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
+                          cudaStream_t stream) {
   if (len <= 0 || q_heads <= 0 || kv_heads <= 0 || q_heads % kv_heads || head_dim <= 0) return cudaErrorInvalidValue;
   if (head_dim > kMaxAttentionHeadDim || len > 0x7fffffff || q_heads > 65535) return cudaErrorInvalidConfiguration;
   const dim3 grid(static_cast<unsigned>(len), static_cast<unsigned>(q_heads));
-  causal_kernel<<<grid, kThreads, 0, stream>>>(q, k, v, out, past, q_heads, kv_heads, head_dim,
+  causal_kernel<<<grid, kThreads, 0, stream>>>(q, k, v, out, past, past_at, q_heads, kv_heads, head_dim,
                                                1.f / sqrtf(static_cast<float>(head_dim)));
   return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t attention_causal(const float* q, const float* k, const float* v, float* out, int64_t len, int64_t past,
+                             int64_t q_heads, int64_t kv_heads, int64_t head_dim, cudaStream_t stream) {
+  return launch_causal(q, k, v, out, len, past, nullptr, q_heads, kv_heads, head_dim, stream);
+}
+
+cudaError_t attention_causal_at(const float* q, const float* k, const float* v, float* out, int64_t len,
+                                const int64_t* past, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
+                                cudaStream_t stream) {
+  if (!past) return cudaErrorInvalidValue;
+  return launch_causal(q, k, v, out, len, 0, past, q_heads, kv_heads, head_dim, stream);
 }
 
 cudaError_t attention_segments(const float* q, const float* k, const float* v, float* out, int64_t n, int64_t heads,

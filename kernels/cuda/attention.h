@@ -22,6 +22,12 @@ constexpr int64_t kMaxAttentionHeadDim = 256;
 cudaError_t attention_causal(const float* q, const float* k, const float* v, float* out, int64_t len, int64_t past,
                              int64_t q_heads, int64_t kv_heads, int64_t head_dim, cudaStream_t stream);
 
+// The same with `past` read from device memory when the kernel runs, so that
+// one captured decode graph serves every step.
+cudaError_t attention_causal_at(const float* q, const float* k, const float* v, float* out, int64_t len,
+                                const int64_t* past, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
+                                cudaStream_t stream);
+
 // q, k, v, out: (n, heads, head_dim); starts: (segments + 1) device, with
 // starts[0] = 0 and starts[segments] = n; token t attends to its segment.
 cudaError_t attention_segments(const float* q, const float* k, const float* v, float* out, int64_t n, int64_t heads,

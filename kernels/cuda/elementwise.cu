@@ -28,6 +28,25 @@ __global__ void silu_mul_kernel(const float* gate, const float* up, float* out, 
   }
 }
 
+__global__ void silu_mul_fused_kernel(const float* gu, float* out, int64_t rows, int64_t inter) {
+  const int64_t n = rows * inter;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t r = i / inter, c = i % inter;
+    const float g = gu[r * 2 * inter + c];
+    out[i] = g / (1.f + expf(-g)) * gu[r * 2 * inter + inter + c];
+  }
+}
+
+// total = rows * row elements.
+__global__ void copy_rows_at_kernel(const float* src, float* dst, int64_t total, int64_t row, const int64_t* offset) {
+  float* to = dst + *offset * row;
+  const int64_t n = total;
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+    to[i] = src[i];
+}
+
 __global__ void gelu_erf_kernel(float* x, int64_t n) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
@@ -112,6 +131,19 @@ cudaError_t fill_random_f32(float* out, int64_t n, uint64_t seed, float scale, c
 cudaError_t silu_mul(const float* gate, const float* up, float* out, int64_t n, cudaStream_t stream) {
   if (n <= 0) return cudaSuccess;
   silu_mul_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(gate, up, out, n);
+  return cudaGetLastError();
+}
+
+cudaError_t silu_mul_fused(const float* gu, float* out, int64_t rows, int64_t inter, cudaStream_t stream) {
+  if (rows <= 0 || inter <= 0) return cudaSuccess;
+  silu_mul_fused_kernel<<<grid_for(rows * inter, kThreads), kThreads, 0, stream>>>(gu, out, rows, inter);
+  return cudaGetLastError();
+}
+
+cudaError_t copy_rows_at(const float* src, float* dst, int64_t n, int64_t row, const int64_t* offset,
+                         cudaStream_t stream) {
+  if (n <= 0 || row <= 0) return cudaSuccess;
+  copy_rows_at_kernel<<<grid_for(n * row, kThreads), kThreads, 0, stream>>>(src, dst, n * row, row, offset);
   return cudaGetLastError();
 }
 

@@ -9,6 +9,7 @@ namespace deskpilot::kernels::cuda {
 namespace {
 
 constexpr int kThreads = 256;
+constexpr size_t kWorkspaceBytes = size_t{32} << 20;  // what NVIDIA suggests for Hopper
 
 __global__ void bias_kernel(float* y, const float* bias, int64_t m, int64_t n) {
   const int64_t total = m * n;
@@ -34,16 +35,28 @@ std::unique_ptr<Gemm> Gemm::create(cudaStream_t stream, std::string* error) {
     *error = status_text(s);
     return nullptr;
   }
+  void* workspace = nullptr;
+  const cudaError_t c = cudaMalloc(&workspace, kWorkspaceBytes);
+  if (c != cudaSuccess) {
+    cublasDestroy(handle);
+    *error = std::string("cuBLAS workspace: ") + cudaGetErrorString(c);
+    return nullptr;
+  }
   s = cublasSetStream(handle, stream);
+  if (s == CUBLAS_STATUS_SUCCESS) s = cublasSetWorkspace(handle, workspace, kWorkspaceBytes);
   if (s != CUBLAS_STATUS_SUCCESS) {
     cublasDestroy(handle);
+    cudaFree(workspace);
     *error = status_text(s);
     return nullptr;
   }
-  return std::unique_ptr<Gemm>(new Gemm(handle, stream));
+  return std::unique_ptr<Gemm>(new Gemm(handle, stream, workspace));
 }
 
-Gemm::~Gemm() { cublasDestroy(static_cast<cublasHandle_t>(handle_)); }
+Gemm::~Gemm() {
+  cublasDestroy(static_cast<cublasHandle_t>(handle_));
+  cudaFree(workspace_);
+}
 
 bool Gemm::linear_bf16(const float* x, int64_t m, int64_t k, const uint16_t* w, int64_t n, const float* bias, float* y,
                        uint16_t* scratch, std::string* error) {

@@ -14,7 +14,9 @@ namespace deskpilot::kernels::cuda {
 
 class Gemm {
  public:
-  // One cuBLAS handle bound to `stream`; nullptr and *error when cuBLAS cannot start.
+  // One cuBLAS handle bound to `stream`, with its own workspace (so that a
+  // stream capture never makes cuBLAS allocate); nullptr and *error when
+  // cuBLAS cannot start.
   static std::unique_ptr<Gemm> create(cudaStream_t stream, std::string* error);
   ~Gemm();
   Gemm(const Gemm&) = delete;
@@ -26,9 +28,10 @@ class Gemm {
                    uint16_t* scratch, std::string* error);
 
  private:
-  Gemm(void* handle, cudaStream_t stream) : handle_(handle), stream_(stream) {}
+  Gemm(void* handle, cudaStream_t stream, void* workspace) : handle_(handle), stream_(stream), workspace_(workspace) {}
   void* handle_;  // cublasHandle_t
   cudaStream_t stream_;
+  void* workspace_;  // kWorkspaceBytes of device memory
 };
 
 // y (m, n) += bias (n) on every row.

@@ -10,6 +10,8 @@
 // Skipped without a GPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #ifdef DESKPILOT_HAVE_CUDA
 
 #include <algorithm>
@@ -93,6 +95,47 @@ TEST(CudaLanguageModel, AFullCacheIsAnErrorNotAnOverflow) {
   EXPECT_FALSE(gpu->forward(x.data(), 5, text_positions(0, 5).data(), cache.get(), logits.data(), false, &error));
   EXPECT_NE(error.find("do not fit the KV cache"), std::string::npos) << error;
   EXPECT_EQ(cache->length(), 0);
+}
+
+// Decode steps replayed from the captured graph give what the same steps give
+// launch by launch, bit for bit (same kernels, same order), across a cache
+// that grows (a new capture) and a prefill in between (new work buffers).
+TEST(CudaLanguageModel, GraphDecodeEqualsDirectDecode) {
+  if (kernels::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  std::string error;
+  auto model = Model::load(deskpilot::testing::kGoldenDir + "models/qwen25vl-untied", &error);
+  ASSERT_NE(model, nullptr) << error;
+  auto graphed = CudaLanguageModel::create(model->lm(), &error);
+  auto direct = CudaLanguageModel::create(model->lm(), &error);
+  ASSERT_TRUE(graphed && direct) << error;
+  graphed->set_graphs(true);
+  direct->set_graphs(false);
+  const int64_t hidden = model->lm().config().hidden_size, vocab = model->lm().config().vocab_size;
+  const auto ids = model->tokenizer().encode("Open the terminal and list my files");
+  const auto n = static_cast<int64_t>(ids.size());
+  std::vector<float> x(static_cast<size_t>(n * hidden));
+  ASSERT_TRUE(model->lm().embed(ids.data(), n, x.data(), &error));
+  auto cg = graphed->new_cache(n + 4, &error), cd = direct->new_cache(n + 4, &error);
+  ASSERT_TRUE(cg && cd) << error;
+  std::vector<float> lg(static_cast<size_t>(vocab)), ld(lg.size());
+  ASSERT_TRUE(graphed->forward(x.data(), n, text_positions(0, n).data(), cg.get(), lg.data(), false, &error)) << error;
+  ASSERT_TRUE(direct->forward(x.data(), n, text_positions(0, n).data(), cd.get(), ld.data(), false, &error)) << error;
+  for (int step = 0; step < 12; ++step) {
+    if (step == 4) {  // the cache moves: the graph must be captured again
+      ASSERT_TRUE(cg->reserve(n + 64, &error)) << error;
+      ASSERT_TRUE(cd->reserve(n + 64, &error)) << error;
+    }
+    const int32_t id = static_cast<int32_t>(std::max_element(lg.begin(), lg.end()) - lg.begin());
+    ASSERT_TRUE(model->lm().embed(&id, 1, x.data(), &error));
+    const auto pos = text_positions(cg->length(), 1);
+    ASSERT_TRUE(graphed->forward(x.data(), 1, pos.data(), cg.get(), lg.data(), false, &error)) << error;
+    ASSERT_TRUE(direct->forward(x.data(), 1, pos.data(), cd.get(), ld.data(), false, &error)) << error;
+    ASSERT_EQ(lg, ld) << "step " << step;
+  }
+  EXPECT_EQ(graphed->graph_error(), "");
+  EXPECT_EQ(graphed->graph_replays(), 12);
+  EXPECT_EQ(graphed->graph_captures(), 2);
+  EXPECT_EQ(direct->graph_replays(), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, TinyModelCuda,

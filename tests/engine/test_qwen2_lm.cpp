@@ -141,7 +141,7 @@ TEST_P(TinyModel, BatchedDecodeEqualsSeparateDecode) {
     const auto b = static_cast<int64_t>(live.size());
     std::vector<float> x(static_cast<size_t>(b * hidden));  // (b, hidden)
     std::vector<int64_t> pos(static_cast<size_t>(3 * b));     // (3, b)
-    std::vector<KvCache*> caches;
+    std::vector<DecoderCache*> caches;
     for (int64_t r = 0; r < b; ++r) {
       Generation& g = gens[live[r]];
       const int32_t id = g.next_token();
@@ -150,11 +150,12 @@ TEST_P(TinyModel, BatchedDecodeEqualsSeparateDecode) {
       caches.push_back(g.cache());
     }
     std::vector<float> out(static_cast<size_t>(b * vocab));  // (b, vocab)
-    lm.forward_batch(x.data(), b, pos.data(), caches.data(), out.data());
+    ASSERT_TRUE(model->decoder().forward_batch(x.data(), b, pos.data(), caches.data(), out.data(), &error)) << error;
     for (int64_t r = 0; r < b; ++r) {
       // The same step through the one-sequence path, on a copy of the cache.
       Generation& g = gens[live[r]];
-      KvCache copy = *g.cache();
+      ASSERT_NE(cpu_kv_cache(g.cache()), nullptr);
+      KvCache copy = *cpu_kv_cache(g.cache());
       copy.truncate(copy.length() - 1);
       std::vector<float> one(static_cast<size_t>(vocab));
       lm.forward(x.data() + r * hidden, 1, text_positions(pos[r], 1).data(), &copy, one.data(), false);

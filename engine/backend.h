@@ -1,0 +1,89 @@
+// The model's compute behind one small interface per part, so that the same
+// generation code (engine/generate.h, engine/batch_scheduler.h) runs on the
+// CPU or on a GPU:
+//
+//   DecoderCache   a KV cache in the backend's memory (allocate, grow, cut)
+//   Decoder        the language model over such a cache: forward n tokens
+//                  given as embeddings (prefill or one decode step), or one
+//                  decode step of b sequences at once
+//   ImageEncoder   the vision tower: patches in, features out
+//
+// The interface sits at the level of a whole forward pass rather than single
+// ops: the CUDA backend then captures a decode step in one CUDA graph, fuses
+// projections and keeps activations on the device, and the CPU backend keeps
+// its memory-mapped weights in their stored dtype. Op-by-op parity between
+// the two is what tests/kernels/test_cuda_ops.cpp checks.
+//
+// The CPU backend (engine/cpu_backend.cpp) is the reference; the CUDA one
+// (engine/cuda_backend.cpp) exists only in builds with CUDA.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/device.h"
+#include "engine/image_patches.h"
+#include "engine/kv_cache.h"
+#include "engine/qwen2_lm.h"
+#include "engine/tensor_sink.h"
+#include "engine/vision_tower.h"
+
+namespace deskpilot::engine {
+
+class DecoderCache {
+ public:
+  virtual ~DecoderCache() = default;
+  virtual int64_t length() const = 0;  // tokens cached
+  // Room for `tokens` in all; cached rows stay. false and *error when memory runs out.
+  virtual bool reserve(int64_t tokens, std::string* error) = 0;
+  // Forget everything after the first n tokens (a shared prompt prefix stays).
+  virtual void truncate(int64_t n) = 0;
+};
+
+class Decoder {
+ public:
+  virtual ~Decoder() = default;
+  virtual Device device() const = 0;
+  virtual std::unique_ptr<DecoderCache> new_cache() const = 0;
+  // Qwen2LanguageModel::forward: embeddings (n, hidden) at positions (3, n)
+  // after what `cache` holds (which must have room); logits (n, vocab) when
+  // all_logits, else (vocab). `sink` gets the intermediates where the
+  // backend can give them (the CPU). false and *error on a device failure.
+  virtual bool forward(const float* embeddings, int64_t n, const int64_t* positions, DecoderCache* cache,
+                       float* logits, bool all_logits, const TensorSink* sink, std::string* error) = 0;
+  // One decode step of b sequences: row i of embeddings (b, hidden), column
+  // i of positions (3, b), appended to caches[i]; logits (b, vocab).
+  virtual bool forward_batch(const float* embeddings, int64_t b, const int64_t* positions,
+                             DecoderCache* const* caches, float* logits, std::string* error) = 0;
+};
+
+class ImageEncoder {
+ public:
+  virtual ~ImageEncoder() = default;
+  virtual Device device() const = 0;
+  // VisionTower::encode: (patches / merge^2, out_hidden) features.
+  virtual bool encode(const ImagePatches& image, const TensorSink& sink, std::vector<float>* features,
+                      std::string* error) = 0;
+};
+
+// The backends of a loaded checkpoint on `device` (the weights are uploaded
+// once; the CPU ones point into the memory-mapped files). nullptr and *error
+// when the device cannot take them (no CUDA build, no GPU, out of memory).
+std::unique_ptr<Decoder> make_decoder(const Qwen2LanguageModel& lm, Device device, std::string* error);
+std::unique_ptr<ImageEncoder> make_image_encoder(const VisionTower& tower, Device device, std::string* error);
+
+// The CPU backends, always there.
+std::unique_ptr<Decoder> make_cpu_decoder(const Qwen2LanguageModel& lm);
+// The host KV cache inside a CPU backend's cache (nullptr for other backends).
+KvCache* cpu_kv_cache(DecoderCache* cache);
+std::unique_ptr<ImageEncoder> make_cpu_image_encoder(const VisionTower& tower);
+
+#ifdef DESKPILOT_HAVE_CUDA
+// The CUDA backends (engine/cuda_backend.cpp).
+std::unique_ptr<Decoder> make_cuda_decoder(const Qwen2LanguageModel& lm, std::string* error);
+std::unique_ptr<ImageEncoder> make_cuda_image_encoder(const VisionTower& tower, std::string* error);
+#endif
+
+}  // namespace deskpilot::engine

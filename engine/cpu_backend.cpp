@@ -1,0 +1,94 @@
+// The CPU backend: Qwen2LanguageModel and VisionTower as they are, the KV
+// cache in host memory. The reference every other backend is held to.
+#include "engine/backend.h"
+
+#include "engine/kv_cache.h"
+
+namespace deskpilot::engine {
+namespace {
+
+class CpuCache : public DecoderCache {
+ public:
+  explicit CpuCache(KvCache cache) : cache_(std::move(cache)) {}
+  int64_t length() const override { return cache_.length(); }
+  bool reserve(int64_t tokens, std::string*) override {
+    cache_.reserve(tokens);
+    return true;
+  }
+  void truncate(int64_t n) override { cache_.truncate(n); }
+  KvCache* get() { return &cache_; }
+
+ private:
+  KvCache cache_;
+};
+
+class CpuDecoder : public Decoder {
+ public:
+  explicit CpuDecoder(const Qwen2LanguageModel& lm) : lm_(lm) {}
+  Device device() const override { return Device::kCpu; }
+  std::unique_ptr<DecoderCache> new_cache() const override { return std::make_unique<CpuCache>(lm_.new_cache()); }
+  bool forward(const float* embeddings, int64_t n, const int64_t* positions, DecoderCache* cache, float* logits,
+               bool all_logits, const TensorSink* sink, std::string*) override {
+    lm_.forward(embeddings, n, positions, static_cast<CpuCache*>(cache)->get(), logits, all_logits, sink);
+    return true;
+  }
+  bool forward_batch(const float* embeddings, int64_t b, const int64_t* positions, DecoderCache* const* caches,
+                     float* logits, std::string*) override {
+    std::vector<KvCache*> kv(static_cast<size_t>(b));
+    for (int64_t i = 0; i < b; ++i) kv[i] = static_cast<CpuCache*>(caches[i])->get();
+    lm_.forward_batch(embeddings, b, positions, kv.data(), logits);
+    return true;
+  }
+
+ private:
+  const Qwen2LanguageModel& lm_;
+};
+
+class CpuImageEncoder : public ImageEncoder {
+ public:
+  explicit CpuImageEncoder(const VisionTower& tower) : tower_(tower) {}
+  Device device() const override { return Device::kCpu; }
+  bool encode(const ImagePatches& image, const TensorSink& sink, std::vector<float>* features,
+              std::string*) override {
+    *features = tower_.encode(image, sink);
+    return true;
+  }
+
+ private:
+  const VisionTower& tower_;
+};
+
+}  // namespace
+
+KvCache* cpu_kv_cache(DecoderCache* cache) {
+  auto* cpu = dynamic_cast<CpuCache*>(cache);
+  return cpu ? cpu->get() : nullptr;
+}
+
+std::unique_ptr<Decoder> make_cpu_decoder(const Qwen2LanguageModel& lm) { return std::make_unique<CpuDecoder>(lm); }
+
+std::unique_ptr<ImageEncoder> make_cpu_image_encoder(const VisionTower& tower) {
+  return std::make_unique<CpuImageEncoder>(tower);
+}
+
+std::unique_ptr<Decoder> make_decoder(const Qwen2LanguageModel& lm, Device device, std::string* error) {
+  if (device == Device::kCpu) return make_cpu_decoder(lm);
+#ifdef DESKPILOT_HAVE_CUDA
+  return make_cuda_decoder(lm, error);
+#else
+  if (error) *error = "this build has no CUDA";
+  return nullptr;
+#endif
+}
+
+std::unique_ptr<ImageEncoder> make_image_encoder(const VisionTower& tower, Device device, std::string* error) {
+  if (device == Device::kCpu) return make_cpu_image_encoder(tower);
+#ifdef DESKPILOT_HAVE_CUDA
+  return make_cuda_image_encoder(tower, error);
+#else
+  if (error) *error = "this build has no CUDA";
+  return nullptr;
+#endif
+}
+
+}  // namespace deskpilot::engine

@@ -1,0 +1,85 @@
+// The CUDA backend: CudaLanguageModel and CudaVisionTower behind the
+// engine's Decoder and ImageEncoder (engine/backend.h). Each backend object
+// owns one stream and its work buffers, so calls are serialised here (the
+// server's scheduler thread and an agent's session may share a model).
+#include <mutex>
+
+#include "engine/backend.h"
+#include "engine/cuda_lm.h"
+#include "engine/cuda_vision.h"
+
+namespace deskpilot::engine {
+namespace {
+
+class CudaCache : public DecoderCache {
+ public:
+  explicit CudaCache(std::unique_ptr<CudaKvCache> cache) : cache_(std::move(cache)) {}
+  int64_t length() const override { return cache_->length(); }
+  bool reserve(int64_t tokens, std::string* error) override {
+    if (tokens <= cache_->capacity()) return true;
+    // Grow by half again at least, so that a long agent run moves the cache rarely.
+    return cache_->reserve(std::max(tokens, cache_->capacity() + cache_->capacity() / 2), error);
+  }
+  void truncate(int64_t n) override { cache_->truncate(n); }
+  CudaKvCache* get() { return cache_.get(); }
+
+ private:
+  std::unique_ptr<CudaKvCache> cache_;
+};
+
+class CudaDecoder : public Decoder {
+ public:
+  explicit CudaDecoder(std::unique_ptr<CudaLanguageModel> lm) : lm_(std::move(lm)) {}
+  Device device() const override { return Device::kCuda; }
+  std::unique_ptr<DecoderCache> new_cache() const override {
+    std::string unused;  // an empty cache allocates nothing
+    return std::make_unique<CudaCache>(lm_->new_cache(0, &unused));
+  }
+  bool forward(const float* embeddings, int64_t n, const int64_t* positions, DecoderCache* cache, float* logits,
+               bool all_logits, const TensorSink*, std::string* error) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return lm_->forward(embeddings, n, positions, static_cast<CudaCache*>(cache)->get(), logits, all_logits, error);
+  }
+  bool forward_batch(const float* embeddings, int64_t b, const int64_t* positions, DecoderCache* const* caches,
+                     float* logits, std::string* error) override {
+    std::vector<CudaKvCache*> kv(static_cast<size_t>(b));
+    for (int64_t i = 0; i < b; ++i) kv[i] = static_cast<CudaCache*>(caches[i])->get();
+    std::lock_guard<std::mutex> lock(mutex_);
+    return lm_->forward_batch(embeddings, b, positions, kv.data(), logits, error);
+  }
+
+ private:
+  std::unique_ptr<CudaLanguageModel> lm_;
+  std::mutex mutex_;
+};
+
+class CudaImageEncoder : public ImageEncoder {
+ public:
+  explicit CudaImageEncoder(std::unique_ptr<CudaVisionTower> tower) : tower_(std::move(tower)) {}
+  Device device() const override { return Device::kCuda; }
+  bool encode(const ImagePatches& image, const TensorSink&, std::vector<float>* features,
+              std::string* error) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return tower_->encode(image, features, error);
+  }
+
+ private:
+  std::unique_ptr<CudaVisionTower> tower_;
+  std::mutex mutex_;
+};
+
+}  // namespace
+
+std::unique_ptr<Decoder> make_cuda_decoder(const Qwen2LanguageModel& lm, std::string* error) {
+  auto gpu = CudaLanguageModel::create(lm, error);
+  if (!gpu) return nullptr;
+  return std::make_unique<CudaDecoder>(std::move(gpu));
+}
+
+std::unique_ptr<ImageEncoder> make_cuda_image_encoder(const VisionTower& tower, std::string* error) {
+  auto gpu = CudaVisionTower::create(tower, error);
+  if (!gpu) return nullptr;
+  return std::make_unique<CudaImageEncoder>(std::move(gpu));
+}
+
+}  // namespace deskpilot::engine

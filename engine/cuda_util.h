@@ -1,0 +1,119 @@
+// Helpers shared by the engine's CUDA parts (engine/cuda_lm.cpp,
+// engine/cuda_vision.cpp): the first failure of a sequence of CUDA calls,
+// device allocations that the owner frees, weight uploads as BF16.
+// Internal to engine/; only compiled with CUDA.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/weight_loader.h"
+#include "kernels/dtype.h"
+
+namespace deskpilot::engine::cuda_util {
+
+// The first CUDA failure of a sequence of calls, with what was being done.
+struct Check {
+  std::string* error;
+  bool ok = true;
+  bool operator()(cudaError_t e, const char* what) {
+    if (ok && e != cudaSuccess) {
+      ok = false;
+      if (error) *error = std::string(what) + ": " + cudaGetErrorString(e);
+    }
+    return ok;
+  }
+  bool fail(const std::string& message) {
+    if (ok && error) *error = message;
+    ok = false;
+    return false;
+  }
+};
+
+// Device memory freed when the owner goes (the weights of a model).
+class Allocations {
+ public:
+  Allocations() = default;
+  Allocations(const Allocations&) = delete;
+  Allocations& operator=(const Allocations&) = delete;
+  ~Allocations() {
+    for (void* p : held_) cudaFree(p);
+  }
+  template <typename T>
+  T* get(size_t n, Check& check, const char* what) {
+    void* p = nullptr;
+    if (!check(cudaMalloc(&p, std::max<size_t>(n, 1) * sizeof(T)), what)) return nullptr;
+    held_.push_back(p);
+    return static_cast<T*>(p);
+  }
+
+ private:
+  std::vector<void*> held_;
+};
+
+// A weight matrix on the device, BF16 (rows, cols).
+struct DeviceMatrix {
+  uint16_t* data = nullptr;
+  int64_t rows = 0, cols = 0;
+};
+
+// Copies `m` as BF16 to dst (m.rows * m.cols elements); F32/F16 are rounded
+// once on the host (round to nearest even), a block at a time.
+inline void upload_bf16(const Matrix& m, uint16_t* dst, Check& check) {
+  const size_t n = static_cast<size_t>(m.rows * m.cols);
+  if (m.dtype == kernels::DType::kBF16) {
+    check(cudaMemcpy(dst, m.data, n * 2, cudaMemcpyHostToDevice), "weights upload");
+    return;
+  }
+  const size_t block = 1 << 20;
+  std::vector<float> f(block);
+  std::vector<uint16_t> b(block);
+  for (size_t at = 0; at < n && check.ok; at += block) {
+    const size_t len = std::min(block, n - at);
+    const auto* src = static_cast<const uint8_t*>(m.data) + at * kernels::dtype_size(m.dtype);
+    kernels::convert_to_f32(m.dtype, src, f.data(), len);
+    for (size_t i = 0; i < len; ++i) b[i] = kernels::f32_to_bf16(f[i]);
+    check(cudaMemcpy(dst + at, b.data(), len * 2, cudaMemcpyHostToDevice), "weights upload");
+  }
+}
+
+// Matrices with the same column count stacked row-wise into one device
+// matrix (q/k/v, gate/up: one GEMM instead of several). *bytes grows by its size.
+inline DeviceMatrix upload_stacked(const std::vector<const Matrix*>& parts, Allocations& mem, Check& check,
+                                   int64_t* bytes) {
+  DeviceMatrix d{nullptr, 0, parts.front()->cols};
+  for (const Matrix* m : parts) d.rows += m->rows;
+  d.data = mem.get<uint16_t>(static_cast<size_t>(d.rows * d.cols), check, "weights");
+  int64_t row = 0;
+  for (const Matrix* m : parts) {
+    if (!d.data || !check.ok) break;
+    if (m->cols != d.cols) {
+      check.fail("stacked weights of different widths");
+      break;
+    }
+    upload_bf16(*m, d.data + row * d.cols, check);
+    row += m->rows;
+  }
+  *bytes += d.rows * d.cols * 2;
+  return d;
+}
+
+inline DeviceMatrix upload_matrix(const Matrix& m, Allocations& mem, Check& check, int64_t* bytes) {
+  return upload_stacked({&m}, mem, check, bytes);
+}
+
+// Vectors concatenated (biases of stacked matrices); nullptr for none at all.
+inline float* upload_floats(const std::vector<const std::vector<float>*>& parts, Allocations& mem, Check& check) {
+  std::vector<float> all;
+  for (const auto* p : parts) all.insert(all.end(), p->begin(), p->end());
+  if (all.empty()) return nullptr;
+  float* d = mem.get<float>(all.size(), check, "weights");
+  if (d) check(cudaMemcpy(d, all.data(), all.size() * 4, cudaMemcpyHostToDevice), "weights upload");
+  return d;
+}
+
+}  // namespace deskpilot::engine::cuda_util
