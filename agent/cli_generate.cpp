@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/chat_template.h"
+#include "engine/device.h"
 #include "engine/generate.h"
 #include "engine/model.h"
 #include "engine/tokenizer.h"
@@ -19,6 +20,7 @@ namespace {
 
 struct GenerateCli {
   std::string model;
+  std::string device = "auto";
   std::string prompt;
   std::string system;
   bool raw = false;
@@ -77,7 +79,12 @@ std::optional<engine::ImagePatches> load_image(const std::string& path, const en
 
 int run_generate(const GenerateCli& o) {
   std::string error;
-  auto model = engine::Model::load(o.model, &error);
+  engine::Device device;
+  if (!engine::resolve_device(o.device, &device, &error)) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 2;
+  }
+  auto model = engine::Model::load(o.model, &error, device);
   if (!model) {
     std::cerr << "deskpilot: " << error << "\n";
     return 1;
@@ -155,14 +162,15 @@ int run_generate(const GenerateCli& o) {
                         {"rope_delta", result.rope_delta},
                         {"vision_ms", result.vision_ms},
                         {"prefill_ms", result.prefill_ms},
-                        {"decode_ms", result.decode_ms}};
+                        {"decode_ms", result.decode_ms},
+                        {"device", engine::device_name(model->device())}};
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     std::cout << "\n";
     if (!prompt.images.empty())
       std::fprintf(stderr, "deskpilot: %zu images encoded in %.1f ms\n", prompt.images.size(), result.vision_ms);
-    std::fprintf(stderr, "deskpilot: prompt %zu tokens in %.1f ms (%.1f tok/s), generated %zu in %.1f ms (%.1f tok/s), %s\n",
-                 result.prompt_ids.size(), result.prefill_ms, rate(result.prompt_ids.size(), result.prefill_ms),
+    std::fprintf(stderr, "deskpilot: on %s: prompt %zu tokens in %.1f ms (%.1f tok/s), generated %zu in %.1f ms (%.1f tok/s), %s\n",
+                 engine::device_description(model->device()).c_str(), result.prompt_ids.size(), result.prefill_ms, rate(result.prompt_ids.size(), result.prefill_ms),
                  result.generated_ids.size(), result.decode_ms, rate(result.generated_ids.size(), result.decode_ms),
                  result.finish_reason.c_str());
   }
@@ -250,9 +258,10 @@ int run_tokenize(const TokenizeCli& o) {
 
 void add_generate_command(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<GenerateCli>();
-  CLI::App* cmd = app.add_subcommand("generate", "Generate text with a Qwen2-VL / Qwen2.5-VL model folder (CPU engine)");
+  CLI::App* cmd = app.add_subcommand("generate", "Generate text with a Qwen2-VL / Qwen2.5-VL model folder");
   cmd->add_option("--model", o->model, "Hugging Face model folder (config.json, tokenizer.json, *.safetensors)")
       ->required();
+  cmd->add_option("--device", o->device, "cpu, cuda or auto (the GPU when there is one)")->capture_default_str();
   cmd->add_option("--prompt", o->prompt, "The user message (or the whole prompt with --raw)")->required();
   cmd->add_option("--system", o->system, "A system message (default: the template's)");
   cmd->add_flag("--raw", o->raw, "Tokenize the prompt as it is, without the chat template");

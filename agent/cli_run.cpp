@@ -258,6 +258,8 @@ int run(RunCliOptions o) {
 void add_policy_options(CLI::App* cmd, PolicySpec* p) {
   cmd->add_option("--policy", p->kind, "uitars or ocr (default: uitars with --model/--endpoint, else ocr)");
   cmd->add_option("--model", p->model_dir, "UI-TARS checkpoint folder (Hugging Face layout), run in-process");
+  cmd->add_option("--device", p->device, "Where --model runs: cpu, cuda or auto (the GPU when there is one)")
+      ->capture_default_str();
   cmd->add_option("--endpoint", p->endpoint, "OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1");
   cmd->add_option("--model-name", p->model_name, "The endpoint's model name");
   cmd->add_option("--api-key", p->api_key, "Bearer key for the endpoint (default: $OPENAI_API_KEY)")

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "engine/device.h"
 #include "engine/server/openai_server.h"
 
 namespace deskpilot::agent {
@@ -11,6 +12,7 @@ namespace {
 
 struct ServeOptions {
   std::string model_dir;
+  std::string device = "auto";
   engine::server::ServerOptions server;
   int max_body_mb = 32;
 };
@@ -18,7 +20,12 @@ struct ServeOptions {
 int serve(ServeOptions o) {
   std::string error;
   o.server.limits.max_body_bytes = static_cast<int64_t>(o.max_body_mb) << 20;
-  auto model = engine::Model::load(o.model_dir, &error);
+  engine::Device device;
+  if (!engine::resolve_device(o.device, &device, &error)) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 2;
+  }
+  auto model = engine::Model::load(o.model_dir, &error, device);
   if (!model) {
     std::cerr << "deskpilot: " << error << "\n";
     return 2;
@@ -34,8 +41,9 @@ int serve(ServeOptions o) {
     std::cerr << "deskpilot: " << error << "\n";
     return 1;
   }
-  std::printf("deskpilot serve: %s on http://%s:%d/v1 (max batch %d)\n", server->model_name().c_str(),
-              o.server.host.c_str(), server->port(), o.server.batch.max_batch);
+  std::printf("deskpilot serve: %s on http://%s:%d/v1 (max batch %d, %s)\n", server->model_name().c_str(),
+              o.server.host.c_str(), server->port(), o.server.batch.max_batch,
+              engine::device_description(model->device()).c_str());
   std::fflush(stdout);
   int sig = 0;
   sigwait(&signals, &sig);
@@ -50,6 +58,7 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API");
   cmd->add_option("--model", o->model_dir, "Checkpoint folder (Hugging Face layout)")->required();
+  cmd->add_option("--device", o->device, "cpu, cuda or auto (the GPU when there is one)")->capture_default_str();
   cmd->add_option("--host", o->server.host, "Address to listen on (loopback by default)")->capture_default_str();
   cmd->add_option("--port", o->server.port, "Port (0: any free one, printed)")->check(CLI::Range(0, 65535))
       ->capture_default_str();

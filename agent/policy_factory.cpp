@@ -39,7 +39,9 @@ std::unique_ptr<PolicyFactory> PolicyFactory::create(PolicySpec spec, std::strin
   }
   std::unique_ptr<PolicyFactory> f(new PolicyFactory(std::move(spec)));
   if (f->spec_.kind == "uitars" && !f->spec_.model_dir.empty()) {
-    f->model_ = engine::Model::load(f->spec_.model_dir, error);
+    engine::Device device;
+    if (!engine::resolve_device(f->spec_.device, &device, error)) return nullptr;
+    f->model_ = engine::Model::load(f->spec_.model_dir, error, device);
     if (!f->model_) return nullptr;
     if (!f->model_->vision()) {
       *error = f->spec_.model_dir + ": the checkpoint has no vision tower; UI-TARS needs one to see the screen";

@@ -19,6 +19,7 @@ namespace deskpilot::agent {
 struct PolicySpec {
   std::string kind;        // "ocr", "uitars"; empty: uitars with a model or endpoint, else ocr
   std::string model_dir;   // in-process engine
+  std::string device = "auto";  // where the in-process engine runs: cpu, cuda, auto
   std::string endpoint;    // or an OpenAI-compatible server
   std::string model_name;  // the endpoint's model
   std::string api_key;

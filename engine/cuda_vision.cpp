@@ -2,6 +2,8 @@
 
 #include <cuda_runtime.h>
 
+#include <cmath>
+
 #include "engine/cuda_util.h"
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/elementwise.h"
@@ -30,7 +32,9 @@ struct DeviceBlock {
 }  // namespace
 
 struct CudaVisionTower::Impl {
-  const VisionTower* cpu = nullptr;  // config and per-image layout
+  VisionConfig config;
+  bool qwen25 = false;
+  int64_t bytes = 0;
   cudaStream_t stream = nullptr;
   std::unique_ptr<kc::Gemm> gemm;
   Allocations weights;
@@ -46,8 +50,8 @@ struct CudaVisionTower::Impl {
   }
 
   void norm(const float* x, const float* w, const float* b, float* out, int64_t rows, Check& check) {
-    const int64_t width = cpu->config().width;
-    if (cpu->qwen25()) check(kc::rmsnorm_f32(x, w, out, rows, width, 1e-6f, stream), "vision rmsnorm");
+    const int64_t width = config.width;
+    if (qwen25) check(kc::rmsnorm_f32(x, w, out, rows, width, 1e-6f, stream), "vision rmsnorm");
     else check(kc::layernorm_f32(x, w, b, out, rows, width, 1e-6f, stream), "vision layernorm");
   }
 };
@@ -55,15 +59,26 @@ struct CudaVisionTower::Impl {
 CudaVisionTower::CudaVisionTower(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 CudaVisionTower::~CudaVisionTower() = default;
 
-std::unique_ptr<CudaVisionTower> CudaVisionTower::create(const VisionTower& cpu, std::string* error) {
+int64_t CudaVisionTower::weight_bytes() const { return impl_->bytes; }
+
+std::unique_ptr<CudaVisionTower::Impl> CudaVisionTower::start(const VisionConfig& config, bool qwen25,
+                                                              std::string* error) {
   auto impl = std::make_unique<Impl>();
-  impl->cpu = &cpu;
+  impl->config = config;
+  impl->qwen25 = qwen25;
   Check check{error};
   if (!check(cudaStreamCreateWithFlags(&impl->stream, cudaStreamNonBlocking), "cudaStreamCreate")) return nullptr;
   impl->gemm = kc::Gemm::create(impl->stream, error);
   if (!impl->gemm) return nullptr;
+  return impl;
+}
+
+std::unique_ptr<CudaVisionTower> CudaVisionTower::create(const VisionTower& cpu, std::string* error) {
+  auto impl = start(cpu.config(), cpu.qwen25(), error);
+  if (!impl) return nullptr;
+  Check check{error};
   Allocations& mem = impl->weights;
-  int64_t bytes = 0;
+  int64_t& bytes = impl->bytes;
   const auto floats = [&](const std::vector<float>& v) { return cuda_util::upload_floats({&v}, mem, check); };
   impl->patch_embed = cuda_util::upload_matrix(cpu.patch_embed(), mem, check, &bytes);
   for (const VisionBlockWeights& w : cpu.blocks()) {
@@ -100,9 +115,65 @@ std::unique_ptr<CudaVisionTower> CudaVisionTower::create(const VisionTower& cpu,
   return std::unique_ptr<CudaVisionTower>(new CudaVisionTower(std::move(impl)));
 }
 
+std::unique_ptr<CudaVisionTower> CudaVisionTower::create_random(const VisionConfig& c, bool qwen25, uint64_t seed,
+                                                                std::string* error) {
+  auto impl = start(c, qwen25, error);
+  if (!impl) return nullptr;
+  Check check{error};
+  Allocations& mem = impl->weights;
+  const auto matrix = [&](int64_t rows, int64_t cols) {
+    DeviceMatrix d{mem.get<uint16_t>(static_cast<size_t>(rows * cols), check, "weights"), rows, cols};
+    if (d.data)
+      check(kc::fill_random_bf16(d.data, rows * cols, seed++, 1.f / std::sqrt(static_cast<float>(cols)), impl->stream),
+            "random weights");
+    impl->bytes += rows * cols * 2;
+    return d;
+  };
+  const auto vector = [&](int64_t n, float center) {
+    std::vector<float> host(static_cast<size_t>(n), center);
+    return cuda_util::upload_floats({&host}, mem, check);
+  };
+  const int64_t width = c.width, inter = c.intermediate_size, unit = c.spatial_merge_size * c.spatial_merge_size;
+  impl->patch_embed = matrix(width, c.in_channels * c.temporal_patch_size * c.patch_size * c.patch_size);
+  for (int64_t b = 0; b < c.depth && check.ok; ++b) {
+    DeviceBlock d;
+    d.norm1_w = vector(width, 1.f);
+    d.norm2_w = vector(width, 1.f);
+    if (!qwen25) {
+      d.norm1_b = vector(width, 0.f);
+      d.norm2_b = vector(width, 0.f);
+    }
+    d.qkv = matrix(3 * width, width);
+    d.qkv_b = vector(3 * width, 0.f);
+    d.proj = matrix(width, width);
+    d.proj_b = vector(width, 0.f);
+    if (qwen25) {
+      d.gate_up = matrix(2 * inter, width);
+      d.gate_up_b = vector(2 * inter, 0.f);
+      d.down = matrix(width, inter);
+      d.down_b = vector(width, 0.f);
+    } else {
+      d.fc1 = matrix(inter, width);
+      d.fc1_b = vector(inter, 0.f);
+      d.fc2 = matrix(width, inter);
+      d.fc2_b = vector(width, 0.f);
+    }
+    impl->blocks.push_back(d);
+  }
+  impl->merger_norm_w = vector(width, 1.f);
+  if (!qwen25) impl->merger_norm_b = vector(width, 0.f);
+  impl->merger_fc1 = matrix(unit * width, unit * width);
+  impl->merger_fc1_b = vector(unit * width, 0.f);
+  impl->merger_fc2 = matrix(c.out_hidden_size, unit * width);
+  impl->merger_fc2_b = vector(c.out_hidden_size, 0.f);
+  check(cudaStreamSynchronize(impl->stream), "random weights");
+  if (!check.ok) return nullptr;
+  return std::unique_ptr<CudaVisionTower>(new CudaVisionTower(std::move(impl)));
+}
+
 bool CudaVisionTower::encode(const ImagePatches& image, std::vector<float>* features, std::string* error) {
   Impl& w = *impl_;
-  const VisionConfig& c = w.cpu->config();
+  const VisionConfig& c = w.config;
   const int64_t n = image.patches(), width = c.width, heads = c.num_heads, hd = width / heads;
   const int64_t unit = c.spatial_merge_size * c.spatial_merge_size, units = n / unit, inter = c.intermediate_size;
   const int64_t cols = w.patch_embed.cols, out_hidden = c.out_hidden_size;
@@ -110,7 +181,7 @@ bool CudaVisionTower::encode(const ImagePatches& image, std::vector<float>* feat
     *error = "vision (CUDA): patches do not match the checkpoint's patch size";
     return false;
   }
-  const VisionLayout lay = w.cpu->layout(image);
+  const VisionLayout lay = vision_layout(c, w.qwen25, image);
   // Row gathers for the window order and back: block row i <- original row
   // src[i] (patches), original unit order[u] <- block unit u (merger output).
   std::vector<int32_t> to_blocks(static_cast<size_t>(n)), to_original(static_cast<size_t>(units));
@@ -170,13 +241,13 @@ bool CudaVisionTower::encode(const ImagePatches& image, std::vector<float>* feat
           "split v");
     check(kc::rope_apply(q, n, heads, hd, cos, sin, s), "vision rope q");
     check(kc::rope_apply(k, n, heads, hd, cos, sin, s), "vision rope k");
-    const bool whole = w.cpu->full_attention(b);
+    const bool whole = vision_full_attention(c, w.qwen25, b);
     const int64_t segments = static_cast<int64_t>((whole ? lay.full_starts : lay.window_starts).size()) - 1;
     check(kc::attention_segments(q, k, v, attn, n, heads, hd, whole ? full : windows, segments, s), "vision attention");
     linear(attn, n, B.proj, B.proj_b, x);
     check(kc::add_inplace(h, x, n * width, s), "vision residual");
     w.norm(h, B.norm2_w, B.norm2_b, x, n, check);
-    if (w.cpu->qwen25()) {
+    if (w.qwen25) {
       linear(x, n, B.gate_up, B.gate_up_b, mlp);
       check(kc::silu_mul_fused(mlp, act, n, inter, s), "vision silu_mul");
       linear(act, n, B.down, B.down_b, x);

@@ -7,6 +7,7 @@
 // same function the CPU uses. Built only with CUDA.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,8 +20,13 @@ class CudaVisionTower {
  public:
   // Uploads the weights; nullptr and *error on failure (memory, cuBLAS).
   static std::unique_ptr<CudaVisionTower> create(const VisionTower& cpu, std::string* error);
+  // Random BF16 weights of the given shape, made on the device (benchmarks).
+  static std::unique_ptr<CudaVisionTower> create_random(const VisionConfig& config, bool qwen25, uint64_t seed,
+                                                        std::string* error);
   ~CudaVisionTower();
 
+  // Bytes of weights on the device.
+  int64_t weight_bytes() const;
   // features: (patches / merge^2, out_hidden), as VisionTower::encode.
   // Not thread-safe (one stream).
   bool encode(const ImagePatches& image, std::vector<float>* features, std::string* error);
@@ -28,6 +34,8 @@ class CudaVisionTower {
  private:
   struct Impl;
   explicit CudaVisionTower(std::unique_ptr<Impl> impl);
+  // A stream and a cuBLAS handle for a new tower.
+  static std::unique_ptr<Impl> start(const VisionConfig& config, bool qwen25, std::string* error);
   std::unique_ptr<Impl> impl_;
 };
 

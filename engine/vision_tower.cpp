@@ -120,8 +120,7 @@ void VisionTower::norm(const float* x, const std::vector<float>& w, const std::v
   }
 }
 
-VisionLayout VisionTower::layout(const ImagePatches& image) const {
-  const VisionConfig& c = config_;
+VisionLayout vision_layout(const VisionConfig& c, bool qwen25, const ImagePatches& image) {
   const int64_t n = image.patches(), hd = c.width / c.num_heads;
   const int64_t merge = c.spatial_merge_size, unit = merge * merge, units = n / unit;
   VisionLayout lay;
@@ -135,7 +134,7 @@ VisionLayout VisionTower::layout(const ImagePatches& image) const {
   lay.sin.resize(static_cast<size_t>(n * hd));
   lay.order.resize(static_cast<size_t>(units));
   lay.full_starts = {0, n};
-  if (qwen25()) {
+  if (qwen25) {
     WindowPlan plan = plan_windows({image.grid()}, merge, c.window_size / merge / c.patch_size);
     lay.order = std::move(plan.index);
     lay.window_starts = std::move(plan.starts);
@@ -163,9 +162,9 @@ VisionLayout VisionTower::layout(const ImagePatches& image) const {
   return lay;
 }
 
-bool VisionTower::full_attention(int64_t block) const {
-  const auto& full = config_.fullatt_block_indexes;
-  return !qwen25() || std::find(full.begin(), full.end(), block) != full.end();
+bool vision_full_attention(const VisionConfig& config, bool qwen25, int64_t block) {
+  const auto& full = config.fullatt_block_indexes;
+  return !qwen25 || std::find(full.begin(), full.end(), block) != full.end();
 }
 
 std::vector<float> VisionTower::encode(const ImagePatches& image, const TensorSink& sink) const {

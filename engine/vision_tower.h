@@ -56,6 +56,11 @@ struct VisionLayout {
   std::vector<int64_t> window_starts;   // Qwen2.5-VL: the windows as segments (patches)
 };
 
+// The layout of one image for a tower of this config (qwen25: windows).
+VisionLayout vision_layout(const VisionConfig& config, bool qwen25, const ImagePatches& image);
+// Whether block b attends over the whole image (else within windows).
+bool vision_full_attention(const VisionConfig& config, bool qwen25, int64_t block);
+
 class VisionTower {
  public:
   static std::unique_ptr<VisionTower> load(const WeightStore& weights, const ModelConfig& config, std::string* error);
@@ -64,9 +69,8 @@ class VisionTower {
   std::vector<float> encode(const ImagePatches& image, const TensorSink& sink = nullptr) const;
   int64_t out_hidden() const { return config_.out_hidden_size; }
   const std::string& prefix() const { return prefix_; }
-  VisionLayout layout(const ImagePatches& image) const;
-  // Whether block b attends over the whole image (else within windows).
-  bool full_attention(int64_t block) const;
+  VisionLayout layout(const ImagePatches& image) const { return vision_layout(config_, qwen25(), image); }
+  bool full_attention(int64_t block) const { return vision_full_attention(config_, qwen25(), block); }
 
   // The weights, for other backends (engine/cuda_vision.h uploads them).
   bool qwen25() const { return architecture_ == Architecture::kQwen25VL; }

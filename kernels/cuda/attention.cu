@@ -96,6 +96,126 @@ __global__ void segments_kernel(const float* q, const float* k, const float* v, 
   attend(q + offset, k, v, out + offset, {starts[lo], starts[lo + 1]}, heads * head_dim, h, head_dim, scale);
 }
 
+
+// Query-tiled attention (prefill and the vision tower): one block per
+// (16 queries, head). The block's keys and values pass through shared memory
+// 32 rows at a time and serve all 16 queries, instead of every query
+// streaming them from global memory; each lane scores one key of the tile
+// and owns head_dim / 32 output columns. Head_dim up to 128 (Qwen2-VL's and
+// Qwen2.5-VL's 128 in the decoder, 80 in the vision tower).
+constexpr int kTileQueries = 16;
+constexpr int kTileKeys = kWarp;
+constexpr int kTiledMaxHeadDim = 128;
+constexpr int kTiledPerLane = kTiledMaxHeadDim / kWarp;
+constexpr int kQueriesPerWarp = kTileQueries / kWarps;
+
+size_t tiled_shared_bytes(int64_t head_dim) {
+  return static_cast<size_t>(kTileKeys * (head_dim + 1) + kTileKeys * head_dim + kTileQueries * head_dim) * 4;
+}
+
+// The keys query token t sees: causal (past from the argument or device
+// memory) when starts is null, else its segment.
+__device__ KeyRange key_range(int64_t t, int64_t past, const int64_t* starts, int64_t segments) {
+  if (!starts) return {0, past + t + 1};
+  int64_t lo = 0, hi = segments;
+  while (hi - lo > 1) {
+    const int64_t mid = (lo + hi) / 2;
+    if (starts[mid] <= t) lo = mid;
+    else hi = mid;
+  }
+  return {starts[lo], starts[lo + 1]};
+}
+
+__global__ void tiled_kernel(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
+                             float* __restrict__ out, int64_t len, int64_t past, const int64_t* past_at,
+                             const int64_t* starts, int64_t segments, int64_t q_heads, int64_t kv_heads,
+                             int64_t head_dim, float scale) {
+  extern __shared__ float smem[];
+  const int64_t k_stride = head_dim + 1;  // padded: lanes read different rows of one column
+  float* ks = smem;                        // (32, head_dim + 1)
+  float* vs = ks + kTileKeys * k_stride;   // (32, head_dim)
+  float* qs = vs + kTileKeys * head_dim;   // (16, head_dim), scaled
+  if (past_at) past = *past_at;
+  const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
+  const int64_t t0 = static_cast<int64_t>(blockIdx.x) * kTileQueries, h = blockIdx.y;
+  const int64_t kvh = h / (q_heads / kv_heads);
+  const int64_t q_row = q_heads * head_dim, kv_row = kv_heads * head_dim;
+  for (int64_t e = threadIdx.x; e < kTileQueries * head_dim; e += blockDim.x) {
+    const int64_t t = t0 + e / head_dim, d = e % head_dim;
+    qs[e] = t < len ? q[t * q_row + h * head_dim + d] * scale : 0.f;
+  }
+  // Each warp's queries and their ranges; the block's key span covers them all.
+  KeyRange mine[kQueriesPerWarp];
+  float m[kQueriesPerWarp], l[kQueriesPerWarp], acc[kQueriesPerWarp][kTiledPerLane];
+  for (int i = 0; i < kQueriesPerWarp; ++i) {
+    const int64_t t = t0 + warp * kQueriesPerWarp + i;
+    mine[i] = t < len ? key_range(t, past, starts, segments) : KeyRange{0, 0};
+    m[i] = -FLT_MAX;
+    l[i] = 0.f;
+    for (int e = 0; e < kTiledPerLane; ++e) acc[i][e] = 0.f;
+  }
+  const int64_t last = (t0 + kTileQueries < len ? t0 + kTileQueries : len) - 1;
+  const KeyRange first_range = key_range(t0, past, starts, segments);
+  const KeyRange last_range = key_range(last, past, starts, segments);
+  const int64_t span_lo = first_range.lo, span_hi = last_range.hi;  // ranges grow with t
+  for (int64_t kt = span_lo; kt < span_hi; kt += kTileKeys) {
+    __syncthreads();  // the previous tile is consumed (and qs written, the first time)
+    for (int64_t e = threadIdx.x; e < kTileKeys * head_dim; e += blockDim.x) {
+      const int64_t j = e / head_dim, d = e % head_dim, key = kt + j;
+      const bool in = key < span_hi;
+      ks[j * k_stride + d] = in ? k[key * kv_row + kvh * head_dim + d] : 0.f;
+      vs[j * head_dim + d] = in ? v[key * kv_row + kvh * head_dim + d] : 0.f;
+    }
+    __syncthreads();
+    const int64_t key = kt + lane;
+    for (int i = 0; i < kQueriesPerWarp; ++i) {
+      const KeyRange r = mine[i];
+      if (kt >= r.hi || kt + kTileKeys <= r.lo) continue;  // the whole warp agrees
+      const float* qi = qs + (warp * kQueriesPerWarp + i) * head_dim;
+      const bool valid = key >= r.lo && key < r.hi;
+      float s = -FLT_MAX;
+      if (valid) {
+        s = 0.f;
+        const float* kj = ks + lane * k_stride;
+        for (int64_t d = 0; d < head_dim; ++d) s += qi[d] * kj[d];
+      }
+      const float m_new = fmaxf(m[i], warp_max(s));
+      const float p = valid ? expf(s - m_new) : 0.f;
+      const float correction = expf(m[i] - m_new);
+      l[i] = l[i] * correction + warp_sum(p);
+      for (int e = 0; e < kTiledPerLane; ++e) acc[i][e] *= correction;
+      for (int j = 0; j < kTileKeys; ++j) {
+        const float pj = __shfl_sync(0xffffffffu, p, j);
+        if (pj == 0.f) continue;  // masked (or negligible) key: the same for the whole warp
+        for (int e = 0; e < kTiledPerLane; ++e) {
+          const int64_t d = lane + e * kWarp;
+          if (d < head_dim) acc[i][e] += pj * vs[j * head_dim + d];
+        }
+      }
+      m[i] = m_new;
+    }
+  }
+  for (int i = 0; i < kQueriesPerWarp; ++i) {
+    const int64_t t = t0 + warp * kQueriesPerWarp + i;
+    if (t >= len) continue;
+    const float inv = l[i] > 0.f ? 1.f / l[i] : 0.f;
+    for (int e = 0; e < kTiledPerLane; ++e) {
+      const int64_t d = lane + e * kWarp;
+      if (d < head_dim) out[t * q_row + h * head_dim + d] = acc[i][e] * inv;
+    }
+  }
+}
+
+cudaError_t launch_tiled(const float* q, const float* k, const float* v, float* out, int64_t len, int64_t past,
+                         const int64_t* past_at, const int64_t* starts, int64_t segments, int64_t q_heads,
+                         int64_t kv_heads, int64_t head_dim, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>((len + kTileQueries - 1) / kTileQueries), static_cast<unsigned>(q_heads));
+  tiled_kernel<<<grid, kThreads, tiled_shared_bytes(head_dim), stream>>>(
+      q, k, v, out, len, past, past_at, starts, segments, q_heads, kv_heads, head_dim,
+      1.f / sqrtf(static_cast<float>(head_dim)));
+  return cudaGetLastError();
+}
+
 }  // namespace
 
 namespace {
@@ -105,6 +225,8 @@ cudaError_t launch_causal(const float* q, const float* k, const float* v, float*
                           cudaStream_t stream) {
   if (len <= 0 || q_heads <= 0 || kv_heads <= 0 || q_heads % kv_heads || head_dim <= 0) return cudaErrorInvalidValue;
   if (head_dim > kMaxAttentionHeadDim || len > 0x7fffffff || q_heads > 65535) return cudaErrorInvalidConfiguration;
+  if (len > 1 && head_dim <= kTiledMaxHeadDim)  // prefill: keys shared by a tile of queries
+    return launch_tiled(q, k, v, out, len, past, past_at, nullptr, 0, q_heads, kv_heads, head_dim, stream);
   const dim3 grid(static_cast<unsigned>(len), static_cast<unsigned>(q_heads));
   causal_kernel<<<grid, kThreads, 0, stream>>>(q, k, v, out, past, past_at, q_heads, kv_heads, head_dim,
                                                1.f / sqrtf(static_cast<float>(head_dim)));
@@ -129,6 +251,8 @@ cudaError_t attention_segments(const float* q, const float* k, const float* v, f
                                int64_t head_dim, const int64_t* starts, int64_t segments, cudaStream_t stream) {
   if (n <= 0 || heads <= 0 || head_dim <= 0 || segments <= 0) return cudaErrorInvalidValue;
   if (head_dim > kMaxAttentionHeadDim || n > 0x7fffffff || heads > 65535) return cudaErrorInvalidConfiguration;
+  if (head_dim <= kTiledMaxHeadDim)
+    return launch_tiled(q, k, v, out, n, 0, nullptr, starts, segments, heads, heads, head_dim, stream);
   const dim3 grid(static_cast<unsigned>(n), static_cast<unsigned>(heads));
   segments_kernel<<<grid, kThreads, 0, stream>>>(q, k, v, out, heads, head_dim, starts, segments,
                                                  1.f / sqrtf(static_cast<float>(head_dim)));

@@ -335,6 +335,121 @@ TEST(CudaOps, SegmentAttentionMatchesTheReference) {
   }
 }
 
+TEST(CudaOps, FusedSwiGluAndRowAppendMatchCpu) {
+  SKIP_WITHOUT_GPU();
+  for (int64_t rows : kBatches)
+    for (int64_t inter : kWidths) {
+      SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(inter));
+      const auto gu = random_floats(static_cast<size_t>(rows * 2 * inter), 31, -8, 8);  // (rows, gate | up)
+      std::vector<float> gate(static_cast<size_t>(rows * inter)), up(gate.size()), want(gate.size());
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t i = 0; i < inter; ++i) {
+          gate[r * inter + i] = gu[r * 2 * inter + i];
+          up[r * inter + i] = gu[r * 2 * inter + inter + i];
+        }
+      silu_mul(gate.data(), up.data(), want.data(), rows * inter);
+      DeviceBuffer<float> dgu(gu), dout(want.size());
+      ASSERT_EQ(cuda::silu_mul_fused(dgu.get(), dout.get(), rows, inter, nullptr), cudaSuccess);
+      expect_close(dout.download(), want, 1e-6, 1e-5);
+      EXPECT_TRUE(dout.guard_intact());
+
+      // Rows appended at an offset read from device memory; the rows around stay.
+      const int64_t offset = 7, capacity = offset + rows;
+      const auto src = random_floats(static_cast<size_t>(rows * inter), 32);
+      std::vector<float> cache(static_cast<size_t>(capacity * inter), -1.f);
+      DeviceBuffer<float> dsrc(src), dcache(cache);
+      DeviceBuffer<int64_t> doff(std::vector<int64_t>{offset});
+      ASSERT_EQ(cuda::copy_rows_at(dsrc.get(), dcache.get(), rows, inter, doff.get(), nullptr), cudaSuccess);
+      std::copy(src.begin(), src.end(), cache.begin() + offset * inter);
+      EXPECT_EQ(dcache.download(), cache);
+      EXPECT_TRUE(dcache.guard_intact());
+    }
+}
+
+TEST(CudaOps, CausalAttentionWithTheCacheLengthOnTheDevice) {
+  SKIP_WITHOUT_GPU();
+  const int64_t q_heads = 4, kv_heads = 2, head_dim = 128;
+  for (int64_t len : kBatches)
+    for (int64_t past : {0, 33, 1025}) {
+      SCOPED_TRACE("len " + std::to_string(len) + " past " + std::to_string(past));
+      const int64_t total = past + len;
+      const auto q = random_floats(static_cast<size_t>(len * q_heads * head_dim), 33);
+      const auto k = random_floats(static_cast<size_t>(total * kv_heads * head_dim), 34);
+      const auto v = random_floats(static_cast<size_t>(total * kv_heads * head_dim), 35);
+      std::vector<float> want(q.size());
+      attention_causal_reference(q.data(), k.data(), v.data(), want.data(), len, past, q_heads, kv_heads, head_dim);
+      DeviceBuffer<float> dq(q), dk(k), dv(v), dout(q.size());
+      DeviceBuffer<int64_t> dpast(std::vector<int64_t>{past});
+      ASSERT_EQ(cuda::attention_causal_at(dq.get(), dk.get(), dv.get(), dout.get(), len, dpast.get(), q_heads,
+                                          kv_heads, head_dim, nullptr),
+                cudaSuccess);
+      expect_close(dout.download(), want, 2e-6, 1e-5);
+      EXPECT_TRUE(dout.guard_intact());
+    }
+}
+
+// Top-p on the device: every draw lies in the CPU's nucleus (probabilities
+// sorted, the smallest prefix reaching top_p), a tiny top_p is greedy, and
+// over many uniforms the draws follow the renormalised nucleus (each
+// token's share within 0.01 of its probability, 40,000 draws: 5 sigma).
+TEST(CudaOps, TopPSamplingDrawsFromTheNucleus) {
+  SKIP_WITHOUT_GPU();
+  for (int64_t vocab : {int64_t{1}, int64_t{33}, int64_t{1025}, int64_t{151936}}) {
+    SCOPED_TRACE("vocab " + std::to_string(vocab));
+    const float temperature = 0.7f, top_p = 0.8f;
+    std::vector<float> logits = random_floats(static_cast<size_t>(vocab), 36, -3, 3);
+    for (int64_t i = 0; i < std::min<int64_t>(vocab, 6); ++i) logits[i * 5 % vocab] = 4.f - 0.4f * static_cast<float>(i);
+    // The CPU's nucleus.
+    const float m = *std::max_element(logits.begin(), logits.end());
+    std::vector<double> p(static_cast<size_t>(vocab));
+    double z = 0;
+    for (int64_t i = 0; i < vocab; ++i) z += p[i] = std::exp((logits[i] - m) / temperature);
+    std::vector<int64_t> order(static_cast<size_t>(vocab));
+    for (int64_t i = 0; i < vocab; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return p[a] > p[b]; });
+    std::vector<bool> in(static_cast<size_t>(vocab), false);
+    double mass = 0;
+    for (int64_t i : order) {
+      in[i] = true;
+      if ((mass += p[i] / z) >= top_p) break;
+    }
+    const int64_t rows = 40000;
+    std::vector<float> uniform = random_floats(static_cast<size_t>(rows), 37, 0.f, 1.f);
+    // Large vocabularies: fewer rows (memory), same checks.
+    const int64_t n = vocab > 1025 ? 64 : rows;
+    std::vector<float> all;
+    for (int64_t r = 0; r < n; ++r) all.insert(all.end(), logits.begin(), logits.end());
+    DeviceBuffer<float> dl(all), du(uniform);
+    DeviceBuffer<int32_t> ids(static_cast<size_t>(n));
+    ASSERT_EQ(cuda::sample_top_p(dl.get(), n, vocab, temperature, top_p, du.get(), ids.get(), nullptr), cudaSuccess);
+    const auto got = ids.download();
+    EXPECT_TRUE(ids.guard_intact());
+    std::vector<int64_t> count(static_cast<size_t>(vocab), 0);
+    for (int32_t id : got) {
+      ASSERT_TRUE(id >= 0 && id < vocab) << id;
+      EXPECT_TRUE(in[id]) << "token " << id << " is outside the nucleus";
+      ++count[id];
+    }
+    if (n == rows) {
+      double kept = 0;
+      for (int64_t i = 0; i < vocab; ++i) kept += in[i] ? p[i] : 0;
+      for (int64_t i = 0; i < vocab; ++i) {
+        if (in[i]) {
+          EXPECT_NEAR(static_cast<double>(count[i]) / n, p[i] / kept, 0.01) << "token " << i;
+        }
+      }
+    }
+    // top_p tiny: the most probable token, whatever the uniform.
+    DeviceBuffer<float> dl2(all);
+    ASSERT_EQ(cuda::sample_top_p(dl2.get(), n, vocab, temperature, 1e-6f, du.get(), ids.get(), nullptr), cudaSuccess);
+    for (int32_t id : ids.download()) EXPECT_EQ(id, order[0]);
+  }
+  DeviceBuffer<float> d(4);
+  DeviceBuffer<int32_t> id(1);
+  EXPECT_EQ(cuda::sample_top_p(d.get(), 1, 4, 0.f, 0.9f, d.get(), id.get(), nullptr), cudaErrorInvalidValue);
+  EXPECT_EQ(cuda::sample_top_p(d.get(), 1, 4, 1.f, 1.5f, d.get(), id.get(), nullptr), cudaErrorInvalidValue);
+}
+
 TEST(CudaOps, Bf16GemmMatchesCpuOnTheSameRoundedInputs) {
   SKIP_WITHOUT_GPU();
   std::string error;
