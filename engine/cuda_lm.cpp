@@ -50,14 +50,30 @@ struct Work {
   int64_t* positions = nullptr;  // (3, rows)
   int64_t* past = nullptr;       // (rows) cache length of each sequence before the step
   uint16_t* scratch = nullptr;   // (rows, max(hidden, q_dim, intermediate)) BF16 GEMM input
+  float* split = nullptr;        // split-key decode attention's partial states, for caches up to split_capacity
+  int64_t split_capacity = 0;
 
   void free() {
     for (void* p : {static_cast<void*>(h), static_cast<void*>(x), static_cast<void*>(qkv), static_cast<void*>(q),
                     static_cast<void*>(k), static_cast<void*>(v), static_cast<void*>(attn), static_cast<void*>(gu),
                     static_cast<void*>(g), static_cast<void*>(cos), static_cast<void*>(sin),
-                    static_cast<void*>(positions), static_cast<void*>(past), static_cast<void*>(scratch)})
+                    static_cast<void*>(positions), static_cast<void*>(past), static_cast<void*>(scratch),
+                    static_cast<void*>(split)})
       cudaFree(p);
     *this = Work{0, epoch};
+  }
+
+  // Room for decode attention over caches of up to `capacity` tokens.
+  bool reserve_split(int64_t capacity, const TextConfig& c, Check& check) {
+    if (capacity <= split_capacity) return true;
+    cudaFree(split);
+    split = nullptr;
+    split_capacity = 0;
+    ++epoch;
+    split = alloc<float>(kc::attention_decode_workspace(capacity, c.num_heads, c.head_dim), check);
+    if (!check.ok) return false;
+    split_capacity = capacity;
+    return true;
   }
 
   template <typename T>
@@ -209,6 +225,12 @@ struct CudaLanguageModel::Impl {
     Work& b = w.work;
     check(kc::copy_rows_at(b.k, cache.k_[l], n, kv_row, b.past, w.stream), "append keys");
     check(kc::copy_rows_at(b.v, cache.v_[l], n, kv_row, b.past, w.stream), "append values");
+    if (n == 1) {  // decode: the keys split across blocks
+      check(kc::attention_decode(b.q, cache.k_[l], cache.v_[l], b.attn, b.past, cache.capacity_, c.num_heads,
+                                 c.num_kv_heads, c.head_dim, b.split, w.stream),
+            "decode attention");
+      return;
+    }
     check(kc::attention_causal_at(b.q, cache.k_[l], cache.v_[l], b.attn, n, b.past, c.num_heads, c.num_kv_heads,
                                   c.head_dim, w.stream),
           "attention");
@@ -222,9 +244,9 @@ struct CudaLanguageModel::Impl {
       CudaKvCache& cache = *caches[r];
       check(kc::copy_rows_at(b.k + r * kv_row, cache.k_[l], 1, kv_row, b.past + r, w.stream), "append keys");
       check(kc::copy_rows_at(b.v + r * kv_row, cache.v_[l], 1, kv_row, b.past + r, w.stream), "append values");
-      check(kc::attention_causal_at(b.q + r * qd, cache.k_[l], cache.v_[l], b.attn + r * qd, 1, b.past + r,
-                                    c.num_heads, c.num_kv_heads, c.head_dim, w.stream),
-            "attention");
+      check(kc::attention_decode(b.q + r * qd, cache.k_[l], cache.v_[l], b.attn + r * qd, b.past + r,
+                                 cache.capacity_, c.num_heads, c.num_kv_heads, c.head_dim, b.split, w.stream),
+            "decode attention");
     }
   }
 
@@ -445,6 +467,7 @@ bool CudaLanguageModel::forward(const float* embeddings, int64_t n, const int64_
   Impl& w = *impl_;
   Check check{error};
   if (!w.work.reserve(n, c, check)) return false;
+  if (n == 1 && !w.work.reserve_split(cache->capacity(), c, check)) return false;
   const int64_t rows = all_logits ? n : 1;
   if (!w.reserve_logits(rows, vocab, check)) return false;
   cudaStream_t s = w.stream;
@@ -486,7 +509,10 @@ bool CudaLanguageModel::forward_batch(const float* embeddings, int64_t b, const 
   }
   Impl& w = *impl_;
   Check check{error};
-  if (!w.work.reserve(b, c, check) || !w.reserve_logits(b, vocab, check)) return false;
+  int64_t capacity = 0;
+  for (int64_t r = 0; r < b; ++r) capacity = std::max(capacity, caches[r]->capacity());
+  if (!w.work.reserve(b, c, check) || !w.work.reserve_split(capacity, c, check) || !w.reserve_logits(b, vocab, check))
+    return false;
   cudaStream_t s = w.stream;
   check(cudaMemcpyAsync(w.work.h, embeddings, b * d * 4, cudaMemcpyHostToDevice, s), "upload embeddings");
   check(cudaMemcpyAsync(w.work.positions, positions, 3 * b * 8, cudaMemcpyHostToDevice, s), "upload positions");

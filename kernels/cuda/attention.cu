@@ -17,10 +17,12 @@ struct KeyRange {
 };
 
 // One block: query row `t`, head `h`. Keys/values of head kvh, rows [lo, hi),
-// row stride `row` floats (heads * head_dim of k/v).
+// row stride `row` floats (heads * head_dim of k/v). With `partial` set, the
+// block writes its unnormalised state instead (out: sum of p v relative to
+// its max; partial: max and sum of p), for a later merge of key splits.
 __device__ void attend(const float* __restrict__ qv, const float* __restrict__ k, const float* __restrict__ v,
                        float* __restrict__ out, KeyRange range, int64_t kv_row, int64_t kvh, int64_t head_dim,
-                       float scale) {
+                       float scale, float* __restrict__ partial = nullptr) {
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   float q[kPerLane], acc[kPerLane];
   for (int e = 0; e < kPerLane; ++e) {
@@ -63,7 +65,11 @@ __device__ void attend(const float* __restrict__ qv, const float* __restrict__ k
   for (int w = 0; w < kWarps; ++w) total_m = fmaxf(total_m, sm[w]);
   float total_l = 0.f;
   for (int w = 0; w < kWarps; ++w) total_l += sl[w] * expf(sm[w] - total_m);
-  const float inv = total_l > 0.f ? 1.f / total_l : 0.f;
+  if (partial && threadIdx.x == 0) {
+    partial[0] = total_m;
+    partial[1] = total_l;
+  }
+  const float inv = partial ? 1.f : total_l > 0.f ? 1.f / total_l : 0.f;
   for (int64_t d = threadIdx.x; d < head_dim; d += blockDim.x) {
     float o = 0.f;
     for (int w = 0; w < kWarps; ++w) o += sacc[w][d] * expf(sm[w] - total_m);
@@ -96,6 +102,48 @@ __global__ void segments_kernel(const float* q, const float* k, const float* v, 
   attend(q + offset, k, v, out + offset, {starts[lo], starts[lo + 1]}, heads * head_dim, h, head_dim, scale);
 }
 
+
+// Decode over a long cache (flash-decoding): the keys of one query split into
+// chunks of kSplitKeys, one block per (chunk, head) writing a partial state,
+// then one block per head merging them. Chunks past the cache length (read
+// on the device) write an empty state, so one captured graph fits any length
+// up to the capacity it was sized for.
+constexpr int64_t kSplitKeys = 256;
+
+__global__ void split_kernel(const float* q, const float* k, const float* v, float* work, const int64_t* past_at,
+                             int64_t q_heads, int64_t kv_heads, int64_t head_dim, float scale) {
+  const int64_t split = blockIdx.x, h = blockIdx.y, splits = gridDim.x;
+  const int64_t kvh = h / (q_heads / kv_heads);
+  const int64_t end = *past_at + 1;
+  const int64_t lo = split * kSplitKeys, hi = lo + kSplitKeys < end ? lo + kSplitKeys : end;
+  float* acc = work + (h * splits + split) * (head_dim + 2);  // (head_dim) sums, then max and sum of p
+  attend(q + h * head_dim, k, v, acc, {lo, hi > lo ? hi : lo}, kv_heads * head_dim, kvh, head_dim, scale,
+         acc + head_dim);
+}
+
+__global__ void merge_kernel(const float* work, float* out, int64_t splits, int64_t head_dim) {
+  const int64_t h = blockIdx.x;
+  const float* base = work + h * splits * (head_dim + 2);
+  float m = -FLT_MAX;
+  for (int64_t s = 0; s < splits; ++s) {
+    const float* st = base + s * (head_dim + 2);
+    if (st[head_dim + 1] > 0.f) m = fmaxf(m, st[head_dim]);
+  }
+  float l = 0.f;
+  for (int64_t s = 0; s < splits; ++s) {
+    const float* st = base + s * (head_dim + 2);
+    if (st[head_dim + 1] > 0.f) l += st[head_dim + 1] * expf(st[head_dim] - m);
+  }
+  const float inv = l > 0.f ? 1.f / l : 0.f;
+  for (int64_t d = threadIdx.x; d < head_dim; d += blockDim.x) {
+    float o = 0.f;
+    for (int64_t s = 0; s < splits; ++s) {
+      const float* st = base + s * (head_dim + 2);
+      if (st[head_dim + 1] > 0.f) o += st[d] * expf(st[head_dim] - m);
+    }
+    out[h * head_dim + d] = o * inv;
+  }
+}
 
 // Query-tiled attention (prefill and the vision tower): one block per
 // (16 queries, head). The block's keys and values pass through shared memory
@@ -245,6 +293,26 @@ cudaError_t attention_causal_at(const float* q, const float* k, const float* v, 
                                 cudaStream_t stream) {
   if (!past) return cudaErrorInvalidValue;
   return launch_causal(q, k, v, out, len, 0, past, q_heads, kv_heads, head_dim, stream);
+}
+
+int64_t attention_decode_workspace(int64_t capacity, int64_t q_heads, int64_t head_dim) {
+  const int64_t splits = (capacity + kSplitKeys - 1) / kSplitKeys;
+  return (splits > 0 ? splits : 1) * q_heads * (head_dim + 2);
+}
+
+cudaError_t attention_decode(const float* q, const float* k, const float* v, float* out, const int64_t* past,
+                             int64_t capacity, int64_t q_heads, int64_t kv_heads, int64_t head_dim, float* workspace,
+                             cudaStream_t stream) {
+  if (!past || capacity <= 0 || q_heads <= 0 || kv_heads <= 0 || q_heads % kv_heads || head_dim <= 0)
+    return cudaErrorInvalidValue;
+  if (head_dim > kMaxAttentionHeadDim || q_heads > 65535) return cudaErrorInvalidConfiguration;
+  const int64_t splits = (capacity + kSplitKeys - 1) / kSplitKeys;
+  if (splits > 0x7fffffff) return cudaErrorInvalidConfiguration;
+  const float scale = 1.f / sqrtf(static_cast<float>(head_dim));
+  split_kernel<<<dim3(static_cast<unsigned>(splits), static_cast<unsigned>(q_heads)), kThreads, 0, stream>>>(
+      q, k, v, workspace, past, q_heads, kv_heads, head_dim, scale);
+  merge_kernel<<<static_cast<unsigned>(q_heads), kThreads, 0, stream>>>(workspace, out, splits, head_dim);
+  return cudaGetLastError();
 }
 
 cudaError_t attention_segments(const float* q, const float* k, const float* v, float* out, int64_t n, int64_t heads,

@@ -28,6 +28,16 @@ cudaError_t attention_causal_at(const float* q, const float* k, const float* v, 
                                 const int64_t* past, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
                                 cudaStream_t stream);
 
+// One decode step over a long cache, the keys split across blocks
+// (flash-decoding) so that the whole GPU streams them: q, out (q_heads,
+// head_dim); k, v (capacity, kv_heads, head_dim) of which rows
+// 0..*past are read (*past in device memory, < capacity). workspace: floats
+// from attention_decode_workspace(capacity, ...).
+int64_t attention_decode_workspace(int64_t capacity, int64_t q_heads, int64_t head_dim);
+cudaError_t attention_decode(const float* q, const float* k, const float* v, float* out, const int64_t* past,
+                             int64_t capacity, int64_t q_heads, int64_t kv_heads, int64_t head_dim, float* workspace,
+                             cudaStream_t stream);
+
 // q, k, v, out: (n, heads, head_dim); starts: (segments + 1) device, with
 // starts[0] = 0 and starts[segments] = n; token t attends to its segment.
 cudaError_t attention_segments(const float* q, const float* k, const float* v, float* out, int64_t n, int64_t heads,

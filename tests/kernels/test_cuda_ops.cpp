@@ -388,6 +388,34 @@ TEST(CudaOps, CausalAttentionWithTheCacheLengthOnTheDevice) {
     }
 }
 
+// Split-key decode: one query against caches of up to 5000 tokens, the
+// length read on the device; the rows past it (garbage here) are not read.
+TEST(CudaOps, SplitDecodeAttentionMatchesTheReference) {
+  SKIP_WITHOUT_GPU();
+  const int64_t q_heads = 4, kv_heads = 2;
+  for (int64_t head_dim : {1, 33, 128, 256})
+    for (int64_t past : {0, 33, 255, 256, 1025, 4999}) {
+      SCOPED_TRACE("past " + std::to_string(past) + " head_dim " + std::to_string(head_dim));
+      const int64_t capacity = 5000, total = past + 1;
+      const auto q = random_floats(static_cast<size_t>(q_heads * head_dim), 38);
+      auto k = random_floats(static_cast<size_t>(capacity * kv_heads * head_dim), 39);
+      auto v = random_floats(k.size(), 40);
+      std::vector<float> want(q.size());
+      attention_causal_reference(q.data(), k.data(), v.data(), want.data(), 1, past, q_heads, kv_heads, head_dim);
+      for (size_t i = static_cast<size_t>(total * kv_heads * head_dim); i < k.size(); ++i)
+        k[i] = v[i] = std::numeric_limits<float>::quiet_NaN();
+      DeviceBuffer<float> dq(q), dk(k), dv(v), dout(q.size());
+      DeviceBuffer<float> work(static_cast<size_t>(cuda::attention_decode_workspace(capacity, q_heads, head_dim)));
+      DeviceBuffer<int64_t> dpast(std::vector<int64_t>{past});
+      ASSERT_EQ(cuda::attention_decode(dq.get(), dk.get(), dv.get(), dout.get(), dpast.get(), capacity, q_heads,
+                                       kv_heads, head_dim, work.get(), nullptr),
+                cudaSuccess);
+      expect_close(dout.download(), want, 2e-6, 1e-5);
+      EXPECT_TRUE(dout.guard_intact());
+      EXPECT_TRUE(work.guard_intact());
+    }
+}
+
 // Top-p on the device: every draw lies in the CPU's nucleus (probabilities
 // sorted, the smallest prefix reaching top_p), a tiny top_p is greedy, and
 // over many uniforms the draws follow the renormalised nucleus (each
