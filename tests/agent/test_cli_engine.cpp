@@ -63,8 +63,36 @@ TEST(CliGenerate, SampledRunsRepeatByteForByte) {
 TEST(CliGenerate, StreamsTextAndReportsTimings) {
   CliRun r = run_cli("generate --model " + kGolden + "models/qwen2vl-tied --prompt hi --max-tokens 8 --ignore-eos");
   ASSERT_EQ(r.status, 0) << r.out;
-  EXPECT_NE(r.out.find("deskpilot: prompt "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("deskpilot: on "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(": prompt "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("generated 8 in"), std::string::npos) << r.out;
+}
+
+// --device: cpu runs on the CPU; auto picks the GPU only where one is usable
+// (then cuda works too), else cuda is refused with the reason; other words
+// are refused; the same option on serve and run.
+TEST(CliGenerate, DeviceIsChosenAndReported) {
+  const std::string base = "generate --model " + kGolden + "models/qwen2vl-tied --prompt hi --max-tokens 2 --json";
+  CliRun cpu = run_cli(base + " --device cpu");
+  ASSERT_EQ(cpu.status, 0) << cpu.out;
+  EXPECT_EQ(nlohmann::json::parse(cpu.out)["device"], "cpu");
+  CliRun automatic = run_cli(base + " --device auto");
+  ASSERT_EQ(automatic.status, 0) << automatic.out;
+  const std::string chosen = nlohmann::json::parse(automatic.out)["device"];
+  CliRun cuda = run_cli(base + " --device cuda");
+  if (chosen == "cuda") {
+    EXPECT_EQ(cuda.status, 0) << cuda.out;
+  } else {
+    EXPECT_EQ(chosen, "cpu");
+    EXPECT_EQ(cuda.status, 2) << cuda.out;
+    EXPECT_NE(cuda.out.find("--device cuda: "), std::string::npos) << cuda.out;
+  }
+  for (const std::string& cmd : {base, "serve --model " + kGolden + "models/qwen2vl-tied --port 0",
+                                "run 'click OK' --model " + kGolden + "models/qwen2vl-tied --display :999"}) {
+    CliRun bad = run_cli(cmd + " --device gpu");
+    EXPECT_EQ(bad.status, 2) << cmd << "\n" << bad.out;
+    EXPECT_NE(bad.out.find("expected cpu, cuda or auto, got 'gpu'"), std::string::npos) << cmd << "\n" << bad.out;
+  }
 }
 
 TEST(CliGenerate, BadModelFolderIsNamed) {
