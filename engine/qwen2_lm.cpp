@@ -69,15 +69,28 @@ bool Qwen2LanguageModel::embed(const int32_t* ids, int64_t n, float* out, std::s
 
 void Qwen2LanguageModel::forward(const float* embeddings, int64_t n, const int64_t* positions, KvCache* cache,
                                  float* logits, bool all_logits, const TensorSink* sink) const {
+  cache->reserve(cache->length() + n);
+  run(embeddings, n, positions, &cache, true, logits, all_logits ? n : 1, sink);
+}
+
+void Qwen2LanguageModel::forward_batch(const float* embeddings, int64_t b, const int64_t* positions,
+                                       KvCache* const* caches, float* logits) const {
+  for (int64_t i = 0; i < b; ++i) caches[i]->reserve(caches[i]->length() + 1);
+  run(embeddings, b, positions, caches, false, logits, b, nullptr);
+}
+
+void Qwen2LanguageModel::run(const float* embeddings, int64_t n, const int64_t* positions, KvCache* const* caches,
+                             bool one_sequence, float* logits, int64_t logit_rows, const TensorSink* sink) const {
   const TextConfig& c = config_;
   const int64_t d = c.hidden_size, hd = c.head_dim, heads = c.num_heads, kv_heads = c.num_kv_heads;
-  const int64_t inter = c.intermediate_size, past = cache->length(), kv_row = kv_heads * hd;
+  const int64_t inter = c.intermediate_size, kv_row = kv_heads * hd;
   const float eps = static_cast<float>(c.rms_norm_eps);
-  cache->reserve(past + n);
 
   std::vector<float> h(embeddings, embeddings + n * d);        // (n, hidden) the residual stream
   std::vector<float> x(static_cast<size_t>(n * d));            // (n, hidden) normed input of a block
   std::vector<float> q(static_cast<size_t>(n * heads * hd));   // (n, heads, head_dim)
+  std::vector<float> k(static_cast<size_t>(n * kv_row));       // (n, kv_heads, head_dim) before the cache
+  std::vector<float> v(static_cast<size_t>(n * kv_row));       // (n, kv_heads, head_dim)
   std::vector<float> attn(static_cast<size_t>(n * heads * hd));  // (n, heads, head_dim)
   std::vector<float> gate(static_cast<size_t>(n * inter));     // (n, intermediate)
   std::vector<float> up(static_cast<size_t>(n * inter));       // (n, intermediate)
@@ -85,17 +98,28 @@ void Qwen2LanguageModel::forward(const float* embeddings, int64_t n, const int64
   const int64_t section[3] = {c.mrope_section[0], c.mrope_section[1], c.mrope_section[2]};
   kernels::mrope_cos_sin(positions, n, hd, c.rope_theta, section, cos.data(), sin.data());
 
+  // New keys/values into the cache(s), then attention: the n tokens of one
+  // sequence after its cache, or one token of each of n sequences.
+  const auto attend = [&](int64_t l) {
+    const int64_t sequences = one_sequence ? 1 : n, tokens = one_sequence ? n : 1;
+    for (int64_t i = 0; i < sequences; ++i) {
+      KvCache& cache = *caches[i];
+      const int64_t past = cache.length();
+      std::copy_n(k.data() + i * kv_row, tokens * kv_row, cache.keys(l) + past * kv_row);
+      std::copy_n(v.data() + i * kv_row, tokens * kv_row, cache.values(l) + past * kv_row);
+      kernels::attention_causal(q.data() + i * heads * hd, cache.keys(l), cache.values(l), attn.data() + i * heads * hd,
+                                tokens, past, heads, kv_heads, hd);
+    }
+  };
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const DecoderLayer& L = layers_[l];
-    float* k_rows = cache->keys(l) + past * kv_row;    // (n, kv_heads, head_dim) new cache rows
-    float* v_rows = cache->values(l) + past * kv_row;  // (n, kv_heads, head_dim)
     kernels::rmsnorm_f32(h.data(), L.input_norm.data(), x.data(), n, d, eps);
     kernels::linear(x.data(), n, d, L.q.data, L.q.dtype, L.q.rows, L.q_bias.data(), q.data());
-    kernels::linear(x.data(), n, d, L.k.data, L.k.dtype, L.k.rows, L.k_bias.data(), k_rows);
-    kernels::linear(x.data(), n, d, L.v.data, L.v.dtype, L.v.rows, L.v_bias.data(), v_rows);
+    kernels::linear(x.data(), n, d, L.k.data, L.k.dtype, L.k.rows, L.k_bias.data(), k.data());
+    kernels::linear(x.data(), n, d, L.v.data, L.v.dtype, L.v.rows, L.v_bias.data(), v.data());
     kernels::rope_apply(q.data(), n, heads, hd, cos.data(), sin.data());
-    kernels::rope_apply(k_rows, n, kv_heads, hd, cos.data(), sin.data());
-    kernels::attention_causal(q.data(), cache->keys(l), cache->values(l), attn.data(), n, past, heads, kv_heads, hd);
+    kernels::rope_apply(k.data(), n, kv_heads, hd, cos.data(), sin.data());
+    attend(l);
     kernels::linear(attn.data(), n, heads * hd, L.o.data, L.o.dtype, d, nullptr, x.data());
     kernels::add_inplace(h.data(), x.data(), n * d);
 
@@ -107,64 +131,14 @@ void Qwen2LanguageModel::forward(const float* embeddings, int64_t n, const int64
     kernels::add_inplace(h.data(), x.data(), n * d);
     if (sink && *sink) (*sink)("decoder.layer." + std::to_string(l), {n, d}, h.data());
   }
-  cache->advance(n);
+  if (one_sequence) caches[0]->advance(n);
+  else
+    for (int64_t i = 0; i < n; ++i) caches[i]->advance(1);
 
-  const int64_t rows = all_logits ? n : 1;
-  const float* last = h.data() + (n - rows) * d;
-  kernels::rmsnorm_f32(last, final_norm_.data(), x.data(), rows, d, eps);
-  if (sink && *sink) (*sink)("decoder.norm", {rows, d}, x.data());
-  kernels::linear(x.data(), rows, d, lm_head_.data, lm_head_.dtype, lm_head_.rows, nullptr, logits);
-}
-
-void Qwen2LanguageModel::forward_batch(const float* embeddings, int64_t b, const int64_t* positions,
-                                       KvCache* const* caches, float* logits) const {
-  const TextConfig& c = config_;
-  const int64_t d = c.hidden_size, hd = c.head_dim, heads = c.num_heads, kv_heads = c.num_kv_heads;
-  const int64_t inter = c.intermediate_size, kv_row = kv_heads * hd;
-  const float eps = static_cast<float>(c.rms_norm_eps);
-  for (int64_t i = 0; i < b; ++i) caches[i]->reserve(caches[i]->length() + 1);
-
-  std::vector<float> h(embeddings, embeddings + b * d);        // (b, hidden) the residual stream
-  std::vector<float> x(static_cast<size_t>(b * d));            // (b, hidden)
-  std::vector<float> q(static_cast<size_t>(b * heads * hd));   // (b, heads, head_dim)
-  std::vector<float> k(static_cast<size_t>(b * kv_row));       // (b, kv_heads, head_dim)
-  std::vector<float> v(static_cast<size_t>(b * kv_row));       // (b, kv_heads, head_dim)
-  std::vector<float> attn(static_cast<size_t>(b * heads * hd));  // (b, heads, head_dim)
-  std::vector<float> gate(static_cast<size_t>(b * inter));     // (b, intermediate)
-  std::vector<float> up(static_cast<size_t>(b * inter));       // (b, intermediate)
-  std::vector<float> cos(static_cast<size_t>(b * hd)), sin(static_cast<size_t>(b * hd));  // (b, head_dim)
-  const int64_t section[3] = {c.mrope_section[0], c.mrope_section[1], c.mrope_section[2]};
-  kernels::mrope_cos_sin(positions, b, hd, c.rope_theta, section, cos.data(), sin.data());
-
-  for (int64_t l = 0; l < c.num_layers; ++l) {
-    const DecoderLayer& L = layers_[l];
-    kernels::rmsnorm_f32(h.data(), L.input_norm.data(), x.data(), b, d, eps);
-    kernels::linear(x.data(), b, d, L.q.data, L.q.dtype, L.q.rows, L.q_bias.data(), q.data());
-    kernels::linear(x.data(), b, d, L.k.data, L.k.dtype, L.k.rows, L.k_bias.data(), k.data());
-    kernels::linear(x.data(), b, d, L.v.data, L.v.dtype, L.v.rows, L.v_bias.data(), v.data());
-    kernels::rope_apply(q.data(), b, heads, hd, cos.data(), sin.data());
-    kernels::rope_apply(k.data(), b, kv_heads, hd, cos.data(), sin.data());
-    for (int64_t i = 0; i < b; ++i) {
-      KvCache& cache = *caches[i];
-      const int64_t past = cache.length();
-      std::copy_n(k.data() + i * kv_row, kv_row, cache.keys(l) + past * kv_row);
-      std::copy_n(v.data() + i * kv_row, kv_row, cache.values(l) + past * kv_row);
-      kernels::attention_causal(q.data() + i * heads * hd, cache.keys(l), cache.values(l), attn.data() + i * heads * hd,
-                                1, past, heads, kv_heads, hd);
-    }
-    kernels::linear(attn.data(), b, heads * hd, L.o.data, L.o.dtype, d, nullptr, x.data());
-    kernels::add_inplace(h.data(), x.data(), b * d);
-
-    kernels::rmsnorm_f32(h.data(), L.post_attention_norm.data(), x.data(), b, d, eps);
-    kernels::linear(x.data(), b, d, L.gate.data, L.gate.dtype, inter, nullptr, gate.data());
-    kernels::linear(x.data(), b, d, L.up.data, L.up.dtype, inter, nullptr, up.data());
-    kernels::silu_mul(gate.data(), up.data(), gate.data(), b * inter);
-    kernels::linear(gate.data(), b, inter, L.down.data, L.down.dtype, d, nullptr, x.data());
-    kernels::add_inplace(h.data(), x.data(), b * d);
-  }
-  for (int64_t i = 0; i < b; ++i) caches[i]->advance(1);
-  kernels::rmsnorm_f32(h.data(), final_norm_.data(), x.data(), b, d, eps);
-  kernels::linear(x.data(), b, d, lm_head_.data, lm_head_.dtype, lm_head_.rows, nullptr, logits);
+  const float* last = h.data() + (n - logit_rows) * d;
+  kernels::rmsnorm_f32(last, final_norm_.data(), x.data(), logit_rows, d, eps);
+  if (sink && *sink) (*sink)("decoder.norm", {logit_rows, d}, x.data());
+  kernels::linear(x.data(), logit_rows, d, lm_head_.data, lm_head_.dtype, lm_head_.rows, nullptr, logits);
 }
 
 }  // namespace deskpilot::engine

@@ -68,6 +68,11 @@ class Qwen2LanguageModel {
 
  private:
   Qwen2LanguageModel() = default;
+  // forward and forward_batch: n input rows, either n tokens of caches[0]'s
+  // sequence (one_sequence) or one token of each caches[i]; logits of the
+  // last logit_rows rows.
+  void run(const float* embeddings, int64_t n, const int64_t* positions, KvCache* const* caches, bool one_sequence,
+           float* logits, int64_t logit_rows, const TensorSink* sink) const;
   TextConfig config_;
   std::string prefix_;
   bool tied_ = false;

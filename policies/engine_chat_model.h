@@ -20,10 +20,6 @@ class EngineChatModel final : public ChatModel {
   std::string name() const override;
   std::optional<vision::SmartResizeParams> image_resize() const override;
 
-  // What the last call reused from the session (for the step log).
-  int64_t last_reused_tokens() const { return last_.reused_tokens; }
-  const engine::GenerateResult& last_result() const { return last_; }
-
  private:
   const engine::Model& model_;
   std::mutex mutex_;

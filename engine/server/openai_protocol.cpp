@@ -113,28 +113,32 @@ std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(std::string_
   for (const char* key : {"max_tokens", "max_completion_tokens"})
     if (auto e = number(body, key, 1, static_cast<double>(limits.max_tokens), &d)) return *e;
   r.options.max_tokens = static_cast<int64_t>(d);
+  // The sampling numbers: field, accepted range, default (OpenAI's or vLLM's).
+  struct Field {
+    const char* key;
+    double lo, hi, fallback;
+    double* out;
+  };
+  double temperature, top_p, top_k, frequency, presence, repetition, seed;
+  const Field fields[] = {{"temperature", 0, 2, 1.0, &temperature},
+                          {"top_p", 0, 1, 1.0, &top_p},
+                          {"top_k", -1, 1e6, 0, &top_k},
+                          {"frequency_penalty", -2, 2, 0, &frequency},
+                          {"presence_penalty", -2, 2, 0, &presence},
+                          {"repetition_penalty", 0.01, 10, 1, &repetition},
+                          {"seed", -9.2e18, 9.2e18, 0, &seed}};
+  for (const Field& f : fields) {
+    *f.out = f.fallback;
+    if (auto e = number(body, f.key, f.lo, f.hi, f.out)) return *e;
+  }
   SamplingParams& s = r.options.sampling;
-  d = 1.0;  // OpenAI's default temperature
-  if (auto e = number(body, "temperature", 0, 2, &d)) return *e;
-  s.temperature = d;
-  d = 1.0;
-  if (auto e = number(body, "top_p", 0, 1, &d)) return *e;
-  s.top_p = d;
-  d = 0;
-  if (auto e = number(body, "top_k", -1, 1e6, &d)) return *e;
-  s.top_k = d < 0 ? 0 : static_cast<int64_t>(d);  // vLLM: -1 means off
-  d = 0;
-  if (auto e = number(body, "frequency_penalty", -2, 2, &d)) return *e;
-  s.frequency_penalty = d;
-  d = 0;
-  if (auto e = number(body, "presence_penalty", -2, 2, &d)) return *e;
-  s.presence_penalty = d;
-  d = 1;
-  if (auto e = number(body, "repetition_penalty", 0.01, 10, &d)) return *e;
-  s.repetition_penalty = d;
-  d = 0;
-  if (auto e = number(body, "seed", -9.2e18, 9.2e18, &d)) return *e;
-  s.seed = static_cast<uint64_t>(static_cast<int64_t>(d));
+  s.temperature = temperature;
+  s.top_p = top_p;
+  s.top_k = top_k < 0 ? 0 : static_cast<int64_t>(top_k);  // vLLM: -1 means off
+  s.frequency_penalty = frequency;
+  s.presence_penalty = presence;
+  s.repetition_penalty = repetition;
+  s.seed = static_cast<uint64_t>(static_cast<int64_t>(seed));
   d = 1;
   if (auto e = number(body, "n", 1, 1, &d)) return *e;
   if (body.contains("stop") && !body["stop"].is_null()) {
