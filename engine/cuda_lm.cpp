@@ -412,13 +412,7 @@ std::unique_ptr<CudaLanguageModel> CudaLanguageModel::create_random(const TextCo
   int64_t bytes = 0;
   Allocations& mem = impl->weights;
   const auto matrix = [&](int64_t rows, int64_t cols) {
-    DeviceMatrix d{mem.get<uint16_t>(static_cast<size_t>(rows * cols), check, "weights"), rows, cols};
-    // Scaled like an initialised layer (1 / sqrt(cols)), so activations stay finite.
-    if (d.data)
-      check(kc::fill_random_bf16(d.data, rows * cols, seed++, 1.f / std::sqrt(static_cast<float>(cols)), impl->stream),
-            "random weights");
-    bytes += rows * cols * 2;
-    return d;
+    return cuda_util::random_matrix(rows, cols, &seed, mem, check, impl->stream, &bytes);
   };
   const auto vector = [&](int64_t n, float center, float spread) {
     std::vector<float> host(static_cast<size_t>(n));

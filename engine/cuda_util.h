@@ -7,11 +7,13 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "engine/weight_loader.h"
+#include "kernels/cuda/elementwise.h"
 #include "kernels/dtype.h"
 
 namespace deskpilot::engine::cuda_util {
@@ -104,6 +106,20 @@ inline DeviceMatrix upload_stacked(const std::vector<const Matrix*>& parts, Allo
 
 inline DeviceMatrix upload_matrix(const Matrix& m, Allocations& mem, Check& check, int64_t* bytes) {
   return upload_stacked({&m}, mem, check, bytes);
+}
+
+// Random BF16 weights made on the device (benchmarks of real model sizes),
+// scaled like an initialised layer (1 / sqrt(cols)) so activations stay
+// finite; `*seed` advances. *bytes grows by its size.
+inline DeviceMatrix random_matrix(int64_t rows, int64_t cols, uint64_t* seed, Allocations& mem, Check& check,
+                                  cudaStream_t stream, int64_t* bytes) {
+  DeviceMatrix d{mem.get<uint16_t>(static_cast<size_t>(rows * cols), check, "weights"), rows, cols};
+  if (d.data)
+    check(kernels::cuda::fill_random_bf16(d.data, rows * cols, (*seed)++, 1.f / std::sqrt(static_cast<float>(cols)),
+                                          stream),
+          "random weights");
+  *bytes += rows * cols * 2;
+  return d;
 }
 
 // Vectors concatenated (biases of stacked matrices); nullptr for none at all.

@@ -122,12 +122,7 @@ std::unique_ptr<CudaVisionTower> CudaVisionTower::create_random(const VisionConf
   Check check{error};
   Allocations& mem = impl->weights;
   const auto matrix = [&](int64_t rows, int64_t cols) {
-    DeviceMatrix d{mem.get<uint16_t>(static_cast<size_t>(rows * cols), check, "weights"), rows, cols};
-    if (d.data)
-      check(kc::fill_random_bf16(d.data, rows * cols, seed++, 1.f / std::sqrt(static_cast<float>(cols)), impl->stream),
-            "random weights");
-    impl->bytes += rows * cols * 2;
-    return d;
+    return cuda_util::random_matrix(rows, cols, &seed, mem, check, impl->stream, &impl->bytes);
   };
   const auto vector = [&](int64_t n, float center) {
     std::vector<float> host(static_cast<size_t>(n), center);

@@ -100,18 +100,27 @@ TEST(CpuBackend, IsTheDecoderItselfAndKeepsAPrefixAcrossTruncation) {
 #define SKIP_WITHOUT_GPU() \
   if (!cuda_usable(nullptr)) GTEST_SKIP() << "no usable CUDA device"
 
-class BothDevices : public ::testing::TestWithParam<std::string> {};
+// The checkpoint of the parameter loaded on the CPU and on the GPU.
+class BothDevices : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    SKIP_WITHOUT_GPU();
+    std::string error;
+    cpu_ = Model::load(kModels + GetParam(), &error);
+    ASSERT_NE(cpu_, nullptr) << error;
+    gpu_ = Model::load(kModels + GetParam(), &error, Device::kCuda);
+    ASSERT_NE(gpu_, nullptr) << error;
+  }
+  std::unique_ptr<Model> cpu_, gpu_;
+};
 
 // Greedy tokens on cuda equal the CPU's while the CPU's top-2 margin exceeds
 // twice the BF16 bound of tests/engine/test_cuda_lm.cpp (0.1); after the
 // first indecisive step the sequences may part, so only the prefix is held.
 TEST_P(BothDevices, GreedyGenerationAgreesWithTheCpu) {
-  SKIP_WITHOUT_GPU();
   std::string error;
-  auto cpu = Model::load(kModels + GetParam(), &error);
-  ASSERT_NE(cpu, nullptr) << error;
-  auto gpu = Model::load(kModels + GetParam(), &error, Device::kCuda);
-  ASSERT_NE(gpu, nullptr) << error;
+  Model* cpu = cpu_.get();
+  Model* gpu = gpu_.get();
   GenerateOptions o;
   o.max_tokens = 24;
   o.ignore_eos = true;
@@ -141,10 +150,8 @@ TEST_P(BothDevices, GreedyGenerationAgreesWithTheCpu) {
 }
 
 TEST_P(BothDevices, BatchedDecodeEqualsSingleSteps) {
-  SKIP_WITHOUT_GPU();
   std::string error;
-  auto gpu = Model::load(kModels + GetParam(), &error, Device::kCuda);
-  ASSERT_NE(gpu, nullptr) << error;
+  Model* gpu = gpu_.get();
   const int64_t vocab = gpu->lm().config().vocab_size, hidden = gpu->lm().config().hidden_size;
   const std::vector<std::string> texts = {"Open the terminal", "x", "Type hello into the Name field"};
   const auto b = static_cast<int64_t>(texts.size());
@@ -188,12 +195,9 @@ TEST_P(BothDevices, BatchedDecodeEqualsSingleSteps) {
 // mantissa, 0.4% each) through two blocks and the merger, as the decoder's
 // measured 1% of the logit range (tests/engine/test_cuda_lm.cpp) suggests.
 TEST_P(BothDevices, VisionFeaturesMatchTheCpu) {
-  SKIP_WITHOUT_GPU();
   std::string error;
-  auto cpu = Model::load(kModels + GetParam(), &error);
-  ASSERT_NE(cpu, nullptr) << error;
-  auto gpu = Model::load(kModels + GetParam(), &error, Device::kCuda);
-  ASSERT_NE(gpu, nullptr) << error;
+  Model* cpu = cpu_.get();
+  Model* gpu = gpu_.get();
   const VisionConfig& c = cpu->files().model.vision;
   ImagePatches image;
   image.grid_t = 1;
