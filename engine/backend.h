@@ -47,6 +47,8 @@ class Decoder {
   virtual ~Decoder() = default;
   virtual Device device() const = 0;
   virtual std::unique_ptr<DecoderCache> new_cache() const = 0;
+  // Bytes of weights one decode step reads (the roofline of decode speed).
+  virtual int64_t weight_bytes() const = 0;
   // Qwen2LanguageModel::forward: embeddings (n, hidden) at positions (3, n)
   // after what `cache` holds (which must have room); logits (n, vocab) when
   // all_logits, else (vocab). `sink` gets the intermediates where the
@@ -74,6 +76,13 @@ class ImageEncoder {
 std::unique_ptr<Decoder> make_decoder(const Qwen2LanguageModel& lm, Device device, std::string* error);
 std::unique_ptr<ImageEncoder> make_image_encoder(const VisionTower& tower, Device device, std::string* error);
 
+// Backends with random BF16 weights of a shape (benchmarks of real model
+// sizes without a checkpoint; on the GPU the weights are made there).
+std::unique_ptr<Decoder> make_random_decoder(const TextConfig& config, Device device, uint64_t seed,
+                                             std::string* error);
+std::unique_ptr<ImageEncoder> make_random_image_encoder(const VisionConfig& config, Architecture architecture,
+                                                        Device device, uint64_t seed, std::string* error);
+
 // The CPU backends, always there.
 std::unique_ptr<Decoder> make_cpu_decoder(const Qwen2LanguageModel& lm);
 // The host KV cache inside a CPU backend's cache (nullptr for other backends).
@@ -84,6 +93,9 @@ std::unique_ptr<ImageEncoder> make_cpu_image_encoder(const VisionTower& tower);
 // The CUDA backends (engine/cuda_backend.cpp).
 std::unique_ptr<Decoder> make_cuda_decoder(const Qwen2LanguageModel& lm, std::string* error);
 std::unique_ptr<ImageEncoder> make_cuda_image_encoder(const VisionTower& tower, std::string* error);
+std::unique_ptr<Decoder> make_random_cuda_decoder(const TextConfig& config, uint64_t seed, std::string* error);
+std::unique_ptr<ImageEncoder> make_random_cuda_image_encoder(const VisionConfig& config, bool qwen25, uint64_t seed,
+                                                             std::string* error);
 #endif
 
 }  // namespace deskpilot::engine

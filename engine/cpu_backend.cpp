@@ -24,8 +24,10 @@ class CpuCache : public DecoderCache {
 
 class CpuDecoder : public Decoder {
  public:
-  explicit CpuDecoder(const Qwen2LanguageModel& lm) : lm_(lm) {}
+  explicit CpuDecoder(const Qwen2LanguageModel& lm, std::unique_ptr<Qwen2LanguageModel> owned = nullptr)
+      : owned_(std::move(owned)), lm_(lm) {}
   Device device() const override { return Device::kCpu; }
+  int64_t weight_bytes() const override { return lm_.weight_bytes(); }
   std::unique_ptr<DecoderCache> new_cache() const override { return std::make_unique<CpuCache>(lm_.new_cache()); }
   bool forward(const float* embeddings, int64_t n, const int64_t* positions, DecoderCache* cache, float* logits,
                bool all_logits, const TensorSink* sink, std::string*) override {
@@ -41,12 +43,14 @@ class CpuDecoder : public Decoder {
   }
 
  private:
+  std::unique_ptr<Qwen2LanguageModel> owned_;  // random weights; else the Model owns the decoder
   const Qwen2LanguageModel& lm_;
 };
 
 class CpuImageEncoder : public ImageEncoder {
  public:
-  explicit CpuImageEncoder(const VisionTower& tower) : tower_(tower) {}
+  explicit CpuImageEncoder(const VisionTower& tower, std::unique_ptr<VisionTower> owned = nullptr)
+      : owned_(std::move(owned)), tower_(tower) {}
   Device device() const override { return Device::kCpu; }
   bool encode(const ImagePatches& image, const TensorSink& sink, std::vector<float>* features,
               std::string*) override {
@@ -55,6 +59,7 @@ class CpuImageEncoder : public ImageEncoder {
   }
 
  private:
+  std::unique_ptr<VisionTower> owned_;
   const VisionTower& tower_;
 };
 
@@ -86,6 +91,37 @@ std::unique_ptr<ImageEncoder> make_image_encoder(const VisionTower& tower, Devic
 #ifdef DESKPILOT_HAVE_CUDA
   return make_cuda_image_encoder(tower, error);
 #else
+  if (error) *error = "this build has no CUDA";
+  return nullptr;
+#endif
+}
+
+std::unique_ptr<Decoder> make_random_decoder(const TextConfig& config, Device device, uint64_t seed,
+                                             std::string* error) {
+  if (device == Device::kCpu) {
+    auto lm = Qwen2LanguageModel::create_random(config, seed);
+    const Qwen2LanguageModel& ref = *lm;
+    return std::make_unique<CpuDecoder>(ref, std::move(lm));
+  }
+#ifdef DESKPILOT_HAVE_CUDA
+  return make_random_cuda_decoder(config, seed, error);
+#else
+  if (error) *error = "this build has no CUDA";
+  return nullptr;
+#endif
+}
+
+std::unique_ptr<ImageEncoder> make_random_image_encoder(const VisionConfig& config, Architecture architecture,
+                                                        Device device, uint64_t seed, std::string* error) {
+  if (device == Device::kCpu) {
+    auto tower = VisionTower::create_random(config, architecture, seed);
+    const VisionTower& ref = *tower;
+    return std::make_unique<CpuImageEncoder>(ref, std::move(tower));
+  }
+#ifdef DESKPILOT_HAVE_CUDA
+  return make_random_cuda_image_encoder(config, architecture == Architecture::kQwen25VL, seed, error);
+#else
+  (void)architecture;
   if (error) *error = "this build has no CUDA";
   return nullptr;
 #endif

@@ -31,6 +31,7 @@ class CudaDecoder : public Decoder {
  public:
   explicit CudaDecoder(std::unique_ptr<CudaLanguageModel> lm) : lm_(std::move(lm)) {}
   Device device() const override { return Device::kCuda; }
+  int64_t weight_bytes() const override { return lm_->weight_bytes(); }
   std::unique_ptr<DecoderCache> new_cache() const override {
     std::string unused;  // an empty cache allocates nothing
     return std::make_unique<CudaCache>(lm_->new_cache(0, &unused));
@@ -78,6 +79,19 @@ std::unique_ptr<Decoder> make_cuda_decoder(const Qwen2LanguageModel& lm, std::st
 
 std::unique_ptr<ImageEncoder> make_cuda_image_encoder(const VisionTower& tower, std::string* error) {
   auto gpu = CudaVisionTower::create(tower, error);
+  if (!gpu) return nullptr;
+  return std::make_unique<CudaImageEncoder>(std::move(gpu));
+}
+
+std::unique_ptr<Decoder> make_random_cuda_decoder(const TextConfig& config, uint64_t seed, std::string* error) {
+  auto gpu = CudaLanguageModel::create_random(config, seed, error);
+  if (!gpu) return nullptr;
+  return std::make_unique<CudaDecoder>(std::move(gpu));
+}
+
+std::unique_ptr<ImageEncoder> make_random_cuda_image_encoder(const VisionConfig& config, bool qwen25, uint64_t seed,
+                                                             std::string* error) {
+  auto gpu = CudaVisionTower::create_random(config, qwen25, seed, error);
   if (!gpu) return nullptr;
   return std::make_unique<CudaImageEncoder>(std::move(gpu));
 }

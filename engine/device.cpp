@@ -1,5 +1,9 @@
 #include "engine/device.h"
 
+#include <chrono>
+#include <cstring>
+#include <vector>
+
 #ifdef DESKPILOT_HAVE_CUDA
 #include "kernels/cuda/runtime.h"
 #endif
@@ -39,6 +43,24 @@ bool resolve_device(std::string_view text, Device* device, std::string* error) {
   }
   if (error) *error = "--device: expected cpu, cuda or auto, got '" + std::string(text) + "'";
   return false;
+}
+
+double copy_bandwidth_gbs(Device device) {
+#ifdef DESKPILOT_HAVE_CUDA
+  if (device == Device::kCuda) return kernels::cuda::copy_bandwidth_gbs();
+#endif
+  (void)device;
+  const size_t bytes = size_t{256} << 20;
+  std::vector<char> a(bytes, 1), b(bytes, 2);
+  std::memcpy(b.data(), a.data(), bytes);  // pages touched
+  const int reps = 8;
+  const auto t = std::chrono::steady_clock::now();
+  for (int i = 0; i < reps; ++i) {
+    std::memcpy(b.data(), a.data(), bytes);
+    a[static_cast<size_t>(i)] = b[bytes - 1 - static_cast<size_t>(i)];  // keep the copies
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  return s > 0 ? 2.0 * static_cast<double>(bytes) * reps / s / 1e9 : 0;
 }
 
 std::string device_description(Device device) {

@@ -20,6 +20,10 @@ bool cuda_usable(std::string* why);
 // for another word, or for "cuda" where it is not usable (with the reason).
 bool resolve_device(std::string_view text, Device* device, std::string* error);
 
+// Memory bandwidth of the device in GB/s, measured now with a large copy
+// (read + write): the reference of the decode roofline. 0 when it fails.
+double copy_bandwidth_gbs(Device device);
+
 // One line for logs: "cpu" or "cuda: NVIDIA H200 (sm_90, 139 GiB)".
 std::string device_description(Device device);
 

@@ -53,6 +53,43 @@ std::unique_ptr<Qwen2LanguageModel> Qwen2LanguageModel::load(const WeightStore& 
   return m;
 }
 
+std::unique_ptr<Qwen2LanguageModel> Qwen2LanguageModel::create_random(const TextConfig& c, uint64_t seed) {
+  std::unique_ptr<Qwen2LanguageModel> m(new Qwen2LanguageModel());
+  m->config_ = c;
+  m->prefix_ = "model.";
+  m->tied_ = true;
+  m->random_ = std::make_shared<RandomWeights>(seed);
+  RandomWeights& r = *m->random_;
+  const int64_t d = c.hidden_size, q_out = c.num_heads * c.head_dim, kv_out = c.num_kv_heads * c.head_dim;
+  m->embed_tokens_ = m->lm_head_ = r.matrix(c.vocab_size, d);
+  m->final_norm_ = r.vector(d, 1.f, 0.1f);
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    DecoderLayer L;
+    L.input_norm = r.vector(d, 1.f, 0.1f);
+    L.post_attention_norm = r.vector(d, 1.f, 0.1f);
+    L.q = r.matrix(q_out, d);
+    L.k = r.matrix(kv_out, d);
+    L.v = r.matrix(kv_out, d);
+    L.o = r.matrix(d, q_out);
+    L.q_bias = r.vector(q_out, 0.f, 0.02f);
+    L.k_bias = r.vector(kv_out, 0.f, 0.02f);
+    L.v_bias = r.vector(kv_out, 0.f, 0.02f);
+    L.gate = r.matrix(c.intermediate_size, d);
+    L.up = r.matrix(c.intermediate_size, d);
+    L.down = r.matrix(d, c.intermediate_size);
+    m->layers_.push_back(std::move(L));
+  }
+  return m;
+}
+
+int64_t Qwen2LanguageModel::weight_bytes() const {
+  const auto bytes = [](const Matrix& m) { return m.rows * m.cols * static_cast<int64_t>(kernels::dtype_size(m.dtype)); };
+  int64_t total = bytes(lm_head_);
+  for (const DecoderLayer& L : layers_)
+    total += bytes(L.q) + bytes(L.k) + bytes(L.v) + bytes(L.o) + bytes(L.gate) + bytes(L.up) + bytes(L.down);
+  return total;
+}
+
 bool Qwen2LanguageModel::embed(const int32_t* ids, int64_t n, float* out, std::string* error) const {
   for (int64_t i = 0; i < n; ++i) {
     if (ids[i] < 0 || ids[i] >= config_.vocab_size) {

@@ -17,6 +17,7 @@
 
 #include "engine/config.h"
 #include "engine/kv_cache.h"
+#include "engine/random_weights.h"
 #include "engine/safetensors.h"
 #include "engine/tensor_sink.h"
 #include "engine/weight_loader.h"
@@ -35,6 +36,9 @@ class Qwen2LanguageModel {
   // nullptr and *error naming the tensor and expected/actual shapes.
   static std::unique_ptr<Qwen2LanguageModel> load(const WeightStore& weights, const TextConfig& config,
                                                   std::string* error);
+  // Random BF16 weights of this shape held by the model (benchmarks), tied
+  // embeddings.
+  static std::unique_ptr<Qwen2LanguageModel> create_random(const TextConfig& config, uint64_t seed);
 
   const TextConfig& config() const { return config_; }
   // Which layout the checkpoint uses ("model." or "model.language_model.") and whether lm_head is the embedding.
@@ -45,6 +49,9 @@ class Qwen2LanguageModel {
   const Matrix& embed_tokens() const { return embed_tokens_; }
   const Matrix& lm_head() const { return lm_head_; }
   const std::vector<float>& final_norm() const { return final_norm_; }
+
+  // Bytes of weights one decode step reads (layers and lm_head, as stored).
+  int64_t weight_bytes() const;
 
   KvCache new_cache() const { return KvCache(config_.num_layers, config_.num_kv_heads, config_.head_dim); }
 
@@ -79,6 +86,7 @@ class Qwen2LanguageModel {
   Matrix embed_tokens_, lm_head_;  // (vocab, hidden)
   std::vector<float> final_norm_;  // (hidden)
   std::vector<DecoderLayer> layers_;
+  std::shared_ptr<RandomWeights> random_;  // what the matrices point into, for create_random
 };
 
 }  // namespace deskpilot::engine

@@ -111,6 +111,53 @@ std::unique_ptr<VisionTower> VisionTower::load(const WeightStore& weights, const
   return v;
 }
 
+std::unique_ptr<VisionTower> VisionTower::create_random(const VisionConfig& c, Architecture architecture,
+                                                       uint64_t seed) {
+  std::unique_ptr<VisionTower> v(new VisionTower());
+  v->architecture_ = architecture;
+  v->config_ = c;
+  v->prefix_ = "visual.";
+  v->random_ = std::make_shared<RandomWeights>(seed);
+  RandomWeights& r = *v->random_;
+  const bool q25 = v->qwen25();
+  const int64_t width = c.width, inter = c.intermediate_size, merged = width * c.spatial_merge_size * c.spatial_merge_size;
+  v->patch_embed_ = r.matrix(width, c.in_channels * c.temporal_patch_size * c.patch_size * c.patch_size);
+  for (int64_t b = 0; b < c.depth; ++b) {
+    VisionBlockWeights w;
+    w.norm1_w = r.vector(width, 1.f, 0.1f);
+    w.norm2_w = r.vector(width, 1.f, 0.1f);
+    if (!q25) {
+      w.norm1_b = r.vector(width, 0.f, 0.02f);
+      w.norm2_b = r.vector(width, 0.f, 0.02f);
+    }
+    w.qkv = r.matrix(3 * width, width);
+    w.qkv_b = r.vector(3 * width, 0.f, 0.02f);
+    w.proj = r.matrix(width, width);
+    w.proj_b = r.vector(width, 0.f, 0.02f);
+    if (q25) {
+      w.gate = r.matrix(inter, width);
+      w.gate_b = r.vector(inter, 0.f, 0.02f);
+      w.up = r.matrix(inter, width);
+      w.up_b = r.vector(inter, 0.f, 0.02f);
+      w.down = r.matrix(width, inter);
+      w.down_b = r.vector(width, 0.f, 0.02f);
+    } else {
+      w.fc1 = r.matrix(inter, width);
+      w.fc1_b = r.vector(inter, 0.f, 0.02f);
+      w.fc2 = r.matrix(width, inter);
+      w.fc2_b = r.vector(width, 0.f, 0.02f);
+    }
+    v->blocks_.push_back(std::move(w));
+  }
+  v->merger_norm_w_ = r.vector(width, 1.f, 0.1f);
+  if (!q25) v->merger_norm_b_ = r.vector(width, 0.f, 0.02f);
+  v->merger_fc1_ = r.matrix(merged, merged);
+  v->merger_fc1_b_ = r.vector(merged, 0.f, 0.02f);
+  v->merger_fc2_ = r.matrix(c.out_hidden_size, merged);
+  v->merger_fc2_b_ = r.vector(c.out_hidden_size, 0.f, 0.02f);
+  return v;
+}
+
 void VisionTower::norm(const float* x, const std::vector<float>& w, const std::vector<float>& b, float* out,
                        int64_t rows) const {
   if (qwen25()) {

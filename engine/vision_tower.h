@@ -24,6 +24,7 @@
 #include "engine/config.h"
 #include "engine/image_patches.h"
 #include "engine/qwen2_lm.h"
+#include "engine/random_weights.h"
 #include "engine/safetensors.h"
 #include "engine/tensor_sink.h"
 
@@ -64,6 +65,9 @@ bool vision_full_attention(const VisionConfig& config, bool qwen25, int64_t bloc
 class VisionTower {
  public:
   static std::unique_ptr<VisionTower> load(const WeightStore& weights, const ModelConfig& config, std::string* error);
+  // Random BF16 weights of this shape held by the tower (benchmarks).
+  static std::unique_ptr<VisionTower> create_random(const VisionConfig& config, Architecture architecture,
+                                                    uint64_t seed);
 
   // One image: (patches, C*T*P*P) -> (patches / merge^2, out_hidden_size).
   std::vector<float> encode(const ImagePatches& image, const TensorSink& sink = nullptr) const;
@@ -96,6 +100,7 @@ class VisionTower {
   std::vector<float> merger_norm_w_, merger_norm_b_;  // (width)
   Matrix merger_fc1_, merger_fc2_;                  // (4*width, 4*width), (out, 4*width)
   std::vector<float> merger_fc1_b_, merger_fc2_b_;
+  std::shared_ptr<RandomWeights> random_;  // what the matrices point into, for create_random
 };
 
 }  // namespace deskpilot::engine

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a reference measured in the same run.
-#   scripts/bench.sh [parse] [capture] [tokenizer] [engine] [vision] [serve]   (default: all)
+#   scripts/bench.sh [parse] [capture] [tokenizer] [engine] [vision] [model] [serve]   (default: all)
 #   parse:     the golden corpus through deskpilot's parser and through the
 #              official ui-tars Python parser (.venv-bench, versions pinned
 #              in scripts/golden/requirements.txt).
@@ -17,6 +17,11 @@
 #              random-weight vision tower of UI-TARS-1.5-7B's size (depth 32,
 #              width 1280; made here, 1.4 GB) against transformers FP32 on
 #              the same weights: time and peak memory. A few minutes.
+#   model:     the model benchmark of the GPU check (bench/model) on this
+#              machine's device: CUDA when there is a GPU (UI-TARS-1.5-7B's
+#              shape), else the CPU with the small shape; decode against the
+#              copy-bandwidth roofline, vision + prefill of one screenshot
+#              (time to first token), an agent step.
 #   serve:     `deskpilot serve` on loopback, 8 clients for 20 s, continuous
 #              batching against one request at a time (same model, same
 #              run): requests/s, p50/p99, errors, 4xx for bad requests, peak
@@ -24,7 +29,7 @@
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/build.sh"
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(parse capture tokenizer engine vision serve)
+[ ${#sections[@]} -eq 0 ] && sections=(parse capture tokenizer engine vision model serve)
 bin="$ROOT/build/release"
 
 venv_with() {  # venv_with DIR REQUIREMENTS MODULE
@@ -101,6 +106,14 @@ bench_vision() {
   echo "vision tower, one 1920x1080 screenshot: $(ratio "$(field vision_ms "$theirs")" "$(field vision_ms "$ours")")x the speed of transformers FP32, $(ratio "$(field peak_rss_mb "$ours")" "$(field peak_rss_mb "$theirs")")x its peak memory"
 }
 
+bench_model() {
+  if "$bin/bench/model/bench_model" --device cuda --only decode >/dev/null 2>&1; then
+    "$bin/bench/model/bench_model" --device cuda
+  else
+    "$bin/bench/model/bench_model" --device cpu --small
+  fi
+}
+
 # The OpenAI-compatible server under load: 8 clients for 20 s each way, with
 # continuous batching and, as the reference, one request at a time; a ninth
 # client sends malformed and oversized bodies (all must get 4xx). The model
@@ -114,7 +127,7 @@ bench_serve() {
 
 for s in "${sections[@]}"; do
   case "$s" in
-    parse | capture | tokenizer | engine | vision | serve) echo "== $s"; "bench_$s"; echo ;;
-    *) die "unknown benchmark '$s' (parse, capture, tokenizer, engine, vision, serve)" ;;
+    parse | capture | tokenizer | engine | vision | model | serve) echo "== $s"; "bench_$s"; echo ;;
+    *) die "unknown benchmark '$s' (parse, capture, tokenizer, engine, vision, model, serve)" ;;
   esac
 done

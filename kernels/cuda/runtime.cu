@@ -21,4 +21,30 @@ std::string device_description(int device) {
          ", " + std::to_string(prop.totalGlobalMem >> 30) + " GiB)";
 }
 
+double copy_bandwidth_gbs() {
+  const size_t bytes = size_t{1} << 30;
+  void *a = nullptr, *b = nullptr;
+  if (cudaMalloc(&a, bytes) != cudaSuccess || cudaMalloc(&b, bytes) != cudaSuccess) {
+    cudaFree(a);
+    (void)cudaGetLastError();
+    return 0;
+  }
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice);  // warm-up
+  const int reps = 10;
+  cudaEventRecord(start);
+  for (int i = 0; i < reps; ++i) cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice);
+  cudaEventRecord(stop);
+  cudaEventSynchronize(stop);
+  float ms = 0;
+  cudaEventElapsedTime(&ms, start, stop);
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  cudaFree(a);
+  cudaFree(b);
+  return ms > 0 ? 2.0 * static_cast<double>(bytes) * reps / (ms / 1000.0) / 1e9 : 0;
+}
+
 }  // namespace deskpilot::kernels::cuda

@@ -10,5 +10,8 @@ namespace deskpilot::kernels::cuda {
 int device_count();
 // "NVIDIA H200 (sm_90, 139 GiB)" or the reason there is none.
 std::string device_description(int device);
+// Device-to-device copy bandwidth in GB/s (read + write, 1 GiB x 10): the
+// reference a memory-bound kernel is measured against; 0 when it cannot run.
+double copy_bandwidth_gbs();
 
 }  // namespace deskpilot::kernels::cuda

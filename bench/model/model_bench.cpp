@@ -1,0 +1,210 @@
+// The model on random BF16 weights of a real shape, through the engine's
+// backends (engine/backend.h), on the CPU or the GPU. Default shape:
+// UI-TARS-1.5-7B (Qwen2.5-VL-7B: decoder hidden 3584, 28 layers, 28 query /
+// 4 KV heads, SwiGLU 18944, vocabulary 152064; vision tower 32 blocks of
+// width 1280, windows of 112 px, 4 full-attention blocks); --small: a
+// 2-layer decoder of width 512 and a 2-block tower of width 256 (what the
+// CPU runs in seconds). Prints one table:
+//   - copy bandwidth of the device: the reference of this run;
+//   - decode tokens/s at batch 1 and its fraction of the roofline (weight
+//     bytes per token over the copy bandwidth);
+//   - the vision tower on one 1920x1080 screenshot (smart-resized to
+//     1932x1092: 10,764 patches, 2691 tokens), the prefill of its tokens
+//     with 60 of text, and the two together: the time to first token of an
+//     agent's first step;
+//   - one agent step's model time: 2741 new tokens after 11,000 cached
+//     (five screenshots of history reused), then 30 tokens of answer.
+//
+//   bench_model [--device cpu|cuda|auto] [--small] [--only decode]
+// The full shape needs a GPU (15.5 GB of weights); on the CPU use --small.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/device.h"
+#include "engine/generate.h"
+
+using namespace deskpilot;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+double ms_since(clock_type::time_point t) {
+  return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
+}
+
+void row(const std::string& what, const std::string& value, const std::string& note) {
+  std::printf("%-52s %-14s %s\n", what.c_str(), value.c_str(), note.c_str());
+  std::fflush(stdout);
+}
+
+std::string fmt(const char* f, double v) {
+  char b[256];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
+std::vector<float> random_floats(int64_t n, float scale) {
+  std::vector<float> x(static_cast<size_t>(n));
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> d(-scale, scale);
+  for (float& v : x) v = d(rng);
+  return x;
+}
+
+int fail(const std::string& error) {
+  std::fprintf(stderr, "bench_model: %s\n", error.c_str());
+  return 1;
+}
+
+// n tokens of embeddings at text positions after what `cache` holds.
+bool prefill(engine::Decoder& lm, engine::DecoderCache* cache, const std::vector<float>& x, int64_t n,
+             std::vector<float>* logits, std::string* error) {
+  return cache->reserve(cache->length() + n, error) &&
+         lm.forward(x.data(), n, engine::text_positions(cache->length(), n).data(), cache, logits->data(), false,
+                    nullptr, error);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool small = false, decode_only = false;
+  std::string device_word = "auto";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--small") {
+      small = true;
+    } else if (a == "--device" && i + 1 < argc) {
+      device_word = argv[++i];
+    } else if (a == "--only" && i + 1 < argc && std::strcmp(argv[i + 1], "decode") == 0) {
+      decode_only = true;
+      ++i;
+    } else {
+      std::fprintf(stderr, "usage: bench_model [--device cpu|cuda|auto] [--small] [--only decode]\n");
+      return 2;
+    }
+  }
+  std::string error;
+  engine::Device device;
+  if (!engine::resolve_device(device_word, &device, &error)) return fail(error);
+  if (device == engine::Device::kCpu && !small) {
+    std::fprintf(stderr, "bench_model: the UI-TARS-1.5-7B shape is for a GPU; on the CPU use --small\n");
+    return 2;
+  }
+  engine::TextConfig c;
+  c.vocab_size = 152064;
+  c.hidden_size = small ? 512 : 3584;
+  c.intermediate_size = small ? 1536 : 18944;
+  c.num_layers = small ? 2 : 28;
+  c.num_heads = small ? 8 : 28;
+  c.num_kv_heads = small ? 2 : 4;
+  c.head_dim = 128;
+  c.rope_theta = 1e6;
+  c.mrope_section = {16, 24, 24};
+  c.rms_norm_eps = 1e-6;
+  row("device", engine::device_description(device), small ? "small shape" : "UI-TARS-1.5-7B shape");
+  const double bw = engine::copy_bandwidth_gbs(device);
+  row("copy bandwidth (reference)", fmt("%.0f GB/s", bw), "read + write of a large copy");
+
+  auto t = clock_type::now();
+  auto lm = engine::make_random_decoder(c, device, 1, &error);
+  if (!lm) return fail(error);
+  row("random decoder weights", fmt("%.2f GB", lm->weight_bytes() / 1e9), fmt("made in %.0f ms", ms_since(t)));
+  std::vector<float> logits(static_cast<size_t>(c.vocab_size));
+
+  // Decode at batch 1 after a short prompt.
+  {
+    auto cache = lm->new_cache();
+    const auto x = random_floats(32 * c.hidden_size, 0.05f);
+    if (!prefill(*lm, cache.get(), x, 32, &logits, &error) || !cache->reserve(32 + 64, &error)) return fail(error);
+    std::vector<double> steps;
+    for (int i = 0; i < 64; ++i) {
+      t = clock_type::now();
+      if (!lm->forward(x.data(), 1, engine::text_positions(cache->length(), 1).data(), cache.get(), logits.data(),
+                       false, nullptr, &error))
+        return fail(error);
+      steps.push_back(ms_since(t));
+    }
+    std::sort(steps.begin(), steps.end());
+    const double ms = steps[steps.size() / 2];
+    const double roofline = static_cast<double>(lm->weight_bytes()) / (ms / 1000) / 1e9 / bw;
+    row("decode, batch 1", fmt("%.1f tok/s", 1000 / ms), fmt("median of 64 steps, %.2f ms/token", ms));
+    row("decode / roofline", fmt("%.0f %%", 100 * roofline),
+        fmt("weights read per token over copy bandwidth (%.0f tok/s at 100%%", bw * 1e9 / lm->weight_bytes()) +
+            (device == engine::Device::kCuda ? "; target >= 75%)" : ")"));
+  }
+  if (decode_only) return 0;
+
+  // The vision tower on one 1920x1080 screenshot, then the prefill of its tokens: time to first token.
+  double vision_ms = 0;
+  {
+    engine::VisionConfig v;
+    v.depth = small ? 2 : 32;
+    v.width = small ? 256 : 1280;
+    v.num_heads = small ? 4 : 16;
+    v.intermediate_size = small ? 512 : 3420;
+    v.out_hidden_size = c.hidden_size;
+    v.window_size = 112;
+    v.fullatt_block_indexes = small ? std::vector<int64_t>{1} : std::vector<int64_t>{7, 15, 23, 31};
+    t = clock_type::now();
+    auto tower = engine::make_random_image_encoder(v, engine::Architecture::kQwen25VL, device, 99, &error);
+    if (!tower) return fail("vision: " + error);
+    row("random vision weights", "", fmt("made in %.0f ms", ms_since(t)));
+    engine::ImagePatches image;
+    image.grid_t = 1;
+    image.grid_h = 78;
+    image.grid_w = 138;
+    image.pixel_values = random_floats(image.patches() * 3 * 2 * 14 * 14, 2.f);
+    std::vector<float> features;
+    double best = 1e18;
+    for (int rep = 0; rep < (small ? 1 : 3); ++rep) {
+      t = clock_type::now();
+      if (!tower->encode(image, nullptr, &features, &error)) return fail("vision: " + error);
+      best = std::min(best, ms_since(t));
+    }
+    vision_ms = best;
+    row("vision tower, one 1920x1080 screenshot", fmt("%.1f ms", best),
+        fmt("10764 patches -> %.0f tokens", static_cast<double>(features.size() / c.hidden_size)));
+  }
+  {
+    const int64_t n = 2691 + 60;  // the screenshot's tokens and the prompt's text
+    const auto x = random_floats(n * c.hidden_size, 0.05f);
+    double best = 1e18;
+    for (int rep = 0; rep < (small ? 1 : 3); ++rep) {
+      auto cache = lm->new_cache();
+      t = clock_type::now();
+      if (!prefill(*lm, cache.get(), x, n, &logits, &error)) return fail(error);
+      best = std::min(best, ms_since(t));
+    }
+    row("prefill, 2751 tokens (one screenshot + text)", fmt("%.1f ms", best), fmt("%.0f tok/s", n * 1000 / best));
+    row("time to first token (vision + prefill)", fmt("%.1f ms", vision_ms + best),
+        device == engine::Device::kCuda ? "target <= 120 ms on an H200" : "");
+  }
+  // One agent step: the history's KV cache reused, the new screenshot and a
+  // little text prefilled, then the answer.
+  {
+    const int64_t cached = 11000, fresh = 2741, answer = 30;
+    auto cache = lm->new_cache();
+    if (!cache->reserve(cached + fresh + answer, &error)) return fail(error);
+    const auto x = random_floats(2750 * c.hidden_size, 0.05f);
+    for (int64_t at = 0; at < cached; at += 2750)  // the history, in chunks
+      if (!prefill(*lm, cache.get(), x, std::min<int64_t>(2750, cached - at), &logits, &error)) return fail(error);
+    t = clock_type::now();
+    if (!prefill(*lm, cache.get(), x, fresh, &logits, &error)) return fail(error);
+    const double prefill_ms = ms_since(t);
+    t = clock_type::now();
+    for (int64_t i = 0; i < answer; ++i)
+      if (!lm->forward(x.data(), 1, engine::text_positions(cache->length(), 1).data(), cache.get(), logits.data(),
+                       false, nullptr, &error))
+        return fail(error);
+    const double decode_ms = ms_since(t);
+    row("agent step (model time)", fmt("%.0f ms", prefill_ms + decode_ms),
+        fmt("prefill of 2741 after 11000 cached %.0f ms", prefill_ms) + fmt(" + 30 tokens %.0f ms", decode_ms));
+  }
+  return 0;
+}
