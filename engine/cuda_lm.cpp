@@ -203,6 +203,7 @@ struct CudaLanguageModel::Impl {
     cudaFree(logits);
     logits = nullptr;
     logit_rows = 0;
+    ++work.epoch;  // a captured graph writes into the old buffer
     if (!check(cudaMalloc(&logits, static_cast<size_t>(n * vocab) * 4), "logits")) return false;
     logit_rows = n;
     return true;
