@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "agent/cli_capture.h"
+#include "agent/cli_eval.h"
 #include "agent/cli_generate.h"
 #include "agent/cli_parse.h"
 #include "agent/cli_run.h"
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   deskpilot::agent::add_tokenize_command(app, &exit_code);
   deskpilot::agent::add_run_command(app, &exit_code);
   deskpilot::agent::add_serve_command(app, &exit_code);
+  deskpilot::agent::add_eval_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

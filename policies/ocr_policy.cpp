@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "vision/elements.h"
+#include "vision/screen_text.h"
 
 namespace deskpilot::policies {
 namespace {
@@ -27,52 +28,16 @@ void OcrPolicy::reset(const std::string& instruction) {
   misses_ = 0;
 }
 
-namespace {
-
-// Exact, then with OCR slips, then without one-letter words ("I agree" read
-// as "agree"), then run together ("DONE-42" read as "DONE - 42").
-std::optional<vision::Rect> match(const std::vector<vision::OcrWord>& words, const std::string& phrase,
-                                  int max_edits) {
-  if (auto r = vision::find_phrase(words, phrase)) return r;
-  if (max_edits > 0)
-    if (auto r = vision::find_phrase(words, phrase, max_edits)) return r;
-  std::string longer;
-  std::istringstream in(phrase);
-  for (std::string w; in >> w;)
-    if (w.size() > 1) longer += (longer.empty() ? "" : " ") + w;
-  if (!longer.empty() && longer != phrase)
-    if (auto r = vision::find_phrase(words, longer, max_edits)) return r;
-  return vision::find_phrase_joined(words, phrase);
-}
-
-}  // namespace
-
 bool OcrPolicy::find(const cv::Mat& screenshot, const std::string& phrase, vision::Rect* box, std::string* read,
                      std::string* error) {
   error->clear();
-  std::vector<vision::OcrWord> words;
-  if (!ocr_->read_words(screenshot, &words, error)) return false;
-  if (auto found = match(words, phrase, options_.max_edits)) {
+  vision::ScreenText text(*ocr_, screenshot, options_.max_edits);
+  if (!text.read(error)) return false;
+  if (auto found = text.find(phrase)) {
     *box = *found;
     return true;
   }
-  // Text on a button face is often skipped on the whole page: read each
-  // outlined element of button size on its own.
-  for (const vision::Element& e : vision::detect_elements(screenshot)) {
-    const vision::Rect& r = e.box;
-    if (r.width > 600 || r.height > 120 || r.width < 24 || r.height < 14) continue;
-    const cv::Rect inner(r.x + 2, r.y + 2, r.width - 4, r.height - 4);
-    std::vector<vision::OcrWord> inside;
-    std::string ignored;
-    if (!ocr_->read_words(screenshot(inner).clone(), &inside, &ignored)) continue;
-    if (auto found = match(inside, phrase, options_.max_edits)) {
-      *box = {found->x + inner.x, found->y + inner.y, found->width, found->height};
-      return true;
-    }
-  }
-  read->clear();
-  for (size_t i = 0; i < words.size() && i < 40; ++i) *read += (i ? " " : "") + words[i].text;
-  if (words.size() > 40) *read += " ...";
+  *read = text.words();
   return false;
 }
 

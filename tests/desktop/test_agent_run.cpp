@@ -18,53 +18,15 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/agent/cli_runner.h"
+#include "tests/agent/serve_process.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using deskpilot::testing::run_cli;
+using deskpilot::testing::ServeProcess;
 
 const std::string kModel = std::string(DESKPILOT_SOURCE_DIR) + "/tests/golden/models/qwen25vl-untied";
-
-// `deskpilot serve --port 0` in the background; the port from its first line.
-class ServeProcess {
- public:
-  explicit ServeProcess(const std::string& model) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(fds[1], STDOUT_FILENO);
-      close(fds[0]);
-      execl(DESKPILOT_BIN, DESKPILOT_BIN, "serve", "--model", model.c_str(), "--port", "0", "--quiet",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(fds[1]);
-    std::string line;
-    char c;
-    while (read(fds[0], &c, 1) == 1 && c != '\n') line.push_back(c);
-    close(fds[0]);
-    const size_t colon = line.rfind(':'), slash = line.rfind("/v1");
-    if (colon != std::string::npos && slash != std::string::npos && slash > colon)
-      port_ = std::stoi(line.substr(colon + 1, slash - colon - 1));
-    name_ = line.substr(std::string("deskpilot serve: ").size(), line.find(" on ") - std::string("deskpilot serve: ").size());
-  }
-  ~ServeProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-  }
-  int port() const { return port_; }
-  const std::string& name() const { return name_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  std::string name_;
-};
 
 std::vector<nlohmann::json> trajectory(const std::string& dir) {
   std::vector<nlohmann::json> out;

@@ -1,0 +1,117 @@
+#include "agent/cli_eval.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "agent/cli_run.h"
+#include "agent/eval/grounding_eval.h"
+#include "agent/policy_factory.h"
+
+namespace deskpilot::agent {
+namespace {
+
+struct GroundingCli {
+  std::string data, format, images, out = "eval-grounding";
+  int64_t limit = 0;
+  bool resume = false, json = false, quiet = false;
+  PolicySpec policy;
+};
+
+int run_grounding_eval(GroundingCli o) {
+  std::string error;
+  const auto format = eval::grounding_format_from_name(o.format);
+  if (!format) {
+    std::cerr << "deskpilot: --format '" << o.format << "': expected screenspot, screenspot-v2 or screenspot-pro\n";
+    return 2;
+  }
+  auto set = eval::load_grounding_set(o.data, *format, o.images, &error);
+  if (!set) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 1;
+  }
+  if (o.policy.kind.empty()) o.policy.kind = o.policy.model_dir.empty() && o.policy.endpoint.empty() ? "ocr" : "uitars";
+  std::unique_ptr<eval::Grounder> grounder;
+  std::unique_ptr<PolicyFactory> factory;
+  if (o.policy.kind == "ocr") {
+    grounder = eval::OcrGrounder::create(o.policy.ocr.language, &error);
+  } else {
+    factory = PolicyFactory::create(o.policy, &error);
+    if (!factory) {
+      std::cerr << "deskpilot: " << error << "\n";
+      return 2;
+    }
+    auto policy = factory->make(&error);
+    if (policy) grounder = std::make_unique<eval::PolicyGrounder>(std::move(policy));
+  }
+  if (!grounder) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 1;
+  }
+  eval::GroundingRunOptions run;
+  run.out_dir = o.out;
+  run.limit = o.limit;
+  run.resume = o.resume;
+  run.config = {{"policy", o.policy.kind},
+                {"model", o.policy.model_dir},
+                {"endpoint", o.policy.endpoint},
+                {"model_name", o.policy.model_name},
+                {"prompt_style", o.policy.prompt_style},
+                {"limit", o.limit}};
+  if (!o.quiet)
+    run.on_result = [](const eval::GroundingResult& r, size_t done, size_t total) {
+      std::fprintf(stderr, "[%zu/%zu] %-12s %s (%.0f ms)\n", done, total, r.correctness.c_str(), r.id.c_str(), r.ms);
+    };
+  std::vector<eval::GroundingResult> results;
+  if (!eval::run_grounding(*set, *grounder, run, &results, &error)) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 1;
+  }
+  const eval::GroundingSummary summary = eval::summarize(results);
+  if (o.json) {
+    nlohmann::json j = eval::to_json(summary);
+    j["out"] = o.out;
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << eval::summary_markdown(summary, std::string(eval::grounding_format_name(*format)) + " with " +
+                                                     grounder->name())
+              << "\nResults in " << o.out << " (summary.md, summary.json, samples.jsonl, report.html)\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app, int* exit_code) {
+  CLI::App* eval_cmd = app.add_subcommand("eval", "Evaluate agents on GUI benchmarks");
+  eval_cmd->require_subcommand(1);
+
+  auto g = std::make_shared<GroundingCli>();
+  g->policy.prompt_style = "grounding";
+  CLI::App* grounding = eval_cmd->add_subcommand("grounding", "Grounding accuracy on a ScreenSpot-family set");
+  grounding->add_option("--data", g->data, "The dataset folder (annotation .json/.jsonl files)")->required();
+  grounding->add_option("--format", g->format, "screenspot, screenspot-v2 or screenspot-pro")->required();
+  grounding->add_option("--images", g->images, "Image folder (default: DATA/images, DATA/screenspotv2_image, DATA)");
+  grounding->add_option("--out", g->out, "Results folder")->capture_default_str();
+  grounding->add_option("--limit", g->limit, "Only the first N samples")->check(CLI::NonNegativeNumber);
+  grounding->add_flag("--resume", g->resume, "Keep the samples the results folder already has");
+  grounding->add_flag("--json", g->json, "Print the summary as one JSON object");
+  grounding->add_flag("--quiet", g->quiet, "No progress lines");
+  add_policy_options(grounding, &g->policy);
+  grounding->callback([g, exit_code] { *exit_code = run_grounding_eval(*g); });
+
+  auto pair = std::make_shared<std::vector<std::string>>();
+  CLI::App* compare = eval_cmd->add_subcommand("compare", "Two results folders side by side");
+  compare->add_option("runs", *pair, "Results folders A and B")->required()->expected(2);
+  compare->callback([pair, exit_code] {
+    std::string md, error;
+    if (!eval::compare_grounding((*pair)[0], (*pair)[1], &md, &error)) {
+      std::cerr << "deskpilot: " << error << "\n";
+      *exit_code = 1;
+      return;
+    }
+    std::cout << md;
+    *exit_code = 0;
+  });
+}
+
+}  // namespace deskpilot::agent

@@ -1,0 +1,13 @@
+// deskpilot eval: benchmarks of GUI agents.
+//   eval grounding --data DIR --format screenspot|screenspot-v2|screenspot-pro
+//                  [--images DIR] [--out DIR] [--limit N] [--resume] [policy options]
+//   eval compare A B     two results folders side by side
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace deskpilot::agent {
+
+void add_eval_command(CLI::App& app, int* exit_code);
+
+}  // namespace deskpilot::agent
