@@ -4,8 +4,6 @@
 #include <cctype>
 #include <set>
 
-#include "vision/screen_text.h"
-
 namespace deskpilot::agent::eval {
 
 bool PolicyGrounder::locate(const cv::Mat& bgr, const std::string& instruction, GroundingAnswer* answer,
@@ -84,10 +82,22 @@ std::vector<std::string> ocr_search_phrases(const std::string& instruction) {
 
 bool OcrGrounder::locate(const cv::Mat& bgr, const std::string& instruction, GroundingAnswer* answer,
                          std::string* error) {
-  vision::ScreenText text(*ocr_, bgr);
-  if (!text.read(error)) return false;
+  // FNV-1a over the pixels and the size: the same screen is read once.
+  uint64_t key = 1469598103934665603ull ^ (static_cast<uint64_t>(bgr.cols) << 32 | static_cast<uint64_t>(bgr.rows));
+  const cv::Mat pixels = bgr.isContinuous() ? bgr : bgr.clone();
+  const auto* p = pixels.ptr<uint8_t>();
+  for (size_t i = 0, n = pixels.total() * pixels.elemSize(); i < n; ++i) key = (key ^ p[i]) * 1099511628211ull;
+  if (!text_ || key != key_) {
+    image_ = pixels.clone();
+    text_ = std::make_unique<vision::ScreenText>(*ocr_, image_);
+    key_ = key;
+    if (!text_->read(error)) {
+      text_.reset();
+      return false;
+    }
+  }
   for (const std::string& phrase : ocr_search_phrases(instruction)) {
-    const std::optional<vision::Rect> box = text.find(phrase);
+    const std::optional<vision::Rect> box = text_->find(phrase);
     if (!box) continue;
     answer->point = actions::Point{box->x + box->width / 2.0, box->y + box->height / 2.0};
     answer->raw = "found \"" + phrase + "\"";

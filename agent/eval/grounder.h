@@ -8,6 +8,7 @@
 //                    words first; no point when none of them is there
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include "actions/action.h"
 #include "policies/policy.h"
 #include "vision/ocr.h"
+#include "vision/screen_text.h"
 
 namespace deskpilot::agent::eval {
 
@@ -57,6 +59,10 @@ class OcrGrounder final : public Grounder {
  private:
   explicit OcrGrounder(std::unique_ptr<vision::OcrEngine> ocr) : ocr_(std::move(ocr)) {}
   std::unique_ptr<vision::OcrEngine> ocr_;
+  // The last screenshot's reading: benchmark sets ask many questions of one screen.
+  uint64_t key_ = 0;
+  cv::Mat image_;
+  std::unique_ptr<vision::ScreenText> text_;
 };
 
 // The phrases the OCR grounder looks for, best first: quoted text, the whole

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -210,6 +211,29 @@ TEST(GroundingEval, OcrBaselineEndToEndWithResultsFolderAndResume) {
   ASSERT_TRUE(read_grounding_results(out, &again, &error)) << error;
   ASSERT_EQ(again.size(), 8u);
   for (size_t i = 0; i < 8; ++i) EXPECT_EQ(again[i].correctness, results[i].correctness) << i;
+}
+
+// The set made from real screens (scripts/golden/grounding_set.sh): at least
+// 300 samples with boxes from Chromium's own layout, all on the 1280x800
+// screen; the OCR baseline finds most text targets and no icon.
+TEST(GroundingEval, RealScreensSetAndTheOcrBaseline) {
+  std::string error;
+  auto set = load_grounding_set(kTests + "/golden/grounding/chromium", GroundingFormat::kScreenSpot, "", &error);
+  ASSERT_TRUE(set) << error;
+  ASSERT_GE(set->samples.size(), 300u);
+  std::set<std::string> pages;
+  for (const GroundingSample& s : set->samples) {
+    EXPECT_TRUE(s.x1 >= 0 && s.y1 >= 0 && s.x2 <= 1280 && s.y2 <= 800 && s.x2 > s.x1 && s.y2 > s.y1) << s.id;
+    pages.insert(s.application);
+  }
+  EXPECT_EQ(pages.size(), 8u);
+  const std::string out = temp("chromium");
+  const auto r = run_cli("eval grounding --data " + kTests + "/golden/grounding/chromium --format screenspot --quiet --json --out " + out);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const json summary = json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_EQ(summary["overall"]["total"], set->samples.size());
+  EXPECT_GE(summary["text"]["accuracy"].get<double>(), 0.6) << summary.dump();
+  EXPECT_EQ(summary["icon"]["correct"], 0) << summary.dump();
 }
 
 TEST(GroundingEval, CompareSetsTwoRunsSideBySide) {
