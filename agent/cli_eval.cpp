@@ -5,6 +5,7 @@
 
 #include "agent/cli_run.h"
 #include "agent/eval/grounding_eval.h"
+#include "agent/eval/step_eval.h"
 #include "agent/policy_factory.h"
 
 namespace deskpilot::agent {
@@ -79,6 +80,61 @@ int run_grounding_eval(GroundingCli o) {
   return 0;
 }
 
+struct StepsCli {
+  std::string data, format, images, out = "eval-steps";
+  int64_t limit = 0;
+  bool json = false, quiet = false;
+  PolicySpec policy;
+};
+
+int run_steps_eval(StepsCli o) {
+  std::string error;
+  const auto format = eval::step_format_from_name(o.format);
+  if (!format) {
+    std::cerr << "deskpilot: --format '" << o.format << "': expected androidcontrol or gui-odyssey\n";
+    return 2;
+  }
+  auto episodes = eval::load_episodes(o.data, *format, o.images, &error);
+  if (!episodes) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 1;
+  }
+  auto factory = PolicyFactory::create(o.policy, &error);
+  if (!factory) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 2;
+  }
+  auto policy = factory->make(&error);
+  if (!policy) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 1;
+  }
+  eval::StepRunOptions run;
+  run.out_dir = o.out;
+  run.limit = o.limit;
+  run.quiet = o.quiet;
+  run.config = {{"data", o.data},         {"format", o.format},      {"policy", policy->name()},
+                {"endpoint", o.policy.endpoint}, {"model", o.policy.model_dir}, {"prompt_style", o.policy.prompt_style},
+                {"episodes", episodes->size()}};
+  eval::StepTotals totals;
+  if (!eval::run_step_eval(*episodes, *policy, run, &totals, &error)) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 1;
+  }
+  const nlohmann::json j = totals.to_json();
+  if (o.json) {
+    std::cout << j.dump() << "\n";
+  } else {
+    std::printf("| %s with %s | |\n| --- | ---: |\n", o.format.c_str(), policy->name().c_str());
+    std::printf("| action type accuracy | %.1f%% |\n| grounding accuracy | %.1f%% (%lld steps) |\n"
+                "| step success rate | %.1f%% |\n| episode success rate | %.1f%% (%lld episodes) |\n\nResults in %s\n",
+                100 * j["type_accuracy"].get<double>(), 100 * j["grounding_accuracy"].get<double>(),
+                static_cast<long long>(totals.grounding_steps), 100 * j["step_success_rate"].get<double>(),
+                100 * j["episode_success_rate"].get<double>(), static_cast<long long>(totals.episodes), o.out.c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 void add_eval_command(CLI::App& app, int* exit_code) {
@@ -98,6 +154,19 @@ void add_eval_command(CLI::App& app, int* exit_code) {
   grounding->add_flag("--quiet", g->quiet, "No progress lines");
   add_policy_options(grounding, &g->policy);
   grounding->callback([g, exit_code] { *exit_code = run_grounding_eval(*g); });
+
+  auto st = std::make_shared<StepsCli>();
+  st->policy.prompt_style = "mobile-v1.5";
+  CLI::App* steps = eval_cmd->add_subcommand("steps", "Offline step-level scoring on recorded episodes");
+  steps->add_option("--data", st->data, "An episode file or a folder of them")->required();
+  steps->add_option("--format", st->format, "androidcontrol or gui-odyssey")->required();
+  steps->add_option("--images", st->images, "Screenshot folder (default: the episode file's)");
+  steps->add_option("--out", st->out, "Results folder")->capture_default_str();
+  steps->add_option("--limit", st->limit, "Only the first N episodes")->check(CLI::NonNegativeNumber);
+  steps->add_flag("--json", st->json, "Print the summary as one JSON object");
+  steps->add_flag("--quiet", st->quiet, "No progress lines");
+  add_policy_options(steps, &st->policy);
+  steps->callback([st, exit_code] { *exit_code = run_steps_eval(*st); });
 
   auto pair = std::make_shared<std::vector<std::string>>();
   CLI::App* compare = eval_cmd->add_subcommand("compare", "Two results folders side by side");

@@ -1,7 +1,8 @@
 // deskpilot eval: benchmarks of GUI agents.
 //   eval grounding --data DIR --format screenspot|screenspot-v2|screenspot-pro
 //                  [--images DIR] [--out DIR] [--limit N] [--resume] [policy options]
-//   eval compare A B     two results folders side by side
+//   eval steps --data PATH --format androidcontrol|gui-odyssey [--out DIR] [policy options]
+//   eval compare A B     two grounding results folders side by side
 #pragma once
 
 #include <CLI/CLI.hpp>
