@@ -36,13 +36,13 @@ int run_grounding_eval(GroundingCli o) {
   if (o.policy.kind == "ocr") {
     grounder = eval::OcrGrounder::create(o.policy.ocr.language, &error);
   } else {
-    factory = PolicyFactory::create(o.policy, &error);
-    if (!factory) {
+    int exit_code = 0;
+    auto policy = policy_for_command(o.policy, &factory, &exit_code, &error);
+    if (!policy) {
       std::cerr << "deskpilot: " << error << "\n";
-      return 2;
+      return exit_code;
     }
-    auto policy = factory->make(&error);
-    if (policy) grounder = std::make_unique<eval::PolicyGrounder>(std::move(policy));
+    grounder = std::make_unique<eval::PolicyGrounder>(std::move(policy));
   }
   if (!grounder) {
     std::cerr << "deskpilot: " << error << "\n";
@@ -99,15 +99,12 @@ int run_steps_eval(StepsCli o) {
     std::cerr << "deskpilot: " << error << "\n";
     return 1;
   }
-  auto factory = PolicyFactory::create(o.policy, &error);
-  if (!factory) {
-    std::cerr << "deskpilot: " << error << "\n";
-    return 2;
-  }
-  auto policy = factory->make(&error);
+  std::unique_ptr<PolicyFactory> factory;
+  int exit_code = 0;
+  auto policy = policy_for_command(o.policy, &factory, &exit_code, &error);
   if (!policy) {
     std::cerr << "deskpilot: " << error << "\n";
-    return 1;
+    return exit_code;
   }
   eval::StepRunOptions run;
   run.out_dir = o.out;

@@ -110,15 +110,12 @@ int run(RunCliOptions o) {
   }
   o.policy.uitars.sampling.temperature = o.temperature;
   o.policy.uitars.sampling.seed = o.seed;
-  auto factory = PolicyFactory::create(o.policy, &error);
-  if (!factory) {
-    std::cerr << "deskpilot: " << error << "\n";
-    return 2;
-  }
-  auto policy = factory->make(&error);
+  std::unique_ptr<PolicyFactory> factory;
+  int exit_code = 0;
+  auto policy = policy_for_command(o.policy, &factory, &exit_code, &error);
   if (!policy) {
     std::cerr << "deskpilot: " << error << "\n";
-    return 1;
+    return exit_code;
   }
 
   // The display: a private Xvfb, the one named, or $DISPLAY.
