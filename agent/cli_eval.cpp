@@ -1,11 +1,15 @@
 #include "agent/cli_eval.h"
 
+#include <atomic>
+#include <csignal>
+#include <fstream>
 #include <cstdio>
 #include <iostream>
 
 #include "agent/cli_run.h"
 #include "agent/eval/grounding_eval.h"
 #include "agent/eval/step_eval.h"
+#include "agent/eval/task_eval.h"
 #include "agent/policy_factory.h"
 
 namespace deskpilot::agent {
@@ -132,6 +136,52 @@ int run_steps_eval(StepsCli o) {
   return 0;
 }
 
+struct TasksCli {
+  std::string path, out = "eval-tasks", shard = "1/1";
+  int jobs = 1;
+  bool resume = false, json = false, quiet = false;
+  PolicySpec policy;
+};
+
+std::atomic<bool> g_stop_tasks{false};
+void on_sigint_tasks(int) { g_stop_tasks = true; }
+
+int run_tasks_eval(TasksCli o) {
+  std::string error;
+  eval::TaskRunOptions run;
+  if (!eval::parse_shard(o.shard, &run.shard_index, &run.shard_count)) {
+    std::cerr << "deskpilot: --shard '" << o.shard << "': expected i/N with 1 <= i <= N\n";
+    return 2;
+  }
+  auto tasks = eval::load_tasks(o.path, &error);
+  if (!tasks) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 1;
+  }
+  auto factory = PolicyFactory::create(o.policy, &error);
+  if (!factory) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 2;
+  }
+  std::shared_ptr<PolicyFactory> shared(std::move(factory));
+  run.make_policy = [shared](std::string* e) { return shared->make(e); };
+  run.out_dir = o.out;
+  run.jobs = o.jobs;
+  run.resume = o.resume;
+  run.quiet = o.quiet;
+  run.stop = &g_stop_tasks;
+  run.config = {{"tasks_path", o.path}, {"policy", shared->describe()}};
+  std::signal(SIGINT, on_sigint_tasks);
+  std::vector<eval::TaskOutcome> outcomes;
+  if (!eval::run_tasks(*tasks, run, &outcomes, &error)) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 1;
+  }
+  if (o.json) std::cout << eval::summarize_tasks(outcomes).dump() << "\n";
+  else std::cout << eval::tasks_markdown(outcomes) << "\nResults in " << o.out << "\n";
+  return g_stop_tasks ? 130 : 0;
+}
+
 }  // namespace
 
 void add_eval_command(CLI::App& app, int* exit_code) {
@@ -164,6 +214,34 @@ void add_eval_command(CLI::App& app, int* exit_code) {
   steps->add_flag("--quiet", st->quiet, "No progress lines");
   add_policy_options(steps, &st->policy);
   steps->callback([st, exit_code] { *exit_code = run_steps_eval(*st); });
+
+  auto tk = std::make_shared<TasksCli>();
+  CLI::App* tasks = eval_cmd->add_subcommand("tasks", "Live task suites (OSWorld-style JSON), each on a fresh display");
+  tasks->add_option("tasks", tk->path, "A task file or a folder of them")->required();
+  tasks->add_option("--out", tk->out, "Results folder")->capture_default_str();
+  tasks->add_option("-j,--jobs", tk->jobs, "Tasks at once")->check(CLI::Range(1, 64))->capture_default_str();
+  tasks->add_option("--shard", tk->shard, "Run the i-th of N shards (every N-th task), e.g. 2/8")->capture_default_str();
+  tasks->add_flag("--resume", tk->resume, "Keep the tasks the results folder already has");
+  tasks->add_flag("--json", tk->json, "Print the summary as one JSON object");
+  tasks->add_flag("--quiet", tk->quiet, "No progress lines");
+  add_policy_options(tasks, &tk->policy);
+  tasks->callback([tk, exit_code] { *exit_code = run_tasks_eval(*tk); });
+
+  auto merge = std::make_shared<std::vector<std::string>>();
+  CLI::App* merge_cmd = eval_cmd->add_subcommand("merge", "Join the results folders of task shards into OUT");
+  merge_cmd->add_option("folders", *merge, "OUT, then the shards' folders")->required()->expected(2, 1000);
+  merge_cmd->callback([merge, exit_code] {
+    std::string error;
+    const std::vector<std::string> dirs(merge->begin() + 1, merge->end());
+    if (!eval::merge_task_results(merge->front(), dirs, &error)) {
+      std::cerr << "deskpilot: " << error << "\n";
+      *exit_code = 1;
+      return;
+    }
+    std::ifstream summary(merge->front() + "/summary.md");
+    std::cout << summary.rdbuf() << "\nMerged into " << merge->front() << "\n";
+    *exit_code = 0;
+  });
 
   auto pair = std::make_shared<std::vector<std::string>>();
   CLI::App* compare = eval_cmd->add_subcommand("compare", "Two results folders side by side");

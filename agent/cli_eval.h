@@ -2,6 +2,8 @@
 //   eval grounding --data DIR --format screenspot|screenspot-v2|screenspot-pro
 //                  [--images DIR] [--out DIR] [--limit N] [--resume] [policy options]
 //   eval steps --data PATH --format androidcontrol|gui-odyssey [--out DIR] [policy options]
+//   eval tasks DIR [-j N] [--shard i/N] [--resume] [--out DIR] [policy options]
+//   eval merge OUT A B ...  the shards' results folders joined
 //   eval compare A B     two grounding results folders side by side
 #pragma once
 

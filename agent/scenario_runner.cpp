@@ -288,6 +288,7 @@ class Runner {
       ao.source = "agent " + step.json_path;
       const AgentResult r = run_agent(step.agent_instruction, *policy, *capture_, *executor_, trajectory_.get(), ao);
       trajectory_steps_ += static_cast<int>(r.steps.size());
+      part.agent_steps = static_cast<int>(r.steps.size());
       part.ok = r.status == AgentStatus::kFinished;
       part.description += " (" + policy->name() + ", " + std::to_string(r.steps.size()) + " steps)";
       if (!part.ok) error = std::string(agent_status_name(r.status)) + ": " + r.error;

@@ -22,6 +22,7 @@ struct PartResult {
   bool ok = false;
   std::string error;        // why not
   double seconds = 0;
+  int agent_steps = 0;      // agent steps: the steps the policy took
 };
 
 struct ScenarioResult {

@@ -1,0 +1,424 @@
+#include "agent/eval/task_eval.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "agent/scenario.h"
+#include "agent/scenario_runner.h"
+
+namespace deskpilot::agent::eval {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+struct Invalid {
+  std::string where, what;
+};
+
+std::string quote(const std::string& s) {  // for /bin/sh
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// A command given as a string (for the shell) or a list of arguments.
+std::string command_at(const json& j, const std::string& where) {
+  if (j.is_string()) return j.get<std::string>();
+  if (j.is_array() && !j.empty()) {
+    std::string cmd;
+    for (const json& a : j) {
+      if (!a.is_string()) throw Invalid{where, "expected strings"};
+      // Arguments that name $WORK stay expandable: double quotes for those.
+      const std::string s = a.get<std::string>();
+      cmd += (cmd.empty() ? "" : " ") + (s.find('$') != std::string::npos ? "\"" + s + "\"" : quote(s));
+    }
+    return cmd;
+  }
+  throw Invalid{where, "expected a command string or a list of arguments"};
+}
+
+std::string text_at(const json& j, const char* key, const std::string& where) {
+  if (!j.is_object() || !j.contains(key) || !j[key].is_string()) throw Invalid{where + "." + key, "expected a string"};
+  return j[key].get<std::string>();
+}
+
+// evaluator.expected: {"contains": T} or {"matches": REGEX}.
+std::pair<std::string, std::string> expected_at(const json& e, const std::string& where) {
+  if (!e.contains("expected") || !e["expected"].is_object()) throw Invalid{where + ".expected", "expected {\"contains\": TEXT} or {\"matches\": REGEX}"};
+  const json& x = e["expected"];
+  if (x.contains("contains")) return {"contains", text_at(x, "contains", where + ".expected")};
+  if (x.contains("matches")) return {"matches", text_at(x, "matches", where + ".expected")};
+  throw Invalid{where + ".expected", "expected {\"contains\": TEXT} or {\"matches\": REGEX}"};
+}
+
+json convert(const json& t, TaskSpec* spec) {
+  if (!t.is_object()) throw Invalid{"$", "expected a task object"};
+  spec->id = text_at(t, "id", "$");
+  spec->instruction = text_at(t, "instruction", "$");
+  int width = 1024, height = 768;
+  if (t.contains("screen")) {
+    if (!t["screen"].is_array() || t["screen"].size() != 2 || !t["screen"][0].is_number_integer() ||
+        !t["screen"][1].is_number_integer())
+      throw Invalid{"$.screen", "expected [width, height]"};
+    width = t["screen"][0].get<int>();
+    height = t["screen"][1].get<int>();
+  }
+  json s = {{"name", spec->id},
+            {"description", spec->instruction},
+            {"screen", {{"width", width}, {"height", height}}},
+            {"env", {{"TASK_DIR", fs::absolute(fs::path(spec->file).parent_path()).string()}}}};
+  if (t.contains("timeout_s")) s["timeout_s"] = t["timeout_s"];
+  json setup = json::array();
+  const json config = t.value("config", json::array());
+  if (!config.is_array()) throw Invalid{"$.config", "expected a list"};
+  for (size_t i = 0; i < config.size(); ++i) {
+    const std::string w = "$.config[" + std::to_string(i) + "]";
+    const std::string type = text_at(config[i], "type", w);
+    const json p = config[i].value("parameters", json::object());
+    if (type == "launch") {
+      if (!p.contains("command")) throw Invalid{w + ".parameters.command", "missing"};
+      setup.push_back({{"run", command_at(p["command"], w + ".parameters.command")}, {"background", true}});
+    } else if (type == "execute") {
+      if (!p.contains("command")) throw Invalid{w + ".parameters.command", "missing"};
+      setup.push_back({{"run", command_at(p["command"], w + ".parameters.command")}});
+    } else if (type == "open") {
+      const std::string path = text_at(p, "path", w + ".parameters");
+      const std::string ext = fs::path(path).extension().string();
+      const std::string arg = "\"" + path + "\"";
+      const std::string app =
+          ext == ".html" || ext == ".htm"
+              ? "chromium --no-sandbox --test-type --no-first-run --no-default-browser-check --disable-gpu "
+                "--disable-extensions --disable-sync --password-store=basic --user-data-dir=\"$WORK/profile\" "
+                "--window-position=0,0 --window-size=" + std::to_string(width) + "," + std::to_string(height) +
+                    " --app=\"file://" + path + "\""
+              : "mousepad " + arg;
+      setup.push_back({{"run", app}, {"background", true}});
+    } else if (type == "sleep") {
+      if (!p.contains("seconds") || !p["seconds"].is_number()) throw Invalid{w + ".parameters.seconds", "expected a number"};
+      setup.push_back({{"sleep", p["seconds"]}});
+    } else if (type == "activate_window") {
+      setup.push_back({{"activate_window", text_at(p, "window_name", w + ".parameters")}, {"timeout_s", 30}});
+    } else {
+      throw Invalid{w + ".type", "expected launch, execute, open, sleep or activate_window, got '" + type + "'"};
+    }
+  }
+  s["setup"] = setup;
+  json agent = {{"instruction", spec->instruction}};
+  if (t.contains("max_steps")) agent["max_steps"] = t["max_steps"];
+  s["steps"] = json::array({{{"agent", agent}}});
+  if (!t.contains("evaluator") || !t["evaluator"].is_object()) throw Invalid{"$.evaluator", "expected an object"};
+  const json& e = t["evaluator"];
+  const std::string func = text_at(e, "func", "$.evaluator");
+  json checks = json::array();
+  if (func == "command_output") {
+    const auto [how, value] = expected_at(e, "$.evaluator");
+    checks.push_back({{"command", text_at(e, "command", "$.evaluator")},
+                      {how == "contains" ? "output_contains" : "output_matches", value},
+                      {"timeout_s", 5}});
+  } else if (func == "file_content") {
+    const auto [how, value] = expected_at(e, "$.evaluator");
+    const std::string path = text_at(e, "path", "$.evaluator");
+    if (how == "contains") checks.push_back({{"file_contains", {{"path", path}, {"text", value}}}, {"timeout_s", 5}});
+    else checks.push_back({{"file_matches", {{"path", path}, {"regex", value}}}, {"timeout_s", 5}});
+  } else if (func == "ocr_text") {
+    const auto [how, value] = expected_at(e, "$.evaluator");
+    if (how != "contains") throw Invalid{"$.evaluator.expected", "ocr_text takes {\"contains\": TEXT}"};
+    checks.push_back({{"text_present", value}, {"timeout_s", 5}});
+  } else if (func == "infeasible") {
+    spec->infeasible = true;
+  } else {
+    throw Invalid{"$.evaluator.func", "expected command_output, file_content, ocr_text or infeasible, got '" + func + "'"};
+  }
+  s["checks"] = checks;
+  return s;
+}
+
+std::mutex g_write;  // results.jsonl and progress lines
+
+}  // namespace
+
+std::optional<TaskSpec> load_task(const std::string& path, std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = path + ": cannot read";
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  TaskSpec spec;
+  spec.file = path;
+  try {
+    spec.scenario = convert(json::parse(ss.str()), &spec);
+  } catch (const json::exception& e) {
+    *error = path + ": " + e.what();
+    return std::nullopt;
+  } catch (const Invalid& e) {
+    *error = path + ": " + e.where + ": " + e.what;
+    return std::nullopt;
+  }
+  return spec;
+}
+
+std::optional<std::vector<TaskSpec>> load_tasks(const std::string& path, std::string* error) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    for (const auto& e : fs::directory_iterator(path, ec))
+      if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+  } else if (fs::is_regular_file(path, ec)) {
+    files.push_back(path);
+  }
+  if (files.empty()) {
+    *error = path + ": no task files (.json)";
+    return std::nullopt;
+  }
+  std::vector<TaskSpec> tasks;
+  std::map<std::string, std::string> ids;
+  for (const fs::path& f : files) {
+    auto t = load_task(f.string(), error);
+    if (!t) return std::nullopt;
+    if (ids.count(t->id)) {
+      *error = f.string() + ": $.id: '" + t->id + "' is also the id of " + ids[t->id];
+      return std::nullopt;
+    }
+    ids[t->id] = f.string();
+    tasks.push_back(std::move(*t));
+  }
+  return tasks;
+}
+
+json to_json(const TaskOutcome& o) {
+  return {{"id", o.id},           {"success", o.success}, {"status", o.status},       {"detail", o.detail},
+          {"steps", o.steps},     {"seconds", o.seconds}, {"infeasible", o.infeasible}};
+}
+
+namespace {
+
+std::optional<TaskOutcome> outcome_from_json(const json& j) {
+  try {
+    TaskOutcome o;
+    o.id = j.at("id").get<std::string>();
+    o.success = j.at("success").get<bool>();
+    o.status = j.value("status", "");
+    o.detail = j.value("detail", "");
+    o.steps = j.value("steps", 0);
+    o.seconds = j.value("seconds", 0.0);
+    o.infeasible = j.value("infeasible", false);
+    return o;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+bool read_outcomes(const std::string& dir, std::vector<TaskOutcome>* out, std::string* error) {
+  const std::string path = (fs::path(dir) / "results.jsonl").string();
+  std::ifstream in(path);
+  if (!in) {
+    *error = path + ": cannot read";
+    return false;
+  }
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.empty()) continue;
+    std::optional<TaskOutcome> o;
+    try {
+      o = outcome_from_json(json::parse(line));
+    } catch (const json::exception&) {
+    }
+    if (!o) {
+      *error = path + ": line " + std::to_string(n) + ": not a task result";
+      return false;
+    }
+    out->push_back(std::move(*o));
+  }
+  return true;
+}
+
+bool write_summary(const std::string& dir, const std::vector<TaskOutcome>& outcomes, std::string* error) {
+  std::ofstream(fs::path(dir) / "summary.json") << summarize_tasks(outcomes).dump(2) << "\n";
+  std::ofstream md(fs::path(dir) / "summary.md");
+  md << tasks_markdown(outcomes);
+  if (!md) {
+    *error = dir + "/summary.md: cannot write";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool parse_shard(const std::string& text, int* index, int* count) {
+  const size_t slash = text.find('/');
+  if (slash == std::string::npos) return false;
+  try {
+    size_t a = 0, b = 0;
+    *index = std::stoi(text.substr(0, slash), &a);
+    *count = std::stoi(text.substr(slash + 1), &b);
+    return a == slash && b == text.size() - slash - 1 && *count >= 1 && *index >= 1 && *index <= *count;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+json summarize_tasks(const std::vector<TaskOutcome>& outcomes) {
+  const auto part = [&](int which) {  // 0 all, 1 feasible, 2 infeasible
+    int64_t n = 0, ok = 0, steps = 0;
+    double seconds = 0;
+    for (const TaskOutcome& o : outcomes) {
+      if ((which == 1 && o.infeasible) || (which == 2 && !o.infeasible)) continue;
+      ++n;
+      ok += o.success;
+      steps += o.steps;
+      seconds += o.seconds;
+    }
+    return json{{"tasks", n},
+                {"succeeded", ok},
+                {"success_rate", n ? static_cast<double>(ok) / n : 0.0},
+                {"mean_steps", n ? static_cast<double>(steps) / n : 0.0},
+                {"mean_seconds", n ? seconds / n : 0.0}};
+  };
+  return {{"all", part(0)}, {"feasible", part(1)}, {"infeasible", part(2)}};
+}
+
+std::string tasks_markdown(const std::vector<TaskOutcome>& outcomes) {
+  const json s = summarize_tasks(outcomes);
+  std::ostringstream md;
+  char line[256];
+  md << "| tasks | succeeded | success rate | mean steps | mean seconds |\n| --- | ---: | ---: | ---: | ---: |\n";
+  for (const char* k : {"all", "feasible", "infeasible"}) {
+    const json& p = s[k];
+    std::snprintf(line, sizeof line, "| %s | %lld / %lld | %.1f%% | %.1f | %.1f |\n", k,
+                  static_cast<long long>(p["succeeded"].get<int64_t>()), static_cast<long long>(p["tasks"].get<int64_t>()),
+                  100 * p["success_rate"].get<double>(), p["mean_steps"].get<double>(), p["mean_seconds"].get<double>());
+    md << line;
+  }
+  md << "\n| task | result | steps | seconds | detail |\n| --- | --- | ---: | ---: | --- |\n";
+  for (const TaskOutcome& o : outcomes) {
+    std::snprintf(line, sizeof line, " | %d | %.1f | ", o.steps, o.seconds);
+    md << "| " << o.id << (o.infeasible ? " (infeasible)" : "") << " | " << (o.success ? "success" : "failure") << line
+       << o.detail.substr(0, 160) << " |\n";
+  }
+  return md.str();
+}
+
+bool run_tasks(const std::vector<TaskSpec>& tasks, const TaskRunOptions& options, std::vector<TaskOutcome>* outcomes,
+               std::string* error) {
+  std::error_code ec;
+  const fs::path out(options.out_dir);
+  fs::create_directories(out / "scenarios", ec);
+  if (!fs::is_directory(out / "scenarios")) {
+    *error = options.out_dir + ": cannot create the results folder";
+    return false;
+  }
+  std::set<std::string> done;
+  outcomes->clear();
+  if (options.resume && fs::exists(out / "results.jsonl")) {
+    std::vector<TaskOutcome> before;
+    if (!read_outcomes(options.out_dir, &before, error)) return false;
+    for (TaskOutcome& o : before) {
+      done.insert(o.id);
+      outcomes->push_back(std::move(o));
+    }
+  }
+  json config = options.config;
+  config["shard"] = std::to_string(options.shard_index) + "/" + std::to_string(options.shard_count);
+  config["jobs"] = options.jobs;
+  config["tasks"] = tasks.size();
+  std::ofstream(out / "config.json") << config.dump(2) << "\n";
+  std::ofstream results(out / "results.jsonl", options.resume ? std::ios::app : std::ios::trunc);
+  if (!results) {
+    *error = (out / "results.jsonl").string() + ": cannot write";
+    return false;
+  }
+  // This shard's tasks, not yet done, each turned into a scenario file.
+  std::vector<std::pair<const TaskSpec*, Scenario>> todo;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (static_cast<int>(i % options.shard_count) != options.shard_index - 1 || done.count(tasks[i].id)) continue;
+    const std::string file = (out / "scenarios" / (slug(tasks[i].id) + ".json")).string();
+    std::ofstream(file) << tasks[i].scenario.dump(2) << "\n";
+    auto s = load_scenario(file, error);
+    if (!s) {
+      *error = tasks[i].file + " (as " + file + "): " + *error;
+      return false;
+    }
+    todo.emplace_back(&tasks[i], std::move(*s));
+  }
+  RunOptions ro;
+  ro.out_dir = (out / "tasks").string();
+  ro.stop = options.stop;
+  ro.make_policy = options.make_policy;
+  std::atomic<size_t> next{0};
+  const size_t total = todo.size();
+  auto worker = [&] {
+    for (size_t i = next++; i < total; i = next++) {
+      const TaskSpec& t = *todo[i].first;
+      const ScenarioResult r = run_scenario(todo[i].second, ro);
+      TaskOutcome o;
+      o.id = t.id;
+      o.infeasible = t.infeasible;
+      o.seconds = r.seconds;
+      for (const PartResult& p : r.steps) o.steps += p.agent_steps;
+      const bool setup_ok = std::all_of(r.setup.begin(), r.setup.end(), [](const PartResult& p) { return p.ok; });
+      if (t.infeasible) {
+        // Giving up is right: the agent failed or asked for the user, after a good set-up.
+        const bool gave_up = setup_ok && !r.steps.empty() && !r.steps[0].ok && r.steps[0].error.rfind("failed", 0) == 0;
+        o.success = gave_up;
+        o.detail = gave_up ? "gave up: " + r.steps[0].error
+                           : (r.steps.empty() || r.steps[0].ok ? "claimed success on an infeasible task" : r.error);
+      } else {
+        o.success = r.passed;
+        o.detail = r.error;
+      }
+      o.status = o.success ? "success" : "failure";
+      std::lock_guard<std::mutex> lock(g_write);
+      results << to_json(o).dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+      results.flush();
+      if (!options.quiet)
+        std::fprintf(stderr, "%-8s %s (%d steps, %.1f s)%s%s\n", o.success ? "success" : "failure", o.id.c_str(),
+                     o.steps, o.seconds, o.detail.empty() ? "" : ": ", o.detail.substr(0, 200).c_str());
+      outcomes->push_back(std::move(o));
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int j = 0; j < std::max(1, options.jobs); ++j) threads.emplace_back(worker);
+  for (auto& th : threads) th.join();
+  // In task order, whatever order they finished in.
+  std::map<std::string, size_t> order;
+  for (size_t i = 0; i < tasks.size(); ++i) order[tasks[i].id] = i;
+  std::sort(outcomes->begin(), outcomes->end(),
+            [&](const TaskOutcome& a, const TaskOutcome& b) { return order[a.id] < order[b.id]; });
+  return write_summary(options.out_dir, *outcomes, error);
+}
+
+bool merge_task_results(const std::string& out_dir, const std::vector<std::string>& dirs, std::string* error) {
+  std::vector<TaskOutcome> all;
+  for (const std::string& d : dirs)
+    if (!read_outcomes(d, &all, error)) return false;
+  std::map<std::string, TaskOutcome> by_id;  // the last seen wins
+  for (TaskOutcome& o : all) by_id[o.id] = std::move(o);
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  std::ofstream results(fs::path(out_dir) / "results.jsonl");
+  std::vector<TaskOutcome> merged;
+  for (auto& [id, o] : by_id) {
+    results << to_json(o).dump() << "\n";
+    merged.push_back(o);
+  }
+  if (!results) {
+    *error = out_dir + "/results.jsonl: cannot write";
+    return false;
+  }
+  std::ofstream(fs::path(out_dir) / "config.json") << json{{"merged", dirs}}.dump(2) << "\n";
+  return write_summary(out_dir, merged, error);
+}
+
+}  // namespace deskpilot::agent::eval
