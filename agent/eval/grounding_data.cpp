@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "agent/eval/files.h"
+
 namespace deskpilot::agent::eval {
 namespace {
 
@@ -177,11 +179,7 @@ std::optional<GroundingSet> load_grounding_set(const std::string& dir, Grounding
   fs::path annotations = dir;
   if (format == GroundingFormat::kScreenSpotPro && fs::is_directory(annotations / "annotations", ec))
     annotations /= "annotations";
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(annotations, ec))
-    if (e.is_regular_file() && (e.path().extension() == ".json" || e.path().extension() == ".jsonl"))
-      files.push_back(e.path());
-  std::sort(files.begin(), files.end());
+  const std::vector<fs::path> files = input_files(annotations.string(), {".json", ".jsonl"});
   if (files.empty()) {
     *error = annotations.string() + ": no .json or .jsonl annotation files";
     return std::nullopt;

@@ -11,6 +11,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "agent/eval/files.h"
 #include "agent/eval/grounding_report.h"
 
 namespace deskpilot::agent::eval {
@@ -136,27 +137,13 @@ std::string summary_markdown(const GroundingSummary& s, const std::string& title
 }
 
 bool read_grounding_results(const std::string& dir, std::vector<GroundingResult>* results, std::string* error) {
-  const fs::path path = fs::path(dir) / "samples.jsonl";
-  std::ifstream in(path);
-  if (!in) {
-    *error = path.string() + ": cannot read";
-    return false;
-  }
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n) {
-    if (line.empty()) continue;
-    std::optional<GroundingResult> r;
-    try {
-      r = grounding_result_from_json(json::parse(line));
-    } catch (const json::exception&) {
-    }
-    if (!r) {
-      *error = path.string() + ": line " + std::to_string(n) + ": not a grounding result";
-      return false;
-    }
-    results->push_back(std::move(*r));
-  }
-  return true;
+  return read_jsonl((fs::path(dir) / "samples.jsonl").string(), "a grounding result",
+                    [&](const json& j) {
+                      auto r = grounding_result_from_json(j);
+                      if (r) results->push_back(std::move(*r));
+                      return r.has_value();
+                    },
+                    error);
 }
 
 bool run_grounding(const GroundingSet& set, Grounder& grounder, const GroundingRunOptions& options,

@@ -11,6 +11,8 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "agent/eval/files.h"
+
 namespace deskpilot::agent::eval {
 namespace {
 
@@ -217,15 +219,7 @@ std::optional<StepFormat> step_format_from_name(const std::string& name) {
 
 std::optional<std::vector<Episode>> load_episodes(const std::string& path, StepFormat format,
                                                   const std::string& images_dir, std::string* error) {
-  std::error_code ec;
-  std::vector<fs::path> files;
-  if (fs::is_directory(path, ec)) {
-    for (const auto& e : fs::directory_iterator(path, ec))
-      if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-  } else if (fs::is_regular_file(path, ec)) {
-    files.push_back(path);
-  }
+  const std::vector<fs::path> files = input_files(path, {".json"});
   if (files.empty()) {
     *error = path + ": no episode files (.json)";
     return std::nullopt;

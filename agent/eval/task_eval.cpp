@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "agent/eval/files.h"
 #include "agent/scenario.h"
 #include "agent/scenario_runner.h"
 
@@ -168,15 +169,7 @@ std::optional<TaskSpec> load_task(const std::string& path, std::string* error) {
 }
 
 std::optional<std::vector<TaskSpec>> load_tasks(const std::string& path, std::string* error) {
-  std::vector<fs::path> files;
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    for (const auto& e : fs::directory_iterator(path, ec))
-      if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-  } else if (fs::is_regular_file(path, ec)) {
-    files.push_back(path);
-  }
+  const std::vector<fs::path> files = input_files(path, {".json"});
   if (files.empty()) {
     *error = path + ": no task files (.json)";
     return std::nullopt;
@@ -220,27 +213,13 @@ std::optional<TaskOutcome> outcome_from_json(const json& j) {
 }
 
 bool read_outcomes(const std::string& dir, std::vector<TaskOutcome>* out, std::string* error) {
-  const std::string path = (fs::path(dir) / "results.jsonl").string();
-  std::ifstream in(path);
-  if (!in) {
-    *error = path + ": cannot read";
-    return false;
-  }
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n) {
-    if (line.empty()) continue;
-    std::optional<TaskOutcome> o;
-    try {
-      o = outcome_from_json(json::parse(line));
-    } catch (const json::exception&) {
-    }
-    if (!o) {
-      *error = path + ": line " + std::to_string(n) + ": not a task result";
-      return false;
-    }
-    out->push_back(std::move(*o));
-  }
-  return true;
+  return read_jsonl((fs::path(dir) / "results.jsonl").string(), "a task result",
+                    [&](const json& j) {
+                      auto o = outcome_from_json(j);
+                      if (o) out->push_back(std::move(*o));
+                      return o.has_value();
+                    },
+                    error);
 }
 
 bool write_summary(const std::string& dir, const std::vector<TaskOutcome>& outcomes, std::string* error) {
