@@ -8,6 +8,7 @@
 
 #include "agent/cli_run.h"
 #include "agent/eval/grounding_eval.h"
+#include "agent/eval/miniwob_eval.h"
 #include "agent/eval/step_eval.h"
 #include "agent/eval/task_eval.h"
 #include "agent/policy_factory.h"
@@ -182,6 +183,59 @@ int run_tasks_eval(TasksCli o) {
   return g_stop_tasks ? 130 : 0;
 }
 
+struct MiniwobCli {
+  std::string root, out = "eval-miniwob", screen = "1024x768", browser = "chromium";
+  std::vector<std::string> tasks;
+  int episodes = 1, jobs = 1, max_steps = 10;
+  int64_t seed = 0;
+  double episode_time = 60, zoom = 1;
+  bool resume = false, json = false, quiet = false;
+  PolicySpec policy;
+};
+
+int run_miniwob_eval(MiniwobCli o) {
+  std::string error;
+  eval::MiniwobOptions run;
+  if (std::sscanf(o.screen.c_str(), "%dx%d", &run.width, &run.height) != 2 || run.width < 320 || run.height < 240) {
+    std::cerr << "deskpilot: --screen '" << o.screen << "': expected WIDTHxHEIGHT, at least 320x240\n";
+    return 2;
+  }
+  auto tasks = eval::list_miniwob_tasks(o.root, o.tasks, &error);
+  if (!tasks) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 1;
+  }
+  auto factory = PolicyFactory::create(o.policy, &error);
+  if (!factory) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 2;
+  }
+  std::shared_ptr<PolicyFactory> shared(std::move(factory));
+  run.make_policy = [shared](std::string* e) { return shared->make(e); };
+  run.root = o.root;
+  run.out_dir = o.out;
+  run.episodes = o.episodes;
+  run.seed = o.seed;
+  run.episode_time_s = o.episode_time;
+  run.max_steps = o.max_steps;
+  run.zoom = o.zoom;
+  run.browser = o.browser;
+  run.jobs = o.jobs;
+  run.resume = o.resume;
+  run.quiet = o.quiet;
+  run.stop = &g_stop_tasks;
+  run.config = {{"policy", shared->describe()}};
+  std::signal(SIGINT, on_sigint_tasks);
+  std::vector<eval::MiniwobOutcome> outcomes;
+  if (!eval::run_miniwob(*tasks, run, &outcomes, &error)) {
+    std::cerr << "deskpilot: " << error << "\n";
+    return 1;
+  }
+  if (o.json) std::cout << eval::summarize_miniwob(outcomes).dump() << "\n";
+  else std::cout << eval::miniwob_markdown(outcomes) << "\nResults in " << o.out << "\n";
+  return g_stop_tasks ? 130 : 0;
+}
+
 }  // namespace
 
 void add_eval_command(CLI::App& app, int* exit_code) {
@@ -226,6 +280,26 @@ void add_eval_command(CLI::App& app, int* exit_code) {
   tasks->add_flag("--quiet", tk->quiet, "No progress lines");
   add_policy_options(tasks, &tk->policy);
   tasks->callback([tk, exit_code] { *exit_code = run_tasks_eval(*tk); });
+
+  auto mw = std::make_shared<MiniwobCli>();
+  CLI::App* miniwob = eval_cmd->add_subcommand("miniwob", "MiniWoB++ tasks in Chromium, from screenshots and real input only");
+  miniwob->add_option("--root", mw->root, "MiniWoB++'s html folder (core/, common/, miniwob/)")->required();
+  miniwob->add_option("--tasks", mw->tasks, "Task names (default: every page of ROOT/miniwob)")->delimiter(',');
+  miniwob->add_option("--episodes", mw->episodes, "Episodes per task")->check(CLI::Range(1, 100000))->capture_default_str();
+  miniwob->add_option("--seed", mw->seed, "Episode e of each task: Math.seedrandom(SEED + e)")->capture_default_str();
+  miniwob->add_option("--episode-time", mw->episode_time, "Seconds before the page times out (core.EPISODE_MAX_TIME)")
+      ->check(CLI::Range(1.0, 86400.0))->capture_default_str();
+  miniwob->add_option("--max-steps", mw->max_steps, "Agent steps per episode")->check(CLI::Range(1, 1000))->capture_default_str();
+  miniwob->add_option("--screen", mw->screen, "Display size WIDTHxHEIGHT")->capture_default_str();
+  miniwob->add_option("--zoom", mw->zoom, "Chromium's device scale factor")->check(CLI::Range(0.5, 4.0))->capture_default_str();
+  miniwob->add_option("--browser", mw->browser, "The Chromium command")->capture_default_str();
+  miniwob->add_option("--out", mw->out, "Results folder")->capture_default_str();
+  miniwob->add_option("-j,--jobs", mw->jobs, "Episodes at once")->check(CLI::Range(1, 64))->capture_default_str();
+  miniwob->add_flag("--resume", mw->resume, "Keep the episodes the results folder already has");
+  miniwob->add_flag("--json", mw->json, "Print the summary as one JSON object");
+  miniwob->add_flag("--quiet", mw->quiet, "No progress lines");
+  add_policy_options(miniwob, &mw->policy);
+  miniwob->callback([mw, exit_code] { *exit_code = run_miniwob_eval(*mw); });
 
   auto merge = std::make_shared<std::vector<std::string>>();
   CLI::App* merge_cmd = eval_cmd->add_subcommand("merge", "Join the results folders of task shards into OUT");

@@ -76,6 +76,15 @@ std::string target_phrase(std::string s) {
       }
     }
   }
+  // A role word before the quoted name: the link "Eget", the button 'OK'.
+  for (const char* role : {"button", "link", "field", "tab", "menu", "item", "icon", "checkbox", "option", "entry"}) {
+    const size_t n = std::string(role).size();
+    if (starts_with_word(s, role) && s.size() > n + 2) {
+      const std::string rest = trim(s.substr(n));
+      if (rest.front() == '"' || rest.front() == '\'') s = rest;
+      break;
+    }
+  }
   if (!s.empty() && (s.front() == '"' || s.front() == '\'')) {
     const size_t close = s.find(s.front(), 1);
     if (close != std::string::npos) return s.substr(1, close - 1);

@@ -24,6 +24,7 @@ std::unique_ptr<OcrPolicy> OcrPolicy::create(const OcrPolicyOptions& options, st
 
 void OcrPolicy::reset(const std::string& instruction) {
   plan_ = parse_instruction(instruction);
+  instruction_ = instruction;
   next_ = 0;
   misses_ = 0;
 }
@@ -32,6 +33,7 @@ bool OcrPolicy::find(const cv::Mat& screenshot, const std::string& phrase, visio
                      std::string* error) {
   error->clear();
   vision::ScreenText text(*ocr_, screenshot, options_.max_edits);
+  text.ignore_echoes_of(instruction_);  // the target, not the instruction shown on the screen
   if (!text.read(error)) return false;
   if (auto found = text.find(phrase)) {
     *box = *found;

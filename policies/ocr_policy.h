@@ -38,6 +38,7 @@ class OcrPolicy final : public Policy {
 
   OcrPolicyOptions options_;
   std::unique_ptr<vision::OcrEngine> ocr_;
+  std::string instruction_;
   InstructionParse plan_;
   size_t next_ = 0;  // the command to carry out next
   int misses_ = 0;   // steps the current command's target was not found

@@ -1,5 +1,7 @@
 #include "vision/screen_text.h"
 
+#include <cctype>
+#include <map>
 #include <sstream>
 
 #include "vision/elements.h"
@@ -19,11 +21,46 @@ std::optional<Rect> match_phrase(const std::vector<OcrWord>& words, const std::s
   return find_phrase_joined(words, phrase);
 }
 
+std::string echo_key(const std::string& word) {
+  std::string key;
+  for (unsigned char c : word)
+    if (std::isalnum(c) || c >= 0x80) key.push_back(static_cast<char>(std::tolower(c)));
+  return key;
+}
+
+std::vector<OcrWord> drop_echo_lines(const std::vector<OcrWord>& words, const std::set<std::string>& instruction_words) {
+  if (instruction_words.empty()) return words;
+  std::map<int, std::pair<int, int>> lines;  // line -> (words, words of the instruction)
+  for (const OcrWord& w : words) {
+    const std::string key = echo_key(w.text);
+    if (key.empty()) continue;
+    auto& [n, in] = lines[w.line];
+    ++n;
+    in += instruction_words.count(key) > 0;
+  }
+  std::vector<OcrWord> kept;
+  for (const OcrWord& w : words) {
+    const auto& [n, in] = lines[w.line];
+    if (n >= 3 && 4 * in >= 3 * n) continue;
+    kept.push_back(w);
+  }
+  return kept;
+}
+
+void ScreenText::ignore_echoes_of(const std::string& instruction) {
+  instruction_words_.clear();
+  std::istringstream in(instruction);
+  for (std::string w; in >> w;)
+    if (std::string key = echo_key(w); !key.empty()) instruction_words_.insert(key);
+}
+
 bool ScreenText::read(std::string* error) {
   page_.clear();
   elements_read_ = false;
   elements_.clear();
-  return ocr_.read_words(screenshot_, &page_, error);
+  if (!ocr_.read_words(screenshot_, &page_, error)) return false;
+  page_ = drop_echo_lines(page_, instruction_words_);
+  return true;
 }
 
 std::optional<Rect> ScreenText::find(const std::string& phrase) {
@@ -35,8 +72,9 @@ std::optional<Rect> ScreenText::find(const std::string& phrase) {
       if (r.width > 600 || r.height > 120 || r.width < 24 || r.height < 14) continue;
       ElementText t{cv::Rect(r.x + 2, r.y + 2, r.width - 4, r.height - 4), {}};
       std::string ignored;
-      if (ocr_.read_words(screenshot_(t.inner).clone(), &t.words, &ignored) && !t.words.empty())
-        elements_.push_back(std::move(t));
+      if (!ocr_.read_words(screenshot_(t.inner).clone(), &t.words, &ignored)) continue;
+      t.words = drop_echo_lines(t.words, instruction_words_);
+      if (!t.words.empty()) elements_.push_back(std::move(t));
     }
   }
   for (const ElementText& t : elements_)

@@ -4,6 +4,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "vision/ocr.h"
+#include "vision/screen_text.h"
 
 using namespace deskpilot::vision;
 
@@ -32,6 +33,38 @@ TEST(Ocr, ReadsWordsWithBoxesAndFindsPhrases) {
   EXPECT_FALSE(find_phrase(words, "report Save"));  // order matters
   EXPECT_FALSE(find_phrase(words, "Delete"));
   EXPECT_FALSE(find_phrase(words, "   "));
+}
+
+TEST(Ocr, LinesEchoingTheInstructionAreLeftOut) {
+  // MiniWoB++ shows its query above the task: the target is the button, not
+  // the word in the sentence.
+  cv::Mat image(300, 900, CV_8UC3, cv::Scalar(255, 255, 255));
+  cv::putText(image, "Click on the Submit button", {20, 60}, cv::FONT_HERSHEY_SIMPLEX, 1.2, cv::Scalar(0, 0, 0), 2);
+  cv::putText(image, "Cancel", {100, 200}, cv::FONT_HERSHEY_SIMPLEX, 1.2, cv::Scalar(0, 0, 0), 2);
+  cv::putText(image, "Submit", {400, 200}, cv::FONT_HERSHEY_SIMPLEX, 1.2, cv::Scalar(0, 0, 0), 2);
+  std::string error;
+  auto ocr = OcrEngine::open("eng", &error);
+  ASSERT_TRUE(ocr) << error;
+  ScreenText plain(*ocr, image);
+  ASSERT_TRUE(plain.read(&error)) << error;
+  auto first = plain.find("Submit");
+  ASSERT_TRUE(first);
+  EXPECT_LT(first->y, 100);  // without the rule: the sentence's word
+  ScreenText echoed(*ocr, image);
+  echoed.ignore_echoes_of("Click on the \"Submit\" button.");
+  ASSERT_TRUE(echoed.read(&error)) << error;
+  auto button = echoed.find("Submit");
+  ASSERT_TRUE(button);
+  EXPECT_GT(button->y, 150);
+  EXPECT_NEAR(button->x, 400, 12);
+  // Only the sentence has it: not found.
+  EXPECT_FALSE(echoed.find("Click on the"));
+  // Short lines are never echoes; nor lines mostly of other words.
+  std::vector<OcrWord> words = {{"Submit", {0, 0, 10, 10}, 90, 1}, {"Save", {0, 20, 10, 10}, 90, 2},
+                                {"the", {20, 20, 10, 10}, 90, 2},   {"report", {40, 20, 10, 10}, 90, 2},
+                                {"now", {60, 20, 10, 10}, 90, 2}};
+  EXPECT_EQ(drop_echo_lines(words, {"submit", "save", "the"}).size(), 5u);
+  EXPECT_EQ(drop_echo_lines(words, {"submit", "save", "the", "report"}).size(), 1u);
 }
 
 TEST(Ocr, UnknownLanguageIsNamed) {

@@ -56,6 +56,21 @@ TEST(Instruction, ReadsEachKindOfClause) {
   EXPECT_EQ(p.commands[11].target, "Blue");
 }
 
+TEST(Instruction, ARoleWordBeforeAQuotedNameIsDropped) {
+  // MiniWoB++'s click-link: the quoted name is the target, not "link".
+  InstructionParse p = parse_instruction("Click on the link \"Eget\".");
+  ASSERT_TRUE(p.ok()) << p.error;
+  ASSERT_EQ(p.commands.size(), 1u);
+  EXPECT_EQ(p.commands[0].target, "Eget");
+  p = parse_instruction("click the button 'OK'");
+  ASSERT_EQ(p.commands.size(), 1u);
+  EXPECT_EQ(p.commands[0].target, "OK");
+  // A role word that is the name itself stays.
+  p = parse_instruction("click Link");
+  ASSERT_EQ(p.commands.size(), 1u);
+  EXPECT_EQ(p.commands[0].target, "Link");
+}
+
 TEST(Instruction, TypeWithoutAFieldTypesIntoTheFocusedWindow) {
   const InstructionParse p = parse_instruction("type \"ls -l > files.txt\" and press Enter");
   ASSERT_TRUE(p.ok()) << p.error;
