@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "agent/cli_run.h"
+#include "agent/eval/compare.h"
 #include "agent/eval/grounding_eval.h"
 #include "agent/eval/miniwob_eval.h"
 #include "agent/eval/step_eval.h"
@@ -318,11 +319,11 @@ void add_eval_command(CLI::App& app, int* exit_code) {
   });
 
   auto pair = std::make_shared<std::vector<std::string>>();
-  CLI::App* compare = eval_cmd->add_subcommand("compare", "Two results folders side by side");
+  CLI::App* compare = eval_cmd->add_subcommand("compare", "Two results folders of the same kind side by side");
   compare->add_option("runs", *pair, "Results folders A and B")->required()->expected(2);
   compare->callback([pair, exit_code] {
     std::string md, error;
-    if (!eval::compare_grounding((*pair)[0], (*pair)[1], &md, &error)) {
+    if (!eval::compare_runs((*pair)[0], (*pair)[1], &md, &error)) {
       std::cerr << "deskpilot: " << error << "\n";
       *exit_code = 1;
       return;

@@ -267,9 +267,15 @@ TEST(GroundingEval, CompareSetsTwoRunsSideBySide) {
   EXPECT_NE(r.out.find("| **overall** | 100.0 (3) | 66.7 (3) | -33.3 |"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("right only in A: 1, right only in B: 0"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("screenspot_desktop.json#0"), std::string::npos) << r.out;
+  const std::string tasks = temp("cmp_tasks");
+  std::ofstream(tasks + "/results.jsonl") << R"({"id": "t1", "success": true})" << "\n";
+  const auto kinds = run_cli("eval compare " + a + " " + tasks);
+  EXPECT_EQ(kinds.status, 1);
+  EXPECT_NE(kinds.out.find("cannot compare a grounding run (" + a + ") with a tasks run (" + tasks + ")"),
+            std::string::npos) << kinds.out;
   const auto bad = run_cli("eval compare " + a + " /nonexistent");
   EXPECT_EQ(bad.status, 1);
-  EXPECT_NE(bad.out.find("/nonexistent/samples.jsonl: cannot read"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("/nonexistent: no such folder"), std::string::npos) << bad.out;
 }
 
 TEST(GroundingEval, BadCommandLinesAndMissingImagesAreNamed) {

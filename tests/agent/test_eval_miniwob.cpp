@@ -145,6 +145,25 @@ TEST(MiniwobEval, OcrPolicyEndToEnd) {
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out.find("success  "), std::string::npos) << r.out;  // nothing ran
   EXPECT_EQ(episodes(again).size(), 2u);
+
+  // Compared: B holds the same two type-word episodes, one of them marked failed.
+  const std::string worse = temp("worse");
+  fs::copy_file(again + "/summary.json", worse + "/summary.json");
+  std::ofstream lines(worse + "/results.jsonl");
+  for (auto [key, e] : episodes(again)) {
+    if (key == "type-word#0") e["success"] = false;
+    lines << e.dump() << "\n";
+  }
+  lines.close();
+  r = run_cli("eval compare " + out + " " + worse);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("| **mean task success rate** | 100.0% |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| episodes | 4 | 2 | -2 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("In both: 2; succeeded only in A: 1, only in B: 0."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Only in A: type-word #0"), std::string::npos) << r.out;
+  r = run_cli("eval compare " + out + " " + kPages);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find(kPages + ": not a results folder of deskpilot eval"), std::string::npos) << r.out;
 }
 
 // No words to read: the OCR policy keeps looking (the query's own "circle"

@@ -164,6 +164,16 @@ TEST(StepEval, TinyModelOverHttp) {
   ASSERT_TRUE(std::getline(lines, first));
   EXPECT_FALSE(json::parse(first)["raw"].get<std::string>().empty());
   EXPECT_EQ(deskpilot::testing::read_json(out + "/config.json")["prompt_style"], "mobile-v1.5");
+
+  // Side by side with the OCR policy on the same episode.
+  const std::string ocr = temp("http_ocr");
+  ASSERT_EQ(run_cli("eval steps --data " + kEpisodes + "androidcontrol --format androidcontrol --quiet --limit 1 --out " + ocr)
+                .status, 0);
+  const auto cmp = run_cli("eval compare " + ocr + " " + out);
+  ASSERT_EQ(cmp.status, 0) << cmp.out;
+  EXPECT_NE(cmp.out.find("| steps | A: " + ocr), std::string::npos) << cmp.out;
+  EXPECT_NE(cmp.out.find("| steps | 3 | 3 | +0 |"), std::string::npos) << cmp.out;
+  EXPECT_NE(cmp.out.find("In both: 3;"), std::string::npos) << cmp.out;
   const auto bad = run_cli("eval steps --data " + kEpisodes + " --format aitw");
   EXPECT_EQ(bad.status, 2);
   EXPECT_NE(bad.out.find("expected androidcontrol or gui-odyssey"), std::string::npos) << bad.out;

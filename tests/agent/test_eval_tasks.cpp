@@ -122,6 +122,12 @@ TEST(TaskEval, OcrPolicyInParallelShardsMergeAndResume) {
   ASSERT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(results(merged), all);
   EXPECT_EQ(deskpilot::testing::read_json(merged + "/summary.json")["all"]["succeeded"], 3);
+  // Shard 1 beside the whole run: its two tasks are in both.
+  r = run_cli("eval compare " + a + " " + out);
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("| tasks | 2 | 3 | +1 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| **success rate** | 100.0% | 100.0% | +0.0 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("In both: 2; succeeded only in A: 0, only in B: 0."), std::string::npos) << r.out;
 
   // Nothing left to do: --resume runs no task and keeps the results.
   r = run_cli("eval tasks " + tasks + " --resume --out " + out);
