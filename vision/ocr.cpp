@@ -1,5 +1,6 @@
 #include "vision/ocr.h"
 
+#include <leptonica/allheaders.h>
 #include <tesseract/baseapi.h>
 #include <tesseract/resultiterator.h>
 
@@ -41,6 +42,11 @@ std::unique_ptr<OcrEngine> OcrEngine::open(const std::string& language, std::str
   }
   // Screens are sparse text, not pages.
   impl->api.SetPageSegMode(tesseract::PSM_SPARSE_TEXT);
+  // Tesseract's and Leptonica's chatter about tiny regions ("Image too small
+  // to scale!!", "box outside rectangle") is not for users; failures still
+  // come back as errors.
+  impl->api.SetVariable("debug_file", "/dev/null");
+  setMsgSeverity(L_SEVERITY_NONE);
   return std::unique_ptr<OcrEngine>(new OcrEngine(std::move(impl)));
 }
 
