@@ -215,6 +215,7 @@ class Episode {
       return log_->cover || log_->page_error;
     });
     if (log_->page_error) return failed(task_.page + ": " + *log_->page_error);
+    if (o_.stop && o_.stop->load()) return failed("stopped by the user (Ctrl-C)");
     if (!loaded)
       return failed(task_.page + ": the page did not show its START cover within " +
                     std::to_string(static_cast<int>(o_.load_timeout_s)) + " s (" + o_.browser +
@@ -547,6 +548,8 @@ bool run_miniwob(const std::vector<MiniwobTask>& tasks, const MiniwobOptions& op
     for (size_t i = next++; i < todo.size(); i = next++) {
       if (options.stop && options.stop->load()) return;
       MiniwobOutcome o = Episode(*todo[i].first, todo[i].second, options).run();
+      // An episode cut short by Ctrl-C is not a result: --resume runs it again.
+      if (options.stop && options.stop->load() && !o.done) return;
       std::lock_guard<std::mutex> lock(g_write);
       results << to_json(o).dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
       results.flush();

@@ -4,7 +4,12 @@
 // with real input; the OCR policy end to end, the page's time-out, a page
 // that is not MiniWoB's, bad command lines, and a tiny UI-TARS model over HTTP.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
 
 #include <filesystem>
 #include <fstream>
@@ -191,6 +196,32 @@ TEST(MiniwobEval, TimeOutAndPagesThatAreNotMiniwob) {
   EXPECT_FALSE(e["success"].get<bool>());
   EXPECT_NE(e["error"].get<std::string>().find("plain.html: not a MiniWoB++ page"), std::string::npos) << e.dump();
   EXPECT_EQ(deskpilot::testing::read_json(out2 + "/summary.json")["harness_errors"], 1);
+}
+
+// Ctrl-C stops the agent before its next step; the episode it cut short is
+// not written down, so --resume runs it again.
+TEST(MiniwobEval, CtrlCLeavesNoHalfEpisode) {
+  const std::string out = temp("ctrlc");
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string log = out + ".log";
+    freopen(log.c_str(), "w", stdout);
+    freopen(log.c_str(), "a", stderr);
+    execl(DESKPILOT_BIN, DESKPILOT_BIN, "eval", "miniwob", "--root", kPages.c_str(), "--tasks", "click-circle",
+          "--episodes", "3", "--zoom", "2", "--out", out.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_LT(seconds, 10.0);  // not three episodes of looking for a circle
+  EXPECT_TRUE(episodes(out).empty());
+  EXPECT_EQ(deskpilot::testing::read_json(out + "/summary.json")["episodes"], 0);
 }
 
 // A tiny random UI-TARS model over HTTP plays an episode: its answers are
