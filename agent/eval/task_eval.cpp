@@ -341,6 +341,8 @@ bool run_tasks(const std::vector<TaskSpec>& tasks, const TaskRunOptions& options
     for (size_t i = next++; i < total; i = next++) {
       const TaskSpec& t = *todo[i].first;
       const ScenarioResult r = run_scenario(todo[i].second, ro);
+      // A task cut short by Ctrl-C is not a result: --resume runs it again.
+      if (options.stop && options.stop->load()) return;
       TaskOutcome o;
       o.id = t.id;
       o.infeasible = t.infeasible;

@@ -18,7 +18,8 @@
 // evaluator passes; an infeasible task succeeds when the agent gives up
 // (fails or asks for the user) rather than claiming success or running out
 // of steps. Results: OUT/results.jsonl (one line per task, flushed as each
-// ends; --resume skips the tasks it holds), OUT/summary.json and summary.md,
+// ends; --resume skips the tasks it holds; a task cut short by Ctrl-C is not
+// written, so it runs again), OUT/summary.json and summary.md,
 // OUT/tasks/<id>/ (the trajectory, logs, the scenario the task became).
 // --shard i/N runs every N-th task from the i-th (a Slurm array or a
 // Kubernetes indexed job); `eval merge` joins the shards' folders.

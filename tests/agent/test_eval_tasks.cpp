@@ -3,7 +3,12 @@
 // parallel, by shards and resumed; task files' errors named; the 25 shipped
 // tasks (demos/tasks) load; a tiny UI-TARS model over HTTP runs a task.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
 
 #include <filesystem>
 #include <fstream>
@@ -137,6 +142,30 @@ TEST(TaskEval, OcrPolicyInParallelShardsMergeAndResume) {
   r = run_cli("eval tasks " + tasks + " --shard 3/2");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find("--shard '3/2'"), std::string::npos) << r.out;
+}
+
+// Ctrl-C: the task it cut short is not written down (--resume runs it again).
+TEST(TaskEval, CtrlCLeavesNoHalfTask) {
+  const std::string tasks = three_tasks(), out = temp("ctrlc");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string log = out + ".log";
+    freopen(log.c_str(), "w", stdout);
+    freopen(log.c_str(), "a", stderr);
+    execl(DESKPILOT_BIN, DESKPILOT_BIN, "eval", "tasks", tasks.c_str(), "--out", out.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  std::ifstream in(out + "/results.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(in, line); ++lines)
+    EXPECT_EQ(line.find("stopped"), std::string::npos) << line;  // only tasks that ran to their end
+  EXPECT_LT(lines, 3);
 }
 
 TEST(TaskEval, TinyModelOverHttp) {
