@@ -160,19 +160,18 @@ int run_tasks_eval(TasksCli o) {
     std::cerr << "deskpilot: " << error << "\n";
     return 1;
   }
-  auto factory = PolicyFactory::create(o.policy, &error);
-  if (!factory) {
+  std::string policy;
+  run.make_policy = policy_maker(o.policy, &policy, &error);
+  if (!run.make_policy) {
     std::cerr << "deskpilot: " << error << "\n";
     return 2;
   }
-  std::shared_ptr<PolicyFactory> shared(std::move(factory));
-  run.make_policy = [shared](std::string* e) { return shared->make(e); };
   run.out_dir = o.out;
   run.jobs = o.jobs;
   run.resume = o.resume;
   run.quiet = o.quiet;
   run.stop = &g_stop_tasks;
-  run.config = {{"tasks_path", o.path}, {"policy", shared->describe()}};
+  run.config = {{"tasks_path", o.path}, {"policy", policy}};
   std::signal(SIGINT, on_sigint_tasks);
   std::vector<eval::TaskOutcome> outcomes;
   if (!eval::run_tasks(*tasks, run, &outcomes, &error)) {
@@ -206,13 +205,12 @@ int run_miniwob_eval(MiniwobCli o) {
     std::cerr << "deskpilot: " << error << "\n";
     return 1;
   }
-  auto factory = PolicyFactory::create(o.policy, &error);
-  if (!factory) {
+  std::string policy;
+  run.make_policy = policy_maker(o.policy, &policy, &error);
+  if (!run.make_policy) {
     std::cerr << "deskpilot: " << error << "\n";
     return 2;
   }
-  std::shared_ptr<PolicyFactory> shared(std::move(factory));
-  run.make_policy = [shared](std::string* e) { return shared->make(e); };
   run.root = o.root;
   run.out_dir = o.out;
   run.episodes = o.episodes;
@@ -225,7 +223,7 @@ int run_miniwob_eval(MiniwobCli o) {
   run.resume = o.resume;
   run.quiet = o.quiet;
   run.stop = &g_stop_tasks;
-  run.config = {{"policy", shared->describe()}};
+  run.config = {{"policy", policy}};
   std::signal(SIGINT, on_sigint_tasks);
   std::vector<eval::MiniwobOutcome> outcomes;
   if (!eval::run_miniwob(*tasks, run, &outcomes, &error)) {

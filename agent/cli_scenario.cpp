@@ -83,15 +83,13 @@ int run_scenarios(const ScenarioOptions& o) {
     return 2;
   }
   // The agent steps' policy: loaded once, a fresh one per agent step.
-  std::shared_ptr<PolicyFactory> factory;
   {
     std::string error;
-    factory = PolicyFactory::create(o.policy, &error);
-    if (!factory) {
+    ro.make_policy = policy_maker(o.policy, nullptr, &error);
+    if (!ro.make_policy) {
       std::cerr << "deskpilot: " << error << "\n";
       return 2;
     }
-    ro.make_policy = [factory](std::string* e) { return factory->make(e); };
   }
   std::signal(SIGINT, on_sigint);
   std::vector<Scenario> scenarios;

@@ -94,4 +94,11 @@ std::unique_ptr<policies::Policy> policy_for_command(const PolicySpec& spec, std
   return policy;
 }
 
+PolicyMaker policy_maker(const PolicySpec& spec, std::string* description, std::string* error) {
+  std::shared_ptr<PolicyFactory> factory = PolicyFactory::create(spec, error);
+  if (!factory) return {};
+  if (description) *description = factory->describe();
+  return [factory](std::string* e) { return factory->make(e); };
+}
+
 }  // namespace deskpilot::agent

@@ -4,6 +4,7 @@
 // OpenAI-compatible endpoint.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -51,5 +52,12 @@ class PolicyFactory {
 // together, 1 when loading failed.
 std::unique_ptr<policies::Policy> policy_for_command(const PolicySpec& spec, std::unique_ptr<PolicyFactory>* factory,
                                                      int* exit_code, std::string* error);
+
+// For runners that want a fresh policy per task, episode or agent step: a
+// function that makes one, sharing the factory (and its model) between all
+// of them and every thread. *description as describe() says it. An empty
+// function and *error when the choices do not fit together or loading failed.
+using PolicyMaker = std::function<std::unique_ptr<policies::Policy>(std::string* error)>;
+PolicyMaker policy_maker(const PolicySpec& spec, std::string* description, std::string* error);
 
 }  // namespace deskpilot::agent

@@ -202,24 +202,11 @@ TEST(MiniwobEval, TimeOutAndPagesThatAreNotMiniwob) {
 // not written down, so --resume runs it again.
 TEST(MiniwobEval, CtrlCLeavesNoHalfEpisode) {
   const std::string out = temp("ctrlc");
-  const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const std::string log = out + ".log";
-    freopen(log.c_str(), "w", stdout);
-    freopen(log.c_str(), "a", stderr);
-    execl(DESKPILOT_BIN, DESKPILOT_BIN, "eval", "miniwob", "--root", kPages.c_str(), "--tasks", "click-circle",
-          "--episodes", "3", "--zoom", "2", "--out", out.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-  kill(pid, SIGINT);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 130);
-  EXPECT_LT(seconds, 10.0);  // not three episodes of looking for a circle
+  const auto r = deskpilot::testing::run_cli_interrupted(
+      {"eval", "miniwob", "--root", kPages, "--tasks", "click-circle", "--episodes", "3", "--zoom", "2", "--out", out},
+      2500);
+  EXPECT_EQ(r.status, 130) << r.out;
+  EXPECT_LT(r.seconds, 10.0);  // not three episodes of looking for a circle
   EXPECT_TRUE(episodes(out).empty());
   EXPECT_EQ(deskpilot::testing::read_json(out + "/summary.json")["episodes"], 0);
 }

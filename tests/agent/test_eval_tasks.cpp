@@ -147,20 +147,8 @@ TEST(TaskEval, OcrPolicyInParallelShardsMergeAndResume) {
 // Ctrl-C: the task it cut short is not written down (--resume runs it again).
 TEST(TaskEval, CtrlCLeavesNoHalfTask) {
   const std::string tasks = three_tasks(), out = temp("ctrlc");
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const std::string log = out + ".log";
-    freopen(log.c_str(), "w", stdout);
-    freopen(log.c_str(), "a", stderr);
-    execl(DESKPILOT_BIN, DESKPILOT_BIN, "eval", "tasks", tasks.c_str(), "--out", out.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
-  kill(pid, SIGINT);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const auto r = deskpilot::testing::run_cli_interrupted({"eval", "tasks", tasks, "--out", out}, 2000);
+  EXPECT_EQ(r.status, 130) << r.out;
   std::ifstream in(out + "/results.jsonl");
   int lines = 0;
   for (std::string line; std::getline(in, line); ++lines)

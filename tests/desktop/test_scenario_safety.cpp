@@ -14,6 +14,7 @@
 
 #include "agent/scenario_runner.h"
 #include "agent/xvfb.h"
+#include "tests/agent/cli_runner.h"
 
 using namespace deskpilot::agent;
 namespace fs = std::filesystem;
@@ -79,27 +80,10 @@ TEST(ScenarioSafety, CtrlCStopsAfterTheCurrentStepAndKeepsTheTrajectory) {
     "steps": ["wait(time='1')", "wait(time='1')", "wait(time='1')", "wait(time='1')", "wait(time='1')",
               "wait(time='1')", "wait(time='1')", "wait(time='1')"],
     "teardown": [{"run": "touch \"$WORK/teardown_ran\""}]})J");
-  const std::string log = d.path + "/log";
-  const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const std::string out = log;
-    freopen(out.c_str(), "w", stdout);
-    freopen(out.c_str(), "a", stderr);
-    execl(DESKPILOT_BIN, DESKPILOT_BIN, "scenario", "run", "--out", (d.path + "/out").c_str(), file.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
-  kill(pid, SIGINT);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 1);
-  EXPECT_LT(seconds, 6.0);  // not the full 8 s
-  const std::string out = slurp(log);
-  EXPECT_NE(out.find("stopped by the user (Ctrl-C)"), std::string::npos) << out;
+  const auto r = deskpilot::testing::run_cli_interrupted({"scenario", "run", "--out", d.path + "/out", file}, 2500);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_LT(r.seconds, 6.0);  // not the full 8 s
+  EXPECT_NE(r.out.find("stopped by the user (Ctrl-C)"), std::string::npos) << r.out;
   const std::string traj = slurp(d.path + "/out/long/trajectory/trajectory.jsonl");
   EXPECT_GE(std::count(traj.begin(), traj.end(), '\n'), 2);
   EXPECT_TRUE(fs::exists(d.path + "/out/long/work/teardown_ran"));
