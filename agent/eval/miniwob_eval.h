@@ -20,9 +20,10 @@
 //
 // Success is a raw reward above 0. Results: OUT/config.json,
 // OUT/results.jsonl (an episode per line, flushed as each ends; --resume
-// keeps them; an episode cut short by Ctrl-C is not written), OUT/summary.json and summary.md (per task and the mean of
-// the tasks' success rates, MiniWoB's usual figure), and
-// OUT/episodes/TASK/EPISODE/ (trajectory, chromium.log).
+// keeps them; an episode cut short by Ctrl-C is not written),
+// OUT/summary.json and summary.md (per task and the mean of the tasks'
+// success rates, MiniWoB's usual figure), and OUT/episodes/TASK/EPISODE/
+// (trajectory, chromium.log).
 #pragma once
 
 #include <atomic>
