@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -174,6 +175,7 @@ class Episode {
     if (browser_ > 0) stop_process_group(browser_);
     xvfb_.reset();
     fs::remove_all(site, ec);
+    if (!scratch_.empty()) fs::remove_all(scratch_, ec);
     if (!ok) return r_;
     r_.success = r_.done && r_.raw_reward > 0;
     return r_;
@@ -196,6 +198,15 @@ class Episode {
     x.height = o_.height;
     xvfb_ = XvfbServer::start(x, &error);
     if (!xvfb_) return failed("cannot start the display: " + error);
+    // The browser's profile (6 MB) and temporary files (singleton sockets)
+    // in a scratch folder removed after the episode. Not in the results
+    // folder: a socket's path must stay under 108 bytes.
+    std::error_code ec;
+    fs::path base = fs::temp_directory_path(ec);
+    if (ec) base = "/tmp";
+    std::string scratch = (base / "deskpilot-browser-XXXXXX").string();
+    if (!mkdtemp(scratch.data())) return failed("cannot make a scratch folder in " + base.string());
+    scratch_ = scratch;
     log_path_ = dir_ + "/chromium.log";
     const std::string page = fs::absolute(fs::path(dir_) / "site" / "miniwob" / (task_.name + ".html")).string();
     char zoom[32];
@@ -206,8 +217,8 @@ class Episode {
         " --disable-sync --disable-translate --password-store=basic --kiosk --window-position=0,0"
         " --window-size=" + std::to_string(o_.width) + "," + std::to_string(o_.height) +
         " --force-device-scale-factor=" + zoom + " --enable-logging=stderr --v=0 --user-data-dir=" +
-        shell_quote(dir_ + "/profile") + " " + shell_quote("file://" + page);
-    browser_ = spawn_command(command, {{"DISPLAY", xvfb_->display()}}, log_path_, &error);
+        shell_quote(scratch_ + "/profile") + " " + shell_quote("file://" + page);
+    browser_ = spawn_command(command, {{"DISPLAY", xvfb_->display()}, {"TMPDIR", scratch_}}, log_path_, &error);
     if (browser_ <= 0) return failed("cannot start " + o_.browser + ": " + error);
     log_ = std::make_unique<PageLog>(log_path_);
     const bool loaded = wait_for(o_.load_timeout_s, o_.stop, [&] {
@@ -300,6 +311,7 @@ class Episode {
   const MiniwobOptions& o_;
   MiniwobOutcome r_;
   std::string dir_, log_path_;
+  std::string scratch_;  // the browser's profile and TMPDIR
   std::unique_ptr<XvfbServer> xvfb_;
   pid_t browser_ = -1;
   std::unique_ptr<PageLog> log_;

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "agent/eval/miniwob_eval.h"
@@ -135,7 +136,12 @@ TEST(MiniwobEval, OcrPolicyEndToEnd) {
   EXPECT_EQ(s["mean_task_success_rate"], 1.0);
   EXPECT_TRUE(fs::exists(out + "/summary.md"));
   EXPECT_EQ(deskpilot::testing::read_json(out + "/config.json")["seed"], 5);
-  EXPECT_FALSE(fs::exists(out + "/episodes/click-word/0/site"));  // the mirror is removed
+  // An episode keeps its trajectory and the browser's log; the page's mirror,
+  // the browser's profile and its temporary files are removed.
+  std::set<std::string> kept;
+  for (const auto& entry : fs::directory_iterator(out + "/episodes/click-word/0"))
+    kept.insert(entry.path().filename().string());
+  EXPECT_EQ(kept, (std::set<std::string>{"chromium.log", "trajectory"}));
 
   // Seeds make problems repeatable: a second run of the type-word episodes
   // asks for the same words. --resume keeps what a folder holds.
