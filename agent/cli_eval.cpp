@@ -129,11 +129,16 @@ int run_steps_eval(StepsCli o) {
     std::cout << j.dump() << "\n";
   } else {
     std::printf("| %s with %s | |\n| --- | ---: |\n", o.format.c_str(), policy->name().c_str());
-    std::printf("| action type accuracy | %.1f%% |\n| grounding accuracy | %.1f%% (%lld steps) |\n"
-                "| step success rate | %.1f%% |\n| episode success rate | %.1f%% (%lld episodes) |\n\nResults in %s\n",
-                100 * j["type_accuracy"].get<double>(), 100 * j["grounding_accuracy"].get<double>(),
-                static_cast<long long>(totals.grounding_steps), 100 * j["step_success_rate"].get<double>(),
-                100 * j["episode_success_rate"].get<double>(), static_cast<long long>(totals.episodes), o.out.c_str());
+    // rate (n / of): the counts behind each figure, as the tasks summary gives them.
+    const auto row = [](const char* name, int64_t n, int64_t of) {
+      std::printf("| %s | %.1f%% (%lld / %lld) |\n", name, of > 0 ? 100.0 * n / of : 0.0, static_cast<long long>(n),
+                  static_cast<long long>(of));
+    };
+    row("action type accuracy", totals.type_match, totals.steps);
+    row("grounding accuracy (steps with a target)", totals.grounded, totals.grounding_steps);
+    row("step success rate", totals.success, totals.steps);
+    row("episode success rate", totals.episodes_all_success, totals.episodes);
+    std::printf("\nResults in %s\n", o.out.c_str());
   }
   return 0;
 }

@@ -147,6 +147,13 @@ TEST(StepEval, OcrPolicyEndToEndOnBothFormats) {
   EXPECT_EQ(j["steps"], 4);
   EXPECT_EQ(j["counts"]["success"], 4) << j.dump();
   EXPECT_EQ(j["episode_success_rate"], 1.0);
+
+  // The printed table gives each rate with the counts behind it.
+  r = run_cli("eval steps --data " + kEpisodes + "androidcontrol --format androidcontrol --quiet --out " + temp("ocr_md"));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("| action type accuracy | 83.3% (5 / 6) |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| grounding accuracy (steps with a target) | 66.7% (2 / 3) |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| episode success rate | 66.7% (2 / 3) |"), std::string::npos) << r.out;
 }
 
 TEST(StepEval, TinyModelOverHttp) {
