@@ -1,5 +1,10 @@
 #include "agent/file_util.h"
 
+#include <stdlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -17,6 +22,18 @@ bool read_file(const std::string& path, std::string* out, std::string* error) {
     return false;
   }
   return true;
+}
+
+std::string make_scratch_dir(const std::string& prefix, std::string* error) {
+  std::error_code ec;
+  std::filesystem::path base = std::filesystem::temp_directory_path(ec);
+  if (ec) base = "/tmp";
+  std::string path = (base / (prefix + "-XXXXXX")).string();
+  if (!mkdtemp(path.data())) {
+    *error = "cannot make a scratch folder in " + base.string() + ": " + std::strerror(errno);
+    return "";
+  }
+  return path;
 }
 
 }  // namespace deskpilot::agent

@@ -1,4 +1,4 @@
-// Reading a whole file, for everything in agent/ that does.
+// Files for everything in agent/: reading a whole file, scratch folders.
 #pragma once
 
 #include <string>
@@ -7,5 +7,11 @@ namespace deskpilot::agent {
 
 // The file's bytes into *out; false and *error ("PATH: cannot open") when not.
 bool read_file(const std::string& path, std::string* out, std::string* error);
+
+// A new empty folder PREFIX-XXXXXX in the temporary directory ($TMPDIR, else
+// /tmp), for applications' temporary files: short, since a Unix socket's
+// path (Chromium's singleton socket) must stay under 108 bytes. The caller
+// removes it. "" and *error when it cannot be made.
+std::string make_scratch_dir(const std::string& prefix, std::string* error);
 
 }  // namespace deskpilot::agent

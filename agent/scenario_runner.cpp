@@ -37,7 +37,7 @@ double seconds_since(clock_type::time_point t) {
 double ms_since(clock_type::time_point t) { return seconds_since(t) * 1000.0; }
 
 // $NAME and ${NAME} for the variables deskpilot sets (WORK, SCENARIO_DIR,
-// DISPLAY and the scenario's env); anything else is left as written.
+// DISPLAY, TMPDIR and the scenario's env); anything else is left as written.
 std::string expand(const std::string& text, const Environment& env) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -118,6 +118,11 @@ class Runner {
       if (!xvfb_) return fail("cannot start the display: " + error);
       display_ = xvfb_->display();
     }
+    // Applications' temporary files (Chromium's singleton socket and lock,
+    // left behind when it is stopped) in a scratch folder removed at teardown.
+    scratch_ = make_scratch_dir("deskpilot-scenario", &error);
+    if (scratch_.empty()) return fail(error);
+    env_["TMPDIR"] = scratch_;
     env_["DISPLAY"] = display_;
     env_["WORK"] = work_;
     env_["SCENARIO_DIR"] = std::filesystem::absolute(s_.directory).string();
@@ -468,6 +473,8 @@ class Runner {
     xdo_.reset();
     capture_.reset();
     xvfb_.reset();
+    std::error_code ec;
+    if (!scratch_.empty()) std::filesystem::remove_all(scratch_, ec);
   }
 
   const Scenario& s_;
@@ -475,6 +482,7 @@ class Runner {
   ScenarioResult r_;
   clock_type::time_point start_;
   std::string work_;
+  std::string scratch_;  // $TMPDIR of the scenario's commands
   Environment env_;
   std::unique_ptr<XvfbServer> xvfb_;
   std::unique_ptr<TrajectoryWriter> trajectory_;

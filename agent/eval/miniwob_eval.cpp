@@ -201,12 +201,8 @@ class Episode {
     // The browser's profile (6 MB) and temporary files (singleton sockets)
     // in a scratch folder removed after the episode. Not in the results
     // folder: a socket's path must stay under 108 bytes.
-    std::error_code ec;
-    fs::path base = fs::temp_directory_path(ec);
-    if (ec) base = "/tmp";
-    std::string scratch = (base / "deskpilot-browser-XXXXXX").string();
-    if (!mkdtemp(scratch.data())) return failed("cannot make a scratch folder in " + base.string());
-    scratch_ = scratch;
+    scratch_ = make_scratch_dir("deskpilot-browser", &error);
+    if (scratch_.empty()) return failed(error);
     log_path_ = dir_ + "/chromium.log";
     const std::string page = fs::absolute(fs::path(dir_) / "site" / "miniwob" / (task_.name + ".html")).string();
     char zoom[32];

@@ -121,3 +121,22 @@ TEST(ScenarioRun, AWindowThatNeverAppearsFailsSetupWithItsTitle) {
   EXPECT_TRUE(r.steps.empty());
   EXPECT_TRUE(std::filesystem::exists(r.out_dir + "/work/teardown_ran"));  // teardown still ran
 }
+
+// Commands get a TMPDIR of their own, outside the results folder; what the
+// applications leave there (a background one still running) goes with it.
+TEST(ScenarioRun, ApplicationsTemporaryFilesAreRemovedAtTheEnd) {
+  ScenarioResult r = run_temp("tmpdir", R"J({
+    "screen": {"width": 640, "height": 480},
+    "setup": [{"run": "echo \"$TMPDIR\" > \"$WORK/tmpdir.txt\" && mkdir \"$TMPDIR/app.XYZ\" && sleep 60",
+               "background": true}],
+    "steps": ["wait()"],
+    "checks": [{"file_exists": "$TMPDIR/app.XYZ"}]
+  })J");
+  EXPECT_TRUE(r.passed) << r.error;
+  std::ifstream in(r.out_dir + "/work/tmpdir.txt");
+  std::string tmpdir;
+  ASSERT_TRUE(std::getline(in, tmpdir));
+  EXPECT_NE(tmpdir.find("deskpilot-scenario-"), std::string::npos) << tmpdir;
+  EXPECT_EQ(tmpdir.find(r.out_dir), std::string::npos) << tmpdir;
+  EXPECT_FALSE(std::filesystem::exists(tmpdir)) << tmpdir;
+}
