@@ -97,7 +97,7 @@ json convert(const json& t, TaskSpec* spec) {
       const std::string app =
           ext == ".html" || ext == ".htm"
               ? "chromium --no-sandbox --test-type --no-first-run --no-default-browser-check --disable-gpu "
-                "--disable-extensions --disable-sync --password-store=basic --user-data-dir=\"$WORK/profile\" "
+                "--disable-extensions --disable-sync --password-store=basic --user-data-dir=\"$TMPDIR/profile\" "
                 "--window-position=0,0 --window-size=" + std::to_string(width) + "," + std::to_string(height) +
                     " --app=\"file://" + path + "\""
               : "mousepad " + arg;
