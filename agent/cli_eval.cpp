@@ -129,15 +129,15 @@ int run_steps_eval(StepsCli o) {
     std::cout << j.dump() << "\n";
   } else {
     std::printf("| %s with %s | |\n| --- | ---: |\n", o.format.c_str(), policy->name().c_str());
-    // rate (n / of): the counts behind each figure, as the tasks summary gives them.
-    const auto row = [](const char* name, int64_t n, int64_t of) {
-      std::printf("| %s | %.1f%% (%lld / %lld) |\n", name, of > 0 ? 100.0 * n / of : 0.0, static_cast<long long>(n),
+    // The summary's rate, then the counts behind it, as the tasks summary gives them.
+    const auto row = [&j](const char* name, const char* rate, int64_t n, int64_t of) {
+      std::printf("| %s | %.1f%% (%lld / %lld) |\n", name, 100 * j[rate].get<double>(), static_cast<long long>(n),
                   static_cast<long long>(of));
     };
-    row("action type accuracy", totals.type_match, totals.steps);
-    row("grounding accuracy (steps with a target)", totals.grounded, totals.grounding_steps);
-    row("step success rate", totals.success, totals.steps);
-    row("episode success rate", totals.episodes_all_success, totals.episodes);
+    row("action type accuracy", "type_accuracy", totals.type_match, totals.steps);
+    row("grounding accuracy (steps with a target)", "grounding_accuracy", totals.grounded, totals.grounding_steps);
+    row("step success rate", "step_success_rate", totals.success, totals.steps);
+    row("episode success rate", "episode_success_rate", totals.episodes_all_success, totals.episodes);
     std::printf("\nResults in %s\n", o.out.c_str());
   }
   return 0;
