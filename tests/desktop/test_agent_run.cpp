@@ -5,7 +5,8 @@
 //     random, so this asserts the protocol, parsing, retry and trajectory,
 //     and that both paths give the model the very same conversation (same
 //     answer text), not success.
-//   - the OCR policy (no weights) answering a zenity dialog;
+//   - the OCR policy (no weights) answering a zenity dialog on a display of
+//     the test's own;
 //   - bad input: clear errors and exit statuses.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/xvfb.h"
 #include "tests/agent/cli_runner.h"
 #include "tests/agent/serve_process.h"
 
@@ -70,24 +72,37 @@ TEST(AgentRun, EndpointAndInProcessGiveTheModelTheSameConversation) {
 }
 
 TEST(AgentRun, OcrPolicyAnswersADialogFromPlainWords) {
+  // The display is the test's, not the run's, and the dialog runs in a
+  // session of its own: the run stops what it launched (and its own Xvfb)
+  // as soon as the agent finishes, which may be before zenity, clicked,
+  // has exited and its status is written. Here zenity outlives the run and
+  // reports what the click did. (CI saw that race once: status "".)
+  std::string error;
+  deskpilot::agent::XvfbOptions xo;
+  xo.width = 800;
+  xo.height = 600;
+  auto xvfb = deskpilot::agent::XvfbServer::start(xo, &error);
+  ASSERT_TRUE(xvfb) << error;
   const std::string out = temp("ocr");
   fs::create_directories(out);
   const std::string status_file = out + "/status.txt";
-  auto r = run_cli("run \"click Yes\" --xvfb 800x600 --unattended --out " + out +
-                   " --launch \"zenity --question --title agent-q --text 'Delete the file?'; echo \\$? > " +
-                   status_file + "\" --wait-window '^agent-q$'");
+  std::ofstream(out + "/dialog.sh") << "zenity --question --title agent-q --text 'Delete the file?'\n"
+                                    << "echo $? > '" << status_file << "'\n";
+  auto r = run_cli("run \"click Yes\" --display " + xvfb->display() + " --unattended --out " + out +
+                   " --launch 'setsid sh " + out + "/dialog.sh' --wait-window '^agent-q$'");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("finished after 2 steps"), std::string::npos) << r.out;
   std::string status;
-  for (int i = 0; i < 50 && status.empty(); ++i) {
+  for (int i = 0; i < 100 && status.empty(); ++i) {
     std::ifstream(status_file) >> status;
     if (status.empty()) usleep(100000);
   }
-  EXPECT_EQ(status, "0");  // zenity exits 0 for Yes
+  EXPECT_EQ(status, "0") << r.out;  // zenity exits 0 for Yes (1 for No, 5 on its time-out; nothing: never answered)
   const auto t = trajectory(out);
   ASSERT_EQ(t.size(), 2u);
   EXPECT_EQ(t[0]["policy"], "ocr");
   EXPECT_EQ(t[0]["actions"][0]["type"], "click");
+  xvfb.reset();  // a dialog still open goes with its display
   fs::remove_all(out);
 }
 
