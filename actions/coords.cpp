@@ -13,7 +13,7 @@ constexpr std::array<std::pair<std::string_view, ModelType>, 4> kModelTypes = {{
     {"screen", ModelType::kScreen},
 }};
 
-std::string size_text(vision::Size s) {
+std::string size_text(multimodal::Size s) {
   return std::to_string(s.width) + "x" + std::to_string(s.height);
 }
 
@@ -26,13 +26,6 @@ Action map_points(const Action& a, F&& f) {
 }
 
 }  // namespace
-
-std::string_view model_type_name(ModelType type) {
-  for (const auto& [name, t] : kModelTypes) {
-    if (t == type) return name;
-  }
-  return "unknown";
-}
 
 std::optional<ModelType> model_type_from_name(std::string_view name) {
   for (const auto& [n, t] : kModelTypes) {
@@ -54,7 +47,7 @@ std::optional<CoordinateMapper> CoordinateMapper::create(const CoordinateMapping
   out.mapping_ = m;
   switch (m.model_type) {
     case ModelType::kQwen25vl: {
-      auto resized = vision::smart_resize(m.screenshot, m.resize);
+      auto resized = multimodal::smart_resize(m.screenshot, m.resize);
       if (!resized.size) return fail("screenshot " + size_text(m.screenshot) + ": " + resized.error);
       out.model_w_ = static_cast<double>(resized.size->width);
       out.model_h_ = static_cast<double>(resized.size->height);

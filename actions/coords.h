@@ -15,20 +15,19 @@
 #include <string_view>
 
 #include "actions/action.h"
-#include "vision/smart_resize.h"
+#include "multimodal/smart_resize.h"
 
 namespace deskpilot::actions {
 
 enum class ModelType { kQwen25vl, kQwen2vl, kDoubao, kScreen };
 
-std::string_view model_type_name(ModelType type);
 std::optional<ModelType> model_type_from_name(std::string_view name);
 
 struct CoordinateMapping {
   ModelType model_type = ModelType::kQwen25vl;
-  vision::Size screenshot{1920, 1080};  // the image given to the model, before smart_resize
-  vision::Size screen{1920, 1080};      // the display that receives input
-  vision::SmartResizeParams resize;     // qwen25vl: min/max pixels of the processor
+  multimodal::Size screenshot{1920, 1080};  // the image given to the model, before smart_resize
+  multimodal::Size screen{1920, 1080};      // the display that receives input
+  multimodal::SmartResizeParams resize;     // qwen25vl: min/max pixels of the processor
   double relative_scale = 1000.0;       // qwen2vl/doubao: the "factor" of the reference parser
 };
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "actions/action.h"
-#include "vision/smart_resize.h"
+#include "multimodal/smart_resize.h"
 
 namespace deskpilot::actions {
 
@@ -34,7 +34,7 @@ struct InputEvent {
 };
 
 struct InputPlanOptions {
-  vision::Size screen{1920, 1080};  // points outside are refused, not clamped
+  multimodal::Size screen{1920, 1080};  // points outside are refused, not clamped
   int drag_steps = 10;              // intermediate motion events of a drag
 };
 

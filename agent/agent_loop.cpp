@@ -4,15 +4,14 @@
 #include <thread>
 
 #include "actions/action_json.h"
+#include "base/clock.h"
 #include "actions/formatter.h"
 
 namespace deskpilot::agent {
 namespace {
 
-using clock_type = std::chrono::steady_clock;
-double ms_since(clock_type::time_point t) {
-  return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
-}
+using base::ms_since;
+using clock_type = base::Clock;
 
 }  // namespace
 
@@ -61,7 +60,7 @@ AgentResult run_agent(const std::string& instruction, policies::Policy& policy, 
     AgentStep record;
     record.step = step;
     nlohmann::ordered_json line;
-    line["time"] = iso8601_now();
+    line["time"] = base::iso8601_now();
     line["source"] = options.source;
     line["instruction"] = instruction;
     line["policy"] = policy.name();

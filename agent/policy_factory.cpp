@@ -82,18 +82,6 @@ std::string PolicyFactory::describe() const {
          (model_ ? "the engine (" + spec_.model_dir + ")" : spec_.endpoint + " model " + spec_.model_name);
 }
 
-std::unique_ptr<policies::Policy> policy_for_command(const PolicySpec& spec, std::unique_ptr<PolicyFactory>* factory,
-                                                     int* exit_code, std::string* error) {
-  *factory = PolicyFactory::create(spec, error);
-  if (!*factory) {
-    *exit_code = 2;
-    return nullptr;
-  }
-  auto policy = (*factory)->make(error);
-  if (!policy) *exit_code = 1;
-  return policy;
-}
-
 PolicyMaker policy_maker(const PolicySpec& spec, std::string* description, std::string* error) {
   std::shared_ptr<PolicyFactory> factory = PolicyFactory::create(spec, error);
   if (!factory) return {};

@@ -47,12 +47,6 @@ class PolicyFactory {
   std::mutex mutex_;
 };
 
-// For a command: the factory (it owns the model) and one policy from it.
-// nullptr and *error on failure, *exit_code 2 when the options do not fit
-// together, 1 when loading failed.
-std::unique_ptr<policies::Policy> policy_for_command(const PolicySpec& spec, std::unique_ptr<PolicyFactory>* factory,
-                                                     int* exit_code, std::string* error);
-
 // For runners that want a fresh policy per task, episode or agent step: a
 // function that makes one, sharing the factory (and its model) between all
 // of them and every thread. *description as describe() says it. An empty

@@ -1,6 +1,6 @@
 #include "agent/report.h"
 
-#include "engine/base64.h"
+#include "base/base64.h"
 
 #include <cstdio>
 #include <fstream>
@@ -8,15 +8,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/file_util.h"
-#include "agent/junit.h"  // xml_escape
+#include "base/files.h"
+#include "base/text.h"
 
 namespace deskpilot::agent {
 namespace {
 
 using nlohmann::json;
 
-std::string esc(const std::string& s) { return xml_escape(s); }
+std::string esc(const std::string& s) { return base::xml_escape(s); }
 
 std::string num(double v) {
   char buf[32];
@@ -128,8 +128,8 @@ std::vector<StepView> load_steps(const std::string& dir, std::vector<std::string
     const std::string shot = get_string(v.line, "screenshot");
     if (!shot.empty()) {
       std::string bytes, ignored;
-      if (read_file(dir + "/" + shot, &bytes, &ignored) && png_size(bytes, &v.width, &v.height)) {
-        v.image = "data:image/png;base64," + engine::base64_encode(bytes);
+      if (base::read_file(dir + "/" + shot, &bytes, &ignored) && png_size(bytes, &v.width, &v.height)) {
+        v.image = "data:image/png;base64," + base::base64_encode(bytes);
       } else {
         problems->push_back(dir + "/" + shot + ": cannot read the screenshot");
       }

@@ -31,7 +31,4 @@ class TrajectoryWriter {
   FILE* file_;
 };
 
-// Local time as ISO 8601 with milliseconds: 2026-11-29T10:41:02.123+00:00.
-std::string iso8601_now();
-
 }  // namespace deskpilot::agent

@@ -1,6 +1,6 @@
 #include "agent/xvfb.h"
 
-#include "agent/process.h"
+#include "base/process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -81,6 +81,6 @@ std::unique_ptr<XvfbServer> XvfbServer::start(const XvfbOptions& o, std::string*
   return std::unique_ptr<XvfbServer>(new XvfbServer(pid, ":" + number));
 }
 
-XvfbServer::~XvfbServer() { stop_process_group(pid_); }
+XvfbServer::~XvfbServer() { base::stop_process_group(pid_); }
 
 }  // namespace deskpilot::agent

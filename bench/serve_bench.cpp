@@ -22,7 +22,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "engine/server/openai_server.h"
+#include "server/openai_server.h"
 #include "policies/http_chat_model.h"
 
 namespace {
@@ -67,13 +67,13 @@ struct RunResult {
 };
 
 RunResult run(const engine::Model& model, int max_batch, int clients, double seconds, int max_tokens) {
-  engine::server::ServerOptions o;
+  server::ServerOptions o;
   o.port = 0;
   o.log_requests = false;
   o.batch.max_batch = max_batch;
   o.limits.max_body_bytes = 1 << 20;
   std::string error;
-  auto server = engine::server::OpenAiServer::start(model, o, &error);
+  auto server = server::OpenAiServer::start(model, o, &error);
   if (!server) {
     std::fprintf(stderr, "serve_bench: %s\n", error.c_str());
     std::exit(1);

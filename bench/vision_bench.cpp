@@ -9,8 +9,8 @@
 #include <cstdio>
 
 #include "engine/model.h"
-#include "vision/image_io.h"
-#include "vision/preprocess.h"
+#include "multimodal/image_io.h"
+#include "multimodal/preprocess.h"
 
 namespace {
 double ms_since(std::chrono::steady_clock::time_point t0) {
@@ -31,13 +31,13 @@ int main(int argc, char** argv) {
     return 1;
   }
   const double load_ms = ms_since(t0);
-  auto img = deskpilot::vision::read_rgb_image(argv[2], &error);
+  auto img = deskpilot::multimodal::read_rgb_image(argv[2], &error);
   if (!img) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 1;
   }
   t0 = std::chrono::steady_clock::now();
-  auto patches = deskpilot::vision::preprocess_image(*img, model->files().preprocessor, &error);
+  auto patches = deskpilot::multimodal::preprocess_image(*img, model->files().preprocessor, &error);
   if (!patches) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 1;

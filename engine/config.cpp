@@ -7,90 +7,37 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_reader.h"
+
 namespace deskpilot::engine {
 namespace {
 
 using nlohmann::json;
 
-struct Invalid {
-  std::string field;
-  std::string message;
-};
+using base::JsonNode;
+using Invalid = base::JsonError;  // {path, message}: "FILE: PATH: message" at the top
 
-// A JSON object and the dotted path that led to it, for messages.
-struct Node {
-  const json& j;
-  std::string path;  // "" for the top level, "text_config." below
-
-  bool has(const char* key) const { return j.contains(key) && !j[key].is_null(); }
-  std::string where(const char* key) const { return path + key; }
-
-  int64_t integer(const char* key, std::optional<int64_t> fallback = std::nullopt, int64_t min = 0) const {
-    if (!has(key)) {
-      if (fallback) return *fallback;
-      throw Invalid{where(key), "missing"};
-    }
-    if (!j[key].is_number_integer()) throw Invalid{where(key), "expected an integer, got " + j[key].dump()};
-    const int64_t v = j[key].get<int64_t>();
-    if (v < min) throw Invalid{where(key), "expected at least " + std::to_string(min) + ", got " + std::to_string(v)};
-    return v;
-  }
-  double number(const char* key, double fallback) const {
-    if (!has(key)) return fallback;
-    if (!j[key].is_number()) throw Invalid{where(key), "expected a number, got " + j[key].dump()};
-    return j[key].get<double>();
-  }
-  bool boolean(const char* key, bool fallback) const {
-    if (!has(key)) return fallback;
-    if (!j[key].is_boolean()) throw Invalid{where(key), "expected true or false, got " + j[key].dump()};
-    return j[key].get<bool>();
-  }
-  std::string string(const char* key, const std::string& fallback) const {
-    if (!has(key)) return fallback;
-    if (!j[key].is_string()) throw Invalid{where(key), "expected a string, got " + j[key].dump()};
-    return j[key].get<std::string>();
-  }
-  std::vector<int64_t> integers(const char* key) const {
-    if (!has(key)) return {};
-    if (!j[key].is_array()) throw Invalid{where(key), "expected a list of integers"};
-    std::vector<int64_t> out;
-    for (const auto& v : j[key]) {
-      if (!v.is_number_integer()) throw Invalid{where(key), "expected a list of integers, got " + j[key].dump()};
-      out.push_back(v.get<int64_t>());
-    }
-    return out;
-  }
-  Node child(const char* key) const {
-    if (!j[key].is_object()) throw Invalid{where(key), "expected an object"};
-    return Node{j[key], path + key + "."};
-  }
-};
-
-json parse_json(const std::string& text) {
-  try {
-    json j = json::parse(text);
-    if (!j.is_object()) throw Invalid{"", "expected a JSON object"};
-    return j;
-  } catch (const json::exception& e) {  // parse errors, and numbers out of range (1E999)
-    throw Invalid{"", std::string("invalid JSON: ") + e.what()};
-  }
+// The object at `key` (which must be one), for its fields.
+JsonNode child(const JsonNode& n, const char* key) {
+  const JsonNode c = n[key];
+  if (!c.json().is_object()) c.fail("expected an object");
+  return c;
 }
 
-template <typename F>
-auto guarded(const std::string& file, std::string* error, F&& f) -> std::optional<decltype(f())> {
-  try {
-    return f();
-  } catch (const Invalid& e) {
-    *error = file + ": " + (e.field.empty() ? "" : e.field + ": ") + e.message;
-    return std::nullopt;
-  }
+// The checks every config file shares: JSON, and an object at the top.
+template <typename Read>
+auto read_config(const std::string& text, const std::string& file, std::string* error, Read&& read) {
+  return base::read_json_document(text, file, "", error, [&](const JsonNode& top) {
+    if (!top.json().is_object()) top.fail("expected a JSON object");
+    return read(top);
+  });
 }
 
-Architecture architecture_of(const Node& top) {
+Architecture architecture_of(const JsonNode& top) {
   std::string name;
-  if (top.has("architectures") && top.j["architectures"].is_array() && !top.j["architectures"].empty() &&
-      top.j["architectures"][0].is_string()) {
-    name = top.j["architectures"][0].get<std::string>();
+  if (top.has("architectures") && top.json()["architectures"].is_array() && !top.json()["architectures"].empty() &&
+      top.json()["architectures"][0].is_string()) {
+    name = top.json()["architectures"][0].get<std::string>();
     if (name == "Qwen2VLForConditionalGeneration" || name == "Qwen2VLModel") return Architecture::kQwen2VL;
     if (name == "Qwen2_5_VLForConditionalGeneration" || name == "Qwen2_5_VLModel") return Architecture::kQwen25VL;
   } else {
@@ -103,8 +50,8 @@ Architecture architecture_of(const Node& top) {
                     "' (deskpilot runs Qwen2VLForConditionalGeneration and Qwen2_5_VLForConditionalGeneration)"};
 }
 
-TextConfig text_config(const Node& top) {
-  const Node t = top.has("text_config") ? top.child("text_config") : top;
+TextConfig text_config(const JsonNode& top) {
+  const JsonNode t = top.has("text_config") ? child(top, "text_config") : top;
   TextConfig c;
   c.vocab_size = t.integer("vocab_size", std::nullopt, 1);
   c.hidden_size = t.integer("hidden_size", std::nullopt, 1);
@@ -113,48 +60,48 @@ TextConfig text_config(const Node& top) {
   c.num_heads = t.integer("num_attention_heads", std::nullopt, 1);
   c.num_kv_heads = t.integer("num_key_value_heads", c.num_heads, 1);
   if (c.num_heads % c.num_kv_heads != 0) {
-    throw Invalid{t.where("num_key_value_heads"), std::to_string(c.num_kv_heads) + " does not divide " +
+    throw Invalid{t.path_of("num_key_value_heads"), std::to_string(c.num_kv_heads) + " does not divide " +
                                                       std::to_string(c.num_heads) + " attention heads"};
   }
   if (!t.has("head_dim") && c.hidden_size % c.num_heads != 0) {
-    throw Invalid{t.where("hidden_size"), "not a multiple of num_attention_heads"};
+    throw Invalid{t.path_of("hidden_size"), "not a multiple of num_attention_heads"};
   }
   c.head_dim = t.integer("head_dim", c.hidden_size / c.num_heads, 2);
-  if (c.head_dim % 2 != 0) throw Invalid{t.where("head_dim"), "rotary embeddings need an even head_dim"};
+  if (c.head_dim % 2 != 0) throw Invalid{t.path_of("head_dim"), "rotary embeddings need an even head_dim"};
   c.rms_norm_eps = t.number("rms_norm_eps", 1e-6);
   c.max_position_embeddings = t.integer("max_position_embeddings", 32768, 1);
   c.hidden_act = t.string("hidden_act", "silu");
-  if (c.hidden_act != "silu") throw Invalid{t.where("hidden_act"), "only silu is supported, got '" + c.hidden_act + "'"};
+  if (c.hidden_act != "silu") throw Invalid{t.path_of("hidden_act"), "only silu is supported, got '" + c.hidden_act + "'"};
   // tie_word_embeddings may sit at the top, in text_config, or both.
   c.tie_word_embeddings = top.boolean("tie_word_embeddings", t.boolean("tie_word_embeddings", false));
   // Rotary parameters: rope_scaling (+ rope_theta), or transformers 5's rope_parameters.
   c.rope_theta = t.number("rope_theta", top.number("rope_theta", 1000000.0));
   const char* rope_key = t.has("rope_parameters") ? "rope_parameters" : t.has("rope_scaling") ? "rope_scaling" : nullptr;
-  const Node* rope_owner = &t;
+  const JsonNode* rope_owner = &t;
   if (!rope_key && top.has("rope_scaling")) {
     rope_key = "rope_scaling";
     rope_owner = &top;
   }
-  if (!rope_key) throw Invalid{t.where("rope_scaling"), "missing (M-RoPE needs mrope_section)"};
-  const Node rope = rope_owner->child(rope_key);
+  if (!rope_key) throw Invalid{t.path_of("rope_scaling"), "missing (M-RoPE needs mrope_section)"};
+  const JsonNode rope = child(*rope_owner, rope_key);
   const std::string type = rope.string("rope_type", rope.string("type", "default"));
   if (type != "mrope" && type != "default") {
-    throw Invalid{rope.where("rope_type"), "unsupported rope type '" + type + "' (expected mrope or default)"};
+    throw Invalid{rope.path_of("rope_type"), "unsupported rope type '" + type + "' (expected mrope or default)"};
   }
   c.rope_theta = rope.number("rope_theta", c.rope_theta);
   c.mrope_section = rope.integers("mrope_section");
   const int64_t sum = std::accumulate(c.mrope_section.begin(), c.mrope_section.end(), int64_t{0});
   if (c.mrope_section.size() != 3 || sum * 2 != c.head_dim) {
-    throw Invalid{rope.where("mrope_section"), "expected three sections summing to head_dim / 2 = " +
+    throw Invalid{rope.path_of("mrope_section"), "expected three sections summing to head_dim / 2 = " +
                                                    std::to_string(c.head_dim / 2) + ", got " +
-                                                   rope.j["mrope_section"].dump()};
+                                                   rope.json()["mrope_section"].dump()};
   }
   return c;
 }
 
-VisionConfig vision_config(const Node& top, Architecture arch, const TextConfig& text) {
+VisionConfig vision_config(const JsonNode& top, Architecture arch, const TextConfig& text) {
   if (!top.has("vision_config")) throw Invalid{"vision_config", "missing"};
-  const Node v = top.child("vision_config");
+  const JsonNode v = child(top, "vision_config");
   VisionConfig c;
   c.depth = v.integer("depth", std::nullopt, 1);
   c.num_heads = v.integer("num_heads", std::nullopt, 1);
@@ -176,15 +123,15 @@ VisionConfig vision_config(const Node& top, Architecture arch, const TextConfig&
     c.fullatt_block_indexes = v.integers("fullatt_block_indexes");
     for (int64_t b : c.fullatt_block_indexes) {
       if (b < 0 || b >= c.depth) {
-        throw Invalid{v.where("fullatt_block_indexes"), "block " + std::to_string(b) + " is not below depth " +
+        throw Invalid{v.path_of("fullatt_block_indexes"), "block " + std::to_string(b) + " is not below depth " +
                                                            std::to_string(c.depth)};
       }
     }
     c.tokens_per_second = v.number("tokens_per_second", 2.0);
   }
-  if (c.width % c.num_heads != 0) throw Invalid{v.where("num_heads"), "does not divide the vision width"};
+  if (c.width % c.num_heads != 0) throw Invalid{v.path_of("num_heads"), "does not divide the vision width"};
   if (c.out_hidden_size != text.hidden_size) {
-    throw Invalid{v.where(arch == Architecture::kQwen2VL ? "hidden_size" : "out_hidden_size"),
+    throw Invalid{v.path_of(arch == Architecture::kQwen2VL ? "hidden_size" : "out_hidden_size"),
                   std::to_string(c.out_hidden_size) + " does not match the text hidden_size " +
                       std::to_string(text.hidden_size)};
   }
@@ -199,14 +146,8 @@ std::string read_file(const std::filesystem::path& p, bool* ok) {
 
 }  // namespace
 
-const char* architecture_name(Architecture a) {
-  return a == Architecture::kQwen2VL ? "Qwen2VLForConditionalGeneration" : "Qwen2_5_VLForConditionalGeneration";
-}
-
 std::optional<ModelConfig> parse_model_config(const std::string& text, const std::string& file, std::string* error) {
-  return guarded(file, error, [&] {
-    const json j = parse_json(text);
-    const Node top{j, ""};
+  return read_config(text, file, error, [&](const JsonNode& top) {
     ModelConfig c;
     c.architecture = architecture_of(top);
     c.text = text_config(top);
@@ -224,9 +165,8 @@ std::optional<ModelConfig> parse_model_config(const std::string& text, const std
 
 std::optional<GenerationConfig> parse_generation_config(const std::string& text, const std::string& file,
                                                         std::string* error) {
-  return guarded(file, error, [&] {
-    const json j = parse_json(text);
-    const Node top{j, ""};
+  return read_config(text, file, error, [&](const JsonNode& top) {
+    const nlohmann::json& j = top.json();
     GenerationConfig c;
     if (top.has("eos_token_id")) {
       if (j["eos_token_id"].is_array()) c.eos_token_ids = top.integers("eos_token_id");
@@ -246,13 +186,12 @@ std::optional<GenerationConfig> parse_generation_config(const std::string& text,
 
 std::optional<PreprocessorConfig> parse_preprocessor_config(const std::string& text, const std::string& file,
                                                             std::string* error) {
-  return guarded(file, error, [&] {
-    const json j = parse_json(text);
-    const Node top{j, ""};
+  return read_config(text, file, error, [&](const JsonNode& top) {
+    const nlohmann::json& j = top.json();
     PreprocessorConfig c;
     // Older files: min_pixels/max_pixels; newer: size {shortest_edge, longest_edge} in pixels.
     if (top.has("size") && j["size"].is_object()) {
-      const Node size = top.child("size");
+      const JsonNode size = child(top, "size");
       c.min_pixels = size.integer("shortest_edge", c.min_pixels, 1);
       c.max_pixels = size.integer("longest_edge", c.max_pixels, 1);
     }

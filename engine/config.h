@@ -18,7 +18,6 @@
 namespace deskpilot::engine {
 
 enum class Architecture { kQwen2VL, kQwen25VL };
-const char* architecture_name(Architecture a);  // "Qwen2VLForConditionalGeneration", ...
 
 // The Qwen2 decoder.
 struct TextConfig {

@@ -10,13 +10,13 @@
 #include <vector>
 
 #include "engine/sampling.h"
-#include "vision/chat_prompt.h"
-#include "vision/smart_resize.h"
+#include "multimodal/chat_prompt.h"
+#include "multimodal/smart_resize.h"
 
 namespace deskpilot::policies {
 
-using vision::ChatContent;  // text or an RGB image
-using vision::ChatTurn;     // role and content parts in order
+using multimodal::ChatContent;  // text or an RGB image
+using multimodal::ChatTurn;     // role and content parts in order
 
 struct ChatRequest {
   std::vector<ChatTurn> messages;
@@ -41,7 +41,7 @@ class ChatModel {
   // (the in-process engine reads preprocessor_config.json); nullopt for a
   // remote server. UI-TARS-1.5 answers in pixels of the resized image, so
   // the policy sends images already at that size and maps answers back.
-  virtual std::optional<vision::SmartResizeParams> image_resize() const { return std::nullopt; }
+  virtual std::optional<multimodal::SmartResizeParams> image_resize() const { return std::nullopt; }
 };
 
 }  // namespace deskpilot::policies

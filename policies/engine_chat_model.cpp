@@ -7,14 +7,14 @@ namespace deskpilot::policies {
 
 std::string EngineChatModel::name() const { return std::filesystem::path(model_.dir()).filename().string(); }
 
-std::optional<vision::SmartResizeParams> EngineChatModel::image_resize() const {
-  return vision::processor_resize(model_.files().preprocessor);
+std::optional<multimodal::SmartResizeParams> EngineChatModel::image_resize() const {
+  return multimodal::processor_resize(model_.files().preprocessor);
 }
 
 bool EngineChatModel::complete(const ChatRequest& request, ChatReply* reply, std::string* error) {
   const auto t0 = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(mutex_);
-  auto prompt = vision::build_chat_prompt(model_, request.messages, error);
+  auto prompt = multimodal::build_chat_prompt(model_, request.messages, error);
   if (!prompt) return false;
   engine::GenerateOptions options;
   options.max_tokens = request.max_tokens;

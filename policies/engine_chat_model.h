@@ -18,7 +18,7 @@ class EngineChatModel final : public ChatModel {
   explicit EngineChatModel(const engine::Model& model) : model_(model), session_(model) {}
   bool complete(const ChatRequest& request, ChatReply* reply, std::string* error) override;
   std::string name() const override;
-  std::optional<vision::SmartResizeParams> image_resize() const override;
+  std::optional<multimodal::SmartResizeParams> image_resize() const override;
 
  private:
   const engine::Model& model_;

@@ -14,8 +14,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "engine/base64.h"
-#include "engine/server/run_op.h"
+#include "base/base64.h"
+#include "base/run_op.h"
 
 namespace deskpilot::policies {
 namespace {
@@ -25,17 +25,17 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-std::string png_data_url(const vision::RgbImage& img) {
+std::string png_data_url(const multimodal::RgbImage& img) {
   cv::Mat rgb(static_cast<int>(img.height), static_cast<int>(img.width), CV_8UC3,
               const_cast<uint8_t*>(img.pixels.data()));
   cv::Mat bgr;
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
   std::vector<uint8_t> png;
   cv::imencode(".png", bgr, png, {cv::IMWRITE_PNG_COMPRESSION, 1});
-  return "data:image/png;base64," + engine::base64_encode(std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
+  return "data:image/png;base64," + base::base64_encode(std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
 }
 
-using engine::server::run_op;
+using base::run_op;
 
 // The outcome of one attempt: transport failures and 429/5xx may be retried.
 struct Attempt {

@@ -5,13 +5,13 @@
 
 #include "actions/formatter.h"
 #include "actions/parser.h"
-#include "vision/image_io.h"
+#include "multimodal/image_io.h"
 
 namespace deskpilot::policies {
 
 namespace {
 
-uint64_t pixels_hash(const vision::RgbImage& img) {
+uint64_t pixels_hash(const multimodal::RgbImage& img) {
   uint64_t h = 1469598103934665603ull;
   for (uint8_t b : img.pixels) h = (h ^ b) * 1099511628211ull;
   return h ^ static_cast<uint64_t>(img.width * 31 + img.height);
@@ -27,7 +27,7 @@ std::string action_key(const actions::ParsedResponse& r) {
 }  // namespace
 
 std::vector<ChatTurn> build_uitars_messages(const std::string& prompt,
-                                            const std::vector<std::shared_ptr<const vision::RgbImage>>& screenshots,
+                                            const std::vector<std::shared_ptr<const multimodal::RgbImage>>& screenshots,
                                             const std::vector<std::string>& answers, int history_n) {
   std::vector<ChatTurn> m;
   m.push_back({"system", {{"You are a helpful assistant.", nullptr}}});
@@ -104,15 +104,15 @@ actions::ModelType default_model_type(PromptStyle style) {
   return style == PromptStyle::kComputerV1 ? actions::ModelType::kQwen2vl : actions::ModelType::kQwen25vl;
 }
 
-vision::SmartResizeParams UITarsPolicy::resize_params() const {
+multimodal::SmartResizeParams UITarsPolicy::resize_params() const {
   if (auto r = model_.image_resize()) return *r;
   return options_.resize;
 }
 
 bool UITarsPolicy::decide(const Observation& observation, Decision* decision, std::string* error) {
   *decision = Decision();
-  const vision::Size captured{observation.screenshot.cols, observation.screenshot.rows};
-  const vision::SmartResizeParams params = resize_params();
+  const multimodal::Size captured{observation.screenshot.cols, observation.screenshot.rows};
+  const multimodal::SmartResizeParams params = resize_params();
   actions::CoordinateMapping mapping;
   mapping.model_type = options_.model_type.value_or(default_model_type(options_.style));
   mapping.screenshot = captured;
@@ -128,10 +128,10 @@ bool UITarsPolicy::decide(const Observation& observation, Decision* decision, st
   }
   // The image the model sees: smart-resized here, so that the server's
   // processor keeps it as it is and the mapping below is exact.
-  auto rgb = std::make_shared<vision::RgbImage>(vision::rgb_from_bgr(observation.screenshot));
-  const vision::Size seen = *vision::smart_resize(captured, params).size;
+  auto rgb = std::make_shared<multimodal::RgbImage>(multimodal::rgb_from_bgr(observation.screenshot));
+  const multimodal::Size seen = *multimodal::smart_resize(captured, params).size;
   if (seen.width != captured.width || seen.height != captured.height)
-    *rgb = vision::resize_bicubic_pillow(*rgb, seen.width, seen.height);
+    *rgb = multimodal::resize_bicubic_pillow(*rgb, seen.width, seen.height);
 
   StepDecision step_decision;
   if (!step(rgb, &step_decision, error)) return false;
@@ -156,7 +156,7 @@ void UITarsPolicy::reset(const std::string& instruction) {
   action_keys_.clear();
 }
 
-bool UITarsPolicy::step(std::shared_ptr<const vision::RgbImage> screenshot, StepDecision* decision,
+bool UITarsPolicy::step(std::shared_ptr<const multimodal::RgbImage> screenshot, StepDecision* decision,
                         std::string* error) {
   *decision = StepDecision();
   screenshots_.push_back(std::move(screenshot));

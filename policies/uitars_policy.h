@@ -47,7 +47,7 @@ struct UITarsOptions {
   std::optional<actions::ModelType> model_type;
   // Screenshot size limits when the model does not say (an HTTP endpoint):
   // UI-TARS-1.5's processor (max 16384 * 28 * 28 pixels).
-  vision::SmartResizeParams resize;
+  multimodal::SmartResizeParams resize;
 };
 
 struct StepDecision {
@@ -62,7 +62,7 @@ struct StepDecision {
 
 // The conversation for one step; pure, for tests and the HTTP client alike.
 std::vector<ChatTurn> build_uitars_messages(const std::string& prompt,
-                                            const std::vector<std::shared_ptr<const vision::RgbImage>>& screenshots,
+                                            const std::vector<std::shared_ptr<const multimodal::RgbImage>>& screenshots,
                                             const std::vector<std::string>& answers, int history_n);
 
 // An earlier answer as the reference agents put it back into the history:
@@ -92,17 +92,17 @@ class UITarsPolicy final : public Policy {
   // One step in model space: the image as the model is to see it in, the
   // answer parsed (model coordinates). false and *error only when the model
   // could not be reached.
-  bool step(std::shared_ptr<const vision::RgbImage> screenshot, StepDecision* decision, std::string* error);
+  bool step(std::shared_ptr<const multimodal::RgbImage> screenshot, StepDecision* decision, std::string* error);
 
   // The resize the policy applies (the model's, else the options').
-  vision::SmartResizeParams resize_params() const;
+  multimodal::SmartResizeParams resize_params() const;
 
  private:
   std::shared_ptr<ChatModel> owned_;
   ChatModel& model_;
   UITarsOptions options_;
   std::string instruction_;
-  std::vector<std::shared_ptr<const vision::RgbImage>> screenshots_;  // one per step, the current last
+  std::vector<std::shared_ptr<const multimodal::RgbImage>> screenshots_;  // one per step, the current last
   std::vector<std::string> answers_;                                  // one per finished step
   std::vector<uint64_t> screen_hashes_;                               // per step
   std::vector<std::string> action_keys_;                              // per finished step

@@ -77,7 +77,7 @@ bench_engine() {
   [ -f "$model/model.safetensors" ] || "$venv/bin/python" "$ROOT/bench/engine_bench_reference.py" make "$model"
   local new=32 runs=() r
   for _ in 1 2 3; do
-    r=$("$bin/agent/deskpilot" generate --model "$model" --raw --prompt "$(cat "$prompt")" --max-tokens $new --ignore-eos --json)
+    r=$("$bin/deskpilot" generate --model "$model" --raw --prompt "$(cat "$prompt")" --max-tokens $new --ignore-eos --json)
     runs+=("$(python3 -c 'import json,sys
 j = json.loads(sys.argv[1]); n = len(j["prompt_ids"]); g = len(j["generated_ids"]); p = j["prefill_ms"]; d = j["decode_ms"]
 print(f"prompt_tokens={n} prefill_tps={n / p * 1000:.1f} decode_tps={(g - 1) / d * 1000:.2f}")' "$r")")

@@ -4,4 +4,4 @@ source "$(dirname "$0")/lib.sh"
 ensure_packages "${BASE_PACKAGES[@]}"
 mkdir -p "$ROOT/build"
 build "$ROOT/build/release" $(cuda_flags)
-log "built $ROOT/build/release/agent/deskpilot"
+log "built $ROOT/build/release/deskpilot"

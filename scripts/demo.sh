@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/build.sh"
 cd "$ROOT"
-bin="build/release/agent/deskpilot"
+bin="build/release/deskpilot"
 samples="demos/model_outputs"
 
 out="build/demo-out"

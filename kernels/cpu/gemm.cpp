@@ -180,12 +180,4 @@ void linear_reference(const float* x, int64_t m, int64_t k, const void* w, DType
   }
 }
 
-const char* gemm_backend_name() {
-#ifdef DESKPILOT_HAVE_OPENBLAS
-  return "openblas";
-#else
-  return "builtin";
-#endif
-}
-
 }  // namespace deskpilot::kernels

@@ -28,7 +28,4 @@ inline void linear(const float* x, int64_t m, int64_t k, const void* w, DType wt
 void linear_reference(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
                       float* y);
 
-// Whether SGEMM comes from OpenBLAS in this build ("openblas" / "builtin").
-const char* gemm_backend_name();
-
 }  // namespace deskpilot::kernels

@@ -108,23 +108,11 @@ __global__ void random_bf16_kernel(uint16_t* out, int64_t n, uint64_t seed, floa
     out[i] = static_cast<uint16_t>(__float_as_uint(hash_uniform(seed, i) * scale) >> 16);
 }
 
-__global__ void random_f32_kernel(float* out, int64_t n, uint64_t seed, float scale) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-    out[i] = hash_uniform(seed, i) * scale;
-}
-
 }  // namespace
 
 cudaError_t fill_random_bf16(uint16_t* out, int64_t n, uint64_t seed, float scale, cudaStream_t stream) {
   if (n <= 0) return cudaSuccess;
   random_bf16_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(out, n, seed, scale);
-  return cudaGetLastError();
-}
-
-cudaError_t fill_random_f32(float* out, int64_t n, uint64_t seed, float scale, cudaStream_t stream) {
-  if (n <= 0) return cudaSuccess;
-  random_f32_kernel<<<grid_for(n, kThreads), kThreads, 0, stream>>>(out, n, seed, scale);
   return cudaGetLastError();
 }
 

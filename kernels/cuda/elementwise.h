@@ -39,7 +39,5 @@ cudaError_t to_f32(const void* x, DType type, float* out, int64_t n, cudaStream_
 // n BF16 values uniform in [-scale, scale) from a counter-based hash of
 // (seed, index): random weights of any size without a file (benchmarks).
 cudaError_t fill_random_bf16(uint16_t* out, int64_t n, uint64_t seed, float scale, cudaStream_t stream);
-// n FP32 values likewise.
-cudaError_t fill_random_f32(float* out, int64_t n, uint64_t seed, float scale, cudaStream_t stream);
 
 }  // namespace deskpilot::kernels::cuda

@@ -7,7 +7,7 @@
 source "$(dirname "$0")/../lib.sh"
 ensure_packages python3-gi gir1.2-atspi-2.0 at-spi2-core dbus x11-utils
 out="$ROOT/tests/golden/grounding/desktop"
-bin="$ROOT/build/release/agent/deskpilot"
+bin="$ROOT/build/release/deskpilot"
 rm -rf "$out"
 mkdir -p "$out/images"
 exec {fd}< <(Xvfb -displayfd 1 -screen 0 1280x800x24 -nolisten tcp 2>/dev/null & echo "pid $!"; wait)

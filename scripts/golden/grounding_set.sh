@@ -8,7 +8,7 @@
 # data_type, data_source). Run after ./scripts/build.sh.
 source "$(dirname "$0")/../lib.sh"
 out="$ROOT/tests/golden/grounding/chromium"
-bin="$ROOT/build/release/agent/deskpilot"
+bin="$ROOT/build/release/deskpilot"
 pages="$ROOT/demos/grounding/pages"
 mkdir -p "$out/images"
 work="$(mktemp -d)"

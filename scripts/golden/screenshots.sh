@@ -5,7 +5,7 @@
 # Writes tests/golden/images/NAME.png. Run after ./scripts/build.sh.
 source "$(dirname "$0")/../lib.sh"
 out="$ROOT/tests/golden/images"
-bin="$ROOT/build/release/agent/deskpilot"
+bin="$ROOT/build/release/deskpilot"
 mkdir -p "$out"
 
 shot() {  # shot NAME WxH COMMAND...

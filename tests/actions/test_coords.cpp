@@ -7,7 +7,7 @@
 using namespace deskpilot::actions;
 
 namespace {
-CoordinateMapper make(ModelType type, deskpilot::vision::Size shot, deskpilot::vision::Size screen) {
+CoordinateMapper make(ModelType type, deskpilot::multimodal::Size shot, deskpilot::multimodal::Size screen) {
   CoordinateMapping m;
   m.model_type = type;
   m.screenshot = shot;
@@ -58,8 +58,8 @@ TEST(Coords, RoundTripOnManyScreens) {
   std::uniform_int_distribution<int> side(200, 5000);
   std::uniform_real_distribution<double> frac(0.0, 1.0);
   for (int i = 0; i < 2000; ++i) {
-    deskpilot::vision::Size shot{side(rng), side(rng)};
-    deskpilot::vision::Size screen = i % 3 == 0 ? shot : deskpilot::vision::Size{side(rng), side(rng)};
+    deskpilot::multimodal::Size shot{side(rng), side(rng)};
+    deskpilot::multimodal::Size screen = i % 3 == 0 ? shot : deskpilot::multimodal::Size{side(rng), side(rng)};
     for (ModelType t : {ModelType::kQwen25vl, ModelType::kQwen2vl, ModelType::kDoubao, ModelType::kScreen}) {
       CoordinateMapping mapping{t, shot, screen, {}, 1000.0};
       std::string error;

@@ -126,11 +126,11 @@ TEST(GoldenActions, EveryCaseMatchesTheReference) {
 TEST(GoldenActions, SmartResizeEqualsTheReference) {
   int errors = 0;
   for (const json& c : golden()["smart_resize"]) {
-    deskpilot::vision::SmartResizeParams p;
+    deskpilot::multimodal::SmartResizeParams p;
     p.min_pixels = c["min_pixels"];
     p.max_pixels = c["max_pixels"];
-    const deskpilot::vision::Size size{c["width"], c["height"]};
-    auto r = deskpilot::vision::smart_resize(size, p);
+    const deskpilot::multimodal::Size size{c["width"], c["height"]};
+    auto r = deskpilot::multimodal::smart_resize(size, p);
     SCOPED_TRACE(std::to_string(size.width) + "x" + std::to_string(size.height));
     if (c.contains("error")) {
       EXPECT_FALSE(r.size.has_value());

@@ -25,7 +25,7 @@ ParseError parse_err(std::string_view text) {
 }
 
 // Screen pixels on a relative (0..1000) model, as UI-TARS-desktop's tests use.
-Point relative_to_screen(Point p, deskpilot::vision::Size screen) {
+Point relative_to_screen(Point p, deskpilot::multimodal::Size screen) {
   CoordinateMapping m;
   m.model_type = ModelType::kQwen2vl;
   m.screen = screen;

@@ -19,8 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/xvfb.h"
-#include "tests/agent/cli_runner.h"
-#include "tests/agent/serve_process.h"
+#include "tests/cli_runner.h"
+#include "tests/serve_process.h"
 
 namespace {
 

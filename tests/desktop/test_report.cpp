@@ -10,9 +10,10 @@
 #include <iterator>
 
 #include "agent/report.h"
-#include "agent/scenario_runner.h"
+#include "scenario/runner.h"
 
 using namespace deskpilot::agent;
+using namespace deskpilot::scenario;
 
 namespace {
 

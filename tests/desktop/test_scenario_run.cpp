@@ -6,10 +6,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "agent/junit.h"
-#include "agent/scenario_runner.h"
+#include "scenario/junit.h"
+#include "scenario/runner.h"
 
 using namespace deskpilot::agent;
+using namespace deskpilot::scenario;
 
 namespace {
 

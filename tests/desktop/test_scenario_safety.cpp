@@ -12,11 +12,12 @@
 #include <iterator>
 #include <thread>
 
-#include "agent/scenario_runner.h"
+#include "scenario/runner.h"
 #include "agent/xvfb.h"
-#include "tests/agent/cli_runner.h"
+#include "tests/cli_runner.h"
 
 using namespace deskpilot::agent;
+using namespace deskpilot::scenario;
 namespace fs = std::filesystem;
 
 namespace {

@@ -8,19 +8,19 @@
 #include <string_view>
 #include <variant>
 
-#include "engine/base64.h"
-#include "engine/server/openai_protocol.h"
+#include "base/base64.h"
+#include "server/openai_protocol.h"
 #include "policies/instruction.h"
 
 using namespace deskpilot;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  engine::server::ServerLimits limits;
+  server::ServerLimits limits;
   limits.max_images = 2;
   limits.max_image_pixels = 64 * 64;
-  auto r = engine::server::parse_chat_completion(text, limits);
-  if (auto* c = std::get_if<engine::server::ChatCompletionRequest>(&r)) {
+  auto r = server::parse_chat_completion(text, limits);
+  if (auto* c = std::get_if<server::ChatCompletionRequest>(&r)) {
     if (c->images > limits.max_images || c->messages.empty()) std::abort();
     for (const auto& m : c->messages)
       for (const auto& part : m.content)
@@ -28,11 +28,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                            part.image->pixels.size() != static_cast<size_t>(part.image->width * part.image->height * 3)))
           std::abort();
     if (c->options.max_tokens < 1 || c->options.max_tokens > limits.max_tokens) std::abort();
-  } else if (std::get<engine::server::ApiError>(r).message.empty()) {
+  } else if (std::get<server::ApiError>(r).message.empty()) {
     std::abort();  // a refusal always says why
   }
-  if (auto bytes = engine::base64_decode(text)) {
-    if (engine::base64_decode(engine::base64_encode(*bytes)) != *bytes) std::abort();
+  if (auto bytes = base::base64_decode(text)) {
+    if (base::base64_decode(base::base64_encode(*bytes)) != *bytes) std::abort();
   }
   const policies::InstructionParse p = policies::parse_instruction(std::string(text));
   if (p.ok()) {

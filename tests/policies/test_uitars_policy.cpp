@@ -14,9 +14,9 @@ namespace {
 
 class ScriptedModel : public ChatModel {
  public:
-  explicit ScriptedModel(std::vector<std::string> answers, std::optional<vision::SmartResizeParams> resize = {})
+  explicit ScriptedModel(std::vector<std::string> answers, std::optional<multimodal::SmartResizeParams> resize = {})
       : answers_(std::move(answers)), resize_(resize) {}
-  std::optional<vision::SmartResizeParams> image_resize() const override { return resize_; }
+  std::optional<multimodal::SmartResizeParams> image_resize() const override { return resize_; }
   bool complete(const ChatRequest& request, ChatReply* reply, std::string*) override {
     requests.push_back(request);
     reply->text = answers_[std::min(next_++, answers_.size() - 1)];
@@ -27,12 +27,12 @@ class ScriptedModel : public ChatModel {
 
  private:
   std::vector<std::string> answers_;
-  std::optional<vision::SmartResizeParams> resize_;
+  std::optional<multimodal::SmartResizeParams> resize_;
   size_t next_ = 0;
 };
 
-std::shared_ptr<const vision::RgbImage> screen(uint8_t shade) {
-  return std::make_shared<const vision::RgbImage>(vision::RgbImage{4, 2, std::vector<uint8_t>(24, shade)});
+std::shared_ptr<const multimodal::RgbImage> screen(uint8_t shade) {
+  return std::make_shared<const multimodal::RgbImage>(multimodal::RgbImage{4, 2, std::vector<uint8_t>(24, shade)});
 }
 
 TEST(UITarsPrompt, MatchesThePublishedPrompts) {
@@ -132,10 +132,10 @@ Observation observation() {
 }
 
 TEST(UITarsPolicy, Qwen25vlAnswersAreMappedBackWithTheModelsOwnResize) {
-  vision::SmartResizeParams resize;
+  multimodal::SmartResizeParams resize;
   resize.min_pixels = 28 * 28 * 4;
   resize.max_pixels = 28 * 28 * 100;  // the checkpoint's processor: far below the screen
-  const vision::Size seen = *vision::smart_resize({1000, 500}, resize).size;
+  const multimodal::Size seen = *multimodal::smart_resize({1000, 500}, resize).size;
   ASSERT_LT(seen.width, 1000);
   // The model clicks the middle of what it saw, and drags to its corner.
   const std::string answer = "Thought: here\nAction: drag(start_point='<point>" + std::to_string(seen.width / 2) + " " +

@@ -1,16 +1,18 @@
 // Request bodies of /v1/chat/completions: what is accepted, and every
 // refusal names the field, in OpenAI's error shape.
-#include "engine/server/openai_protocol.h"
+#include "server/openai_protocol.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "engine/base64.h"
+#include "base/base64.h"
 
-namespace deskpilot::engine::server {
+namespace deskpilot::server {
 namespace {
+
+using base::base64_encode;
 
 std::string png_url(int w, int h) {
   cv::Mat img(h, w, CV_8UC3, cv::Scalar(10, 20, 30));  // BGR
@@ -99,4 +101,4 @@ TEST(OpenAiProtocol, ImageLimitsAreCheckedBeforeDecoding) {
 }
 
 }  // namespace
-}  // namespace deskpilot::engine::server
+}  // namespace deskpilot::server

@@ -3,7 +3,7 @@
 // streamed or not, with screenshots; concurrent requests share decode steps;
 // bad and oversized requests get 4xx in OpenAI's shape while the others
 // keep being served.
-#include "engine/server/openai_server.h"
+#include "server/openai_server.h"
 
 #include <gtest/gtest.h>
 
@@ -20,12 +20,16 @@
 #include "policies/http_chat_model.h"
 #include "tests/golden_util.h"
 
-namespace deskpilot::engine::server {
+namespace deskpilot::server {
 namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
+using engine::BatchOptions;
+using engine::GenerateResult;
+using engine::Model;
+using engine::SamplingParams;
 
 const std::string kModel = deskpilot::testing::kGoldenDir + "models/qwen25vl-untied";
 
@@ -55,13 +59,13 @@ RawReply raw(int port, http::verb verb, const std::string& target, const std::st
   return {parser.get().result_int(), parser.get().body()};
 }
 
-std::shared_ptr<const vision::RgbImage> picture(uint8_t shade) {
-  vision::RgbImage img{56, 84, std::vector<uint8_t>(56 * 84 * 3)};
+std::shared_ptr<const multimodal::RgbImage> picture(uint8_t shade) {
+  multimodal::RgbImage img{56, 84, std::vector<uint8_t>(56 * 84 * 3)};
   for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>(shade + i * 7);
-  return std::make_shared<const vision::RgbImage>(std::move(img));
+  return std::make_shared<const multimodal::RgbImage>(std::move(img));
 }
 
-policies::ChatRequest request(const std::string& text, std::shared_ptr<const vision::RgbImage> image, int64_t max_tokens) {
+policies::ChatRequest request(const std::string& text, std::shared_ptr<const multimodal::RgbImage> image, int64_t max_tokens) {
   policies::ChatRequest r;
   r.messages.push_back({"system", {{"You are a helpful assistant.", nullptr}}});
   policies::ChatTurn user{"user", {}};
@@ -234,4 +238,4 @@ TEST(HttpChatModel, UnreachableServerIsRetriedThenReported) {
 }
 
 }  // namespace
-}  // namespace deskpilot::engine::server
+}  // namespace deskpilot::server
