@@ -1,7 +1,7 @@
 // Coordinate conventions of UI-TARS models, as pure functions.
 //
 //   qwen25vl  UI-TARS-1.5 (Qwen2.5-VL): absolute pixels of the smart-resized
-//             screenshot (vision/smart_resize.h) the model was shown.
+//             screenshot (multimodal/smart_resize.h) the model was shown.
 //   qwen2vl   UI-TARS 2B/7B/72B (Qwen2-VL): relative, 0..1000 on each axis.
 //   doubao    Doubao / Seed UI models: relative, 0..1000, like qwen2vl.
 //   screen    deskpilot's own scripts and scenarios: screen pixels as they are.

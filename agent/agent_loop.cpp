@@ -59,11 +59,12 @@ AgentResult run_agent(const std::string& instruction, policies::Policy& policy, 
     }
     AgentStep record;
     record.step = step;
-    nlohmann::ordered_json line;
-    line["time"] = base::iso8601_now();
-    line["source"] = options.source;
-    line["instruction"] = instruction;
-    line["policy"] = policy.name();
+    StepRecord line;
+    line.time = base::iso8601_now();
+    line.source = options.source;
+    line.from_policy = true;
+    line.instruction = instruction;
+    line.policy = policy.name();
 
     // Observe.
     auto t = clock_type::now();
@@ -91,11 +92,10 @@ AgentResult run_agent(const std::string& instruction, policies::Policy& policy, 
     if (!decision.ok) record.error = decision.error;
 
     // Act.
-    nlohmann::ordered_json parsed = nlohmann::ordered_json::array(), events = nlohmann::ordered_json::array();
-    nlohmann::ordered_json settle = nullptr;
+    nlohmann::ordered_json& events = line.events;
     bool acted = false;
     for (const actions::Action& a : decision.ok ? decision.actions : std::vector<actions::Action>()) {
-      parsed.push_back(actions::action_to_json(a));
+      line.actions.push_back(actions::action_to_json(a));
       if (!record.error.empty() || done) break;
       if (a.type == actions::ActionType::kFinished) {
         result.status = AgentStatus::kFinished;
@@ -130,27 +130,23 @@ AgentResult run_agent(const std::string& instruction, policies::Policy& policy, 
       t = clock_type::now();
       vision::SettleResult sr = vision::wait_for_settle(screen, options.settle);
       record.latency.settle_ms = ms_since(t);
-      settle = {{"settled", sr.settled}, {"waited_ms", sr.waited_ms}, {"frames", sr.frames}};
+      line.settle = {{"settled", sr.settled}, {"waited_ms", sr.waited_ms}, {"frames", sr.frames}};
     }
 
-    line["thought"] = decision.thought.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(decision.thought);
-    line["model_text"] = decision.model_text.empty() ? nlohmann::ordered_json(nullptr)
-                                                     : nlohmann::ordered_json(decision.model_text);
-    if (!decision.note.empty()) line["note"] = decision.note;
-    line["attempts"] = decision.attempts;
-    line["tokens"] = {{"prompt", decision.prompt_tokens}, {"completion", decision.completion_tokens}};
-    line["actions"] = parsed;
-    line["events"] = events;
-    line["result"] = record.error.empty() ? "ok" : "error";
-    line["error"] = record.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(record.error);
-    line["latency_ms"] = {{"capture", record.latency.capture_ms},
-                          {"think", record.latency.think_ms},
-                          {"act", record.latency.act_ms},
-                          {"settle", record.latency.settle_ms}};
-    line["settle"] = settle;
+    line.thought = decision.thought;
+    line.model_text = decision.model_text;
+    line.note = decision.note;
+    line.attempts = decision.attempts;
+    line.prompt_tokens = decision.prompt_tokens;
+    line.completion_tokens = decision.completion_tokens;
+    line.error = record.error;
+    line.capture_ms = record.latency.capture_ms;
+    line.think_ms = record.latency.think_ms;
+    line.act_ms = record.latency.act_ms;
+    line.settle_ms = record.latency.settle_ms;
     if (trajectory) {
       std::string write_error;
-      if (!trajectory->append(options.step_offset + step, observation.screenshot, line, &write_error) && record.error.empty())
+      if (!trajectory->append(options.step_offset + step, observation.screenshot, trajectory_line(line), &write_error) && record.error.empty())
         record.error = "trajectory: " + write_error;
     }
     result.steps.push_back(record);

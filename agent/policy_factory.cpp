@@ -4,48 +4,54 @@
 
 namespace deskpilot::agent {
 
-std::unique_ptr<PolicyFactory> PolicyFactory::create(PolicySpec spec, std::string* error) {
+namespace {
+
+std::nullptr_t refuse(PolicyError* error, PolicyProblem problem, std::string message) {
+  *error = {problem, std::move(message)};
+  return nullptr;
+}
+
+}  // namespace
+
+std::unique_ptr<PolicyFactory> PolicyFactory::create(PolicySpec spec, PolicyError* error) {
+  using P = PolicyProblem;
   if (spec.kind.empty()) spec.kind = spec.model_dir.empty() && spec.endpoint.empty() ? "ocr" : "uitars";
-  if (spec.kind != "ocr" && spec.kind != "uitars") {
-    *error = "--policy '" + spec.kind + "': expected uitars or ocr";
-    return nullptr;
-  }
+  if (spec.kind != "ocr" && spec.kind != "uitars")
+    return refuse(error, P::kUnknownKind, "policy '" + spec.kind + "': expected uitars or ocr");
   if (spec.kind == "uitars") {
-    if (spec.model_dir.empty() == spec.endpoint.empty()) {
-      *error = "--policy uitars needs either --model DIR (in-process) or --endpoint URL --model-name NAME";
-      return nullptr;
-    }
+    if (spec.model_dir.empty() == spec.endpoint.empty())
+      return refuse(error, P::kNoModel, "the uitars policy needs either a model folder or an endpoint with its model name");
     const auto style = policies::prompt_style_from_name(spec.prompt_style);
     if (!style) {
-      *error = "--prompt-style '" + spec.prompt_style + "': expected computer-v1, computer-v1.5, mobile-v1.5 or grounding";
-      return nullptr;
+      return refuse(error, P::kPromptStyle, "prompt style '" + spec.prompt_style +
+                                                "': expected computer-v1, computer-v1.5, mobile-v1.5 or grounding");
     }
     spec.uitars.style = *style;
     if (!spec.model_type.empty()) {
       const auto type = actions::model_type_from_name(spec.model_type);
       if (!type) {
-        *error = "--model-type '" + spec.model_type + "': expected qwen25vl, qwen2vl, doubao or screen";
-        return nullptr;
+        return refuse(error, P::kModelType,
+                      "model type '" + spec.model_type + "': expected qwen25vl, qwen2vl, doubao or screen");
       }
       spec.uitars.model_type = *type;
     }
     if (!spec.endpoint.empty()) {
-      if (!policies::parse_endpoint(spec.endpoint, error)) return nullptr;
-      if (spec.model_name.empty()) {
-        *error = "--endpoint needs --model-name (the name the server lists in /v1/models)";
-        return nullptr;
-      }
+      std::string why;
+      if (!policies::parse_endpoint(spec.endpoint, &why)) return refuse(error, P::kEndpoint, why);
+      if (spec.model_name.empty())
+        return refuse(error, P::kNoModelName, "an endpoint needs the model name the server lists in /v1/models");
     }
   }
   std::unique_ptr<PolicyFactory> f(new PolicyFactory(std::move(spec)));
   if (f->spec_.kind == "uitars" && !f->spec_.model_dir.empty()) {
     engine::Device device;
-    if (!engine::resolve_device(f->spec_.device, &device, error)) return nullptr;
-    f->model_ = engine::Model::load(f->spec_.model_dir, error, device);
-    if (!f->model_) return nullptr;
+    std::string why;
+    if (!engine::resolve_device(f->spec_.device, &device, &why)) return refuse(error, P::kDevice, why);
+    f->model_ = engine::Model::load(f->spec_.model_dir, &why, device);
+    if (!f->model_) return refuse(error, P::kLoad, why);
     if (!f->model_->vision()) {
-      *error = f->spec_.model_dir + ": the checkpoint has no vision tower; UI-TARS needs one to see the screen";
-      return nullptr;
+      return refuse(error, P::kLoad,
+                    f->spec_.model_dir + ": the checkpoint has no vision tower; UI-TARS needs one to see the screen");
     }
     // The coordinate convention of the checkpoint when not told: Qwen2-VL
     // (UI-TARS 2B/7B/72B) answers 0..1000, Qwen2.5-VL (UI-TARS-1.5) pixels.
@@ -82,7 +88,7 @@ std::string PolicyFactory::describe() const {
          (model_ ? "the engine (" + spec_.model_dir + ")" : spec_.endpoint + " model " + spec_.model_name);
 }
 
-PolicyMaker policy_maker(const PolicySpec& spec, std::string* description, std::string* error) {
+PolicyMaker policy_maker(const PolicySpec& spec, std::string* description, PolicyError* error) {
   std::shared_ptr<PolicyFactory> factory = PolicyFactory::create(spec, error);
   if (!factory) return {};
   if (description) *description = factory->describe();

@@ -31,10 +31,27 @@ struct PolicySpec {
   double http_timeout_s = 300;
 };
 
+// Why PolicyFactory::create refused, and what is wrong in the library's words
+// (the command line says it in flag names: cli/common.h).
+enum class PolicyProblem {
+  kUnknownKind,   // kind is not ocr or uitars
+  kNoModel,       // uitars with neither (or both) model_dir and endpoint
+  kPromptStyle,   // prompt_style unknown
+  kModelType,     // model_type unknown
+  kEndpoint,      // endpoint is not an http(s) URL
+  kNoModelName,   // endpoint without model_name
+  kDevice,        // device unknown or not usable
+  kLoad,          // the checkpoint did not load, or has no vision tower
+};
+struct PolicyError {
+  PolicyProblem problem = PolicyProblem::kLoad;
+  std::string message;
+};
+
 class PolicyFactory {
  public:
   // Validates the choices and loads the checkpoint (once). nullptr and *error.
-  static std::unique_ptr<PolicyFactory> create(PolicySpec spec, std::string* error);
+  static std::unique_ptr<PolicyFactory> create(PolicySpec spec, PolicyError* error);
   // A fresh policy for one run; safe from several threads.
   std::unique_ptr<policies::Policy> make(std::string* error);
   // "ocr", "uitars over engine DIR", "uitars over http://..."
@@ -52,6 +69,6 @@ class PolicyFactory {
 // of them and every thread. *description as describe() says it. An empty
 // function and *error when the choices do not fit together or loading failed.
 using PolicyMaker = std::function<std::unique_ptr<policies::Policy>(std::string* error)>;
-PolicyMaker policy_maker(const PolicySpec& spec, std::string* description, std::string* error);
+PolicyMaker policy_maker(const PolicySpec& spec, std::string* description, PolicyError* error);
 
 }  // namespace deskpilot::agent

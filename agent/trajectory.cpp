@@ -47,4 +47,32 @@ bool TrajectoryWriter::append(int step, const cv::Mat& screenshot, nlohmann::ord
   return true;
 }
 
+nlohmann::ordered_json trajectory_line(const StepRecord& r) {
+  using json = nlohmann::ordered_json;
+  const auto or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+  json line;
+  line["time"] = r.time;
+  line["source"] = r.source;
+  if (r.from_policy) {
+    line["instruction"] = r.instruction;
+    line["policy"] = r.policy;
+    line["thought"] = or_null(r.thought);
+  } else {
+    line["json_path"] = r.json_path;
+  }
+  line["model_text"] = or_null(r.model_text);
+  if (r.from_policy) {
+    if (!r.note.empty()) line["note"] = r.note;
+    line["attempts"] = r.attempts;
+    line["tokens"] = {{"prompt", r.prompt_tokens}, {"completion", r.completion_tokens}};
+  }
+  line["actions"] = r.actions;
+  line["events"] = r.events;
+  line["result"] = r.error.empty() ? "ok" : "error";
+  line["error"] = or_null(r.error);
+  line["latency_ms"] = {{"capture", r.capture_ms}, {"think", r.think_ms}, {"act", r.act_ms}, {"settle", r.settle_ms}};
+  line["settle"] = r.settle;
+  return line;
+}
+
 }  // namespace deskpilot::agent

@@ -13,6 +13,28 @@
 
 namespace deskpilot::agent {
 
+// One step as a trajectory line records it. Steps decided by a policy
+// (agent steps) carry the instruction, the policy, its thought, model text,
+// attempts and tokens; scenario steps carry their JSON path instead.
+struct StepRecord {
+  std::string time;        // when the step started (base::iso8601_now())
+  std::string source;      // "agent", "scenario", "agent $.steps[2]", "agent miniwob TASK"
+  bool from_policy = false;
+  std::string instruction, policy;           // from_policy
+  std::string json_path;                     // scenario steps
+  std::string thought, model_text, note;     // empty: null (note: left out)
+  int attempts = 0;                          // from_policy
+  int64_t prompt_tokens = 0, completion_tokens = 0;
+  nlohmann::ordered_json actions = nlohmann::ordered_json::array();  // action_to_json each
+  nlohmann::ordered_json events = nlohmann::ordered_json::array();   // what the executor did
+  std::string error;                         // empty: the step went through
+  double capture_ms = 0, think_ms = 0, act_ms = 0, settle_ms = 0;
+  nlohmann::ordered_json settle = nullptr;   // {settled, waited_ms, frames} when it waited
+};
+
+// The line's fields, in the order docs/scenarios.md lists them.
+nlohmann::ordered_json trajectory_line(const StepRecord& r);
+
 class TrajectoryWriter {
  public:
   // Creates DIR (and parents). nullptr and *error when it cannot.

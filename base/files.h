@@ -1,4 +1,4 @@
-// Files for everything in agent/: reading a whole file, scratch folders.
+// Files: reading a whole file, scratch folders for applications.
 #pragma once
 
 #include <string>

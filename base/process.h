@@ -1,4 +1,4 @@
-// Shell commands for scenario setup, checks and teardown: run through
+// Shell commands (scenario setup, checks and teardown, launched apps): through
 // /bin/sh -c in their own process group (so that everything they started
 // can be stopped), with extra environment variables.
 #pragma once

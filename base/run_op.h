@@ -1,7 +1,7 @@
 // Boost.Beast with deadlines: Beast's synchronous calls ignore a stream's
 // expires_after, so the server and the HTTP client run each operation
 // asynchronously and drive their own io_context until it completes. Header
-// only; used by engine/server/ and policies/http_chat_model.cpp.
+// only; used by server/ and policies/http_chat_model.cpp.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

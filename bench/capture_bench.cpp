@@ -16,6 +16,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "base/clock.h"
 #include "agent/xvfb.h"
 #include "vision/capture.h"
 
@@ -32,7 +33,7 @@ template <typename F>
 double time_ms(F&& f) {
   auto t0 = std::chrono::steady_clock::now();
   f();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return base::ms_since(t0);
 }
 
 double bench_source(vision::ScreenSource& source, int runs) {

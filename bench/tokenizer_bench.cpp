@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/clock.h"
 #include "engine/tokenizer.h"
 
 namespace {
@@ -26,7 +27,7 @@ double median_ms(int rounds, F&& f) {
   for (int r = 0; r < rounds; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     f();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ms.push_back(deskpilot::base::ms_since(t0));
   }
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];
@@ -42,7 +43,7 @@ int main(int argc, char** argv) {
   std::string error;
   const auto t0 = std::chrono::steady_clock::now();
   auto tok = deskpilot::engine::Tokenizer::load(argv[1], &error);
-  const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const double load_ms = deskpilot::base::ms_since(t0);
   if (!tok) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 1;

@@ -9,13 +9,12 @@
 #include <cstdio>
 
 #include "engine/model.h"
+#include "base/clock.h"
 #include "multimodal/image_io.h"
 #include "multimodal/preprocess.h"
 
 namespace {
-double ms_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
+using deskpilot::base::ms_since;
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -31,17 +31,61 @@ bool read_input(const std::string& path, std::string* out, std::string* error) {
   return base::read_file(path, out, error);
 }
 
+std::optional<engine::Device> device_for_command(const std::string& word, std::string* error) {
+  engine::Device device;
+  if (engine::resolve_device(word, &device, error)) return device;
+  *error = "--device " + word + ": " + *error;
+  return std::nullopt;
+}
+
+std::string policy_error_for_command(const agent::PolicyError& e, const agent::PolicySpec& spec) {
+  using P = agent::PolicyProblem;
+  switch (e.problem) {
+    case P::kUnknownKind: return "--policy '" + spec.kind + "': expected uitars or ocr";
+    case P::kNoModel: return "--policy uitars needs either --model DIR (in-process) or --endpoint URL --model-name NAME";
+    case P::kPromptStyle:
+      return "--prompt-style '" + spec.prompt_style + "': expected computer-v1, computer-v1.5, mobile-v1.5 or grounding";
+    case P::kModelType: return "--model-type '" + spec.model_type + "': expected qwen25vl, qwen2vl, doubao or screen";
+    case P::kEndpoint: return "--" + e.message;  // "endpoint 'ftp://x': expected http://..."
+    case P::kNoModelName: return "--endpoint needs --model-name (the name the server lists in /v1/models)";
+    case P::kDevice: return "--device " + spec.device + ": " + e.message;
+    case P::kLoad: return e.message;
+  }
+  return e.message;
+}
+
+agent::PolicyMaker policy_maker_for_command(const agent::PolicySpec& spec, std::string* description,
+                                            std::string* error) {
+  agent::PolicyError refused;
+  agent::PolicyMaker maker = agent::policy_maker(spec, description, &refused);
+  if (!maker) *error = policy_error_for_command(refused, spec);
+  return maker;
+}
+
 std::unique_ptr<policies::Policy> policy_for_command(const agent::PolicySpec& spec,
-                                                     std::unique_ptr<agent::PolicyFactory>* factory, int* exit_code,
-                                                     std::string* error) {
-  *factory = agent::PolicyFactory::create(spec, error);
+                                                     std::unique_ptr<agent::PolicyFactory>* factory, int* exit_code) {
+  agent::PolicyError refused;
+  *factory = agent::PolicyFactory::create(spec, &refused);
   if (!*factory) {
+    std::cerr << "deskpilot: " << policy_error_for_command(refused, spec) << "\n";
     *exit_code = 2;
     return nullptr;
   }
-  auto policy = (*factory)->make(error);
-  if (!policy) *exit_code = 1;
+  std::string error;
+  auto policy = (*factory)->make(&error);
+  if (!policy) {
+    std::cerr << "deskpilot: " << error << "\n";
+    *exit_code = 1;
+  }
   return policy;
+}
+
+std::unique_ptr<engine::Model> model_for_command(const std::string& dir, const std::string& device_word) {
+  std::string error;
+  const std::optional<engine::Device> device = device_for_command(device_word, &error);
+  std::unique_ptr<engine::Model> model = device ? engine::Model::load(dir, &error, *device) : nullptr;
+  if (!model) std::cerr << "deskpilot: " << error << "\n";
+  return model;
 }
 
 }  // namespace deskpilot::cli

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "agent/policy_factory.h"
+#include "engine/device.h"
 #include "multimodal/smart_resize.h"
 
 namespace deskpilot::cli {
@@ -16,12 +17,24 @@ std::optional<multimodal::Size> parse_size(const std::string& text);
 // Whole file (or standard input for "-"); error names the file.
 bool read_input(const std::string& path, std::string* out, std::string* error);
 
+// --device WORD as the engine's device; nullopt and *error in flag words
+// ("--device cuda: no GPU ...").
+std::optional<engine::Device> device_for_command(const std::string& word, std::string* error);
+
+// A PolicyFactory's refusal in the words of the command line's flags.
+std::string policy_error_for_command(const agent::PolicyError& e, const agent::PolicySpec& spec);
+
+// agent::policy_maker with its refusal in flag words.
+agent::PolicyMaker policy_maker_for_command(const agent::PolicySpec& spec, std::string* description, std::string* error);
+
 // The factory (it owns the model) and one policy from it, for a command.
-// nullptr and *error on failure, with the exit code for it: 2 when the
+// nullptr on failure, said on stderr, with the exit code for it: 2 when the
 // options do not fit together or the checkpoint does not load, 1 when the
 // policy could not be made.
 std::unique_ptr<policies::Policy> policy_for_command(const agent::PolicySpec& spec,
-                                                     std::unique_ptr<agent::PolicyFactory>* factory, int* exit_code,
-                                                     std::string* error);
+                                                     std::unique_ptr<agent::PolicyFactory>* factory, int* exit_code);
+
+// --model DIR on --device WORD; nullptr on failure, said on stderr.
+std::unique_ptr<engine::Model> model_for_command(const std::string& dir, const std::string& device);
 
 }  // namespace deskpilot::cli

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli/common.h"
 #include "cli/run.h"
 #include "eval/compare.h"
 #include "eval/grounding_eval.h"
@@ -15,17 +16,13 @@
 #include "agent/policy_factory.h"
 
 namespace deskpilot::cli {
-
-using agent::PolicyFactory;
-using agent::PolicySpec;
-using agent::policy_maker;
 namespace {
 
 struct GroundingCli {
   std::string data, format, images, out = "eval-grounding";
   int64_t limit = 0;
   bool resume = false, json = false, quiet = false;
-  PolicySpec policy;
+  agent::PolicySpec policy;
 };
 
 int run_grounding_eval(GroundingCli o) {
@@ -42,16 +39,13 @@ int run_grounding_eval(GroundingCli o) {
   }
   if (o.policy.kind.empty()) o.policy.kind = o.policy.model_dir.empty() && o.policy.endpoint.empty() ? "ocr" : "uitars";
   std::unique_ptr<eval::Grounder> grounder;
-  std::unique_ptr<PolicyFactory> factory;
+  std::unique_ptr<agent::PolicyFactory> factory;
   if (o.policy.kind == "ocr") {
     grounder = eval::OcrGrounder::create(o.policy.ocr.language, &error);
   } else {
     int exit_code = 0;
-    auto policy = policy_for_command(o.policy, &factory, &exit_code, &error);
-    if (!policy) {
-      std::cerr << "deskpilot: " << error << "\n";
-      return exit_code;
-    }
+    auto policy = policy_for_command(o.policy, &factory, &exit_code);
+    if (!policy) return exit_code;
     grounder = std::make_unique<eval::PolicyGrounder>(std::move(policy));
   }
   if (!grounder) {
@@ -94,7 +88,7 @@ struct StepsCli {
   std::string data, format, images, out = "eval-steps";
   int64_t limit = 0;
   bool json = false, quiet = false;
-  PolicySpec policy;
+  agent::PolicySpec policy;
 };
 
 int run_steps_eval(StepsCli o) {
@@ -109,13 +103,10 @@ int run_steps_eval(StepsCli o) {
     std::cerr << "deskpilot: " << error << "\n";
     return 1;
   }
-  std::unique_ptr<PolicyFactory> factory;
+  std::unique_ptr<agent::PolicyFactory> factory;
   int exit_code = 0;
-  auto policy = policy_for_command(o.policy, &factory, &exit_code, &error);
-  if (!policy) {
-    std::cerr << "deskpilot: " << error << "\n";
-    return exit_code;
-  }
+  auto policy = policy_for_command(o.policy, &factory, &exit_code);
+  if (!policy) return exit_code;
   eval::StepRunOptions run;
   run.out_dir = o.out;
   run.limit = o.limit;
@@ -151,7 +142,7 @@ struct TasksCli {
   std::string path, out = "eval-tasks", shard = "1/1";
   int jobs = 1;
   bool resume = false, json = false, quiet = false;
-  PolicySpec policy;
+  agent::PolicySpec policy;
 };
 
 std::atomic<bool> g_stop_tasks{false};
@@ -170,7 +161,7 @@ int run_tasks_eval(TasksCli o) {
     return 1;
   }
   std::string policy;
-  run.make_policy = policy_maker(o.policy, &policy, &error);
+  run.make_policy = policy_maker_for_command(o.policy, &policy, &error);
   if (!run.make_policy) {
     std::cerr << "deskpilot: " << error << "\n";
     return 2;
@@ -199,7 +190,7 @@ struct MiniwobCli {
   int64_t seed = 0;
   double episode_time = 60, zoom = 1;
   bool resume = false, json = false, quiet = false;
-  PolicySpec policy;
+  agent::PolicySpec policy;
 };
 
 int run_miniwob_eval(MiniwobCli o) {
@@ -211,11 +202,11 @@ int run_miniwob_eval(MiniwobCli o) {
   }
   auto tasks = eval::list_miniwob_tasks(o.root, o.tasks, &error);
   if (!tasks) {
-    std::cerr << "deskpilot: " << error << "\n";
+    std::cerr << "deskpilot: " << (error.rfind("no task ", 0) == 0 ? "--tasks: " : "--root ") << error << "\n";
     return 1;
   }
   std::string policy;
-  run.make_policy = policy_maker(o.policy, &policy, &error);
+  run.make_policy = policy_maker_for_command(o.policy, &policy, &error);
   if (!run.make_policy) {
     std::cerr << "deskpilot: " << error << "\n";
     return 2;

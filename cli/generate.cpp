@@ -1,4 +1,5 @@
 #include "cli/generate.h"
+#include "cli/common.h"
 
 #include <filesystem>
 #include <fstream>
@@ -10,8 +11,9 @@
 #include "engine/device.h"
 #include "engine/generate.h"
 #include "engine/model.h"
+#include "engine/tensor_dump.h"
 #include "engine/tokenizer.h"
-#include "kernels/cpu/gemm.h"
+#include "multimodal/chat_prompt.h"
 #include "multimodal/image_io.h"
 #include "multimodal/preprocess.h"
 
@@ -39,83 +41,63 @@ struct GenerateCli {
   std::string dump_dir;
 };
 
-// --dump-tensors: every named intermediate as DIR/NAME[.N].bin (FP32,
-// little-endian, row-major) and DIR/index.json with names, shapes and files.
-class TensorDumper {
- public:
-  explicit TensorDumper(std::string dir) : dir_(std::move(dir)) {}
-  bool open(std::string* error) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir_, ec);
-    if (ec) *error = dir_ + ": cannot create the folder: " + ec.message();
-    return !ec;
-  }
-  void operator()(const std::string& name, const std::vector<int64_t>& shape, const float* data) {
-    const int n = seen_[name]++;
-    const std::string file = n == 0 ? name + ".bin" : name + "." + std::to_string(n) + ".bin";
-    int64_t count = 1;
-    for (int64_t d : shape) count *= d;
-    std::ofstream(dir_ + "/" + file, std::ios::binary)
-        .write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(count * sizeof(float)));
-    index_.push_back({{"name", name}, {"shape", shape}, {"file", file}, {"dtype", "F32"}});
-    std::ofstream(dir_ + "/index.json") << index_.dump(1) << "\n";  // rewritten each time: complete even if generation stops
-  }
-
- private:
-  std::string dir_;
-  std::map<std::string, int> seen_;
-  nlohmann::json index_ = nlohmann::json::array();
-};
-
-// A PNG/JPEG through the model's preprocessing; the error names the file.
-std::optional<engine::ImagePatches> load_image(const std::string& path, const engine::PreprocessorConfig& config,
-                                               std::string* error) {
-  auto img = multimodal::read_rgb_image(path, error);
-  if (!img) return std::nullopt;
-  auto patches = multimodal::preprocess_image(*img, config, error);
-  if (!patches) *error = path + ": " + *error;
-  return patches;
-}
-
 int run_generate(const GenerateCli& o) {
   std::string error;
-  engine::Device device;
-  if (!engine::resolve_device(o.device, &device, &error)) {
+  const std::optional<engine::Device> device = device_for_command(o.device, &error);
+  if (!device) {
     std::cerr << "deskpilot: " << error << "\n";
     return 2;
   }
-  auto model = engine::Model::load(o.model, &error, device);
+  auto model = engine::Model::load(o.model, &error, *device);
   if (!model) {
     std::cerr << "deskpilot: " << error << "\n";
     return 1;
   }
-  engine::Prompt prompt;
+  // The images as RGB; the errors name the files.
+  std::vector<std::shared_ptr<const multimodal::RgbImage>> images;
   for (const std::string& path : o.images) {
-    auto patches = load_image(path, model->files().preprocessor, &error);
-    if (!patches) {
+    auto img = multimodal::read_rgb_image(path, &error);
+    if (!img) {
       std::cerr << "deskpilot: " << error << "\n";
       return 1;
     }
-    prompt.images.push_back(std::move(*patches));
+    images.push_back(std::make_shared<const multimodal::RgbImage>(std::move(*img)));
   }
-  std::string prompt_text = o.prompt;
-  if (!o.raw) {
-    std::vector<engine::ChatMessage> messages;
-    if (!o.system.empty()) messages.push_back({"system", true, o.system, {}});
-    engine::ChatMessage user{"user", o.images.empty(), o.prompt, {}};
-    for (size_t i = 0; i < o.images.size(); ++i) user.parts.push_back({engine::ChatPart::Kind::kImage, ""});
-    if (!o.images.empty()) user.parts.push_back({engine::ChatPart::Kind::kText, o.prompt});
-    messages.push_back(user);
-    prompt_text = engine::render_chat(messages, engine::ChatTemplateOptions());
+  std::optional<engine::Prompt> prompt;
+  if (o.raw) {
+    // The text is the whole prompt, its <|image_pad|> markers expanded.
+    prompt.emplace();
+    std::vector<int64_t> tokens_per_image;
+    for (size_t i = 0; i < images.size(); ++i) {
+      auto patches = multimodal::preprocess_image(*images[i], model->files().preprocessor, &error);
+      if (!patches) {
+        std::cerr << "deskpilot: " << o.images[i] << ": " << error << "\n";
+        return 1;
+      }
+      tokens_per_image.push_back(patches->tokens(model->files().model.vision.spatial_merge_size));
+      prompt->images.push_back(std::move(*patches));
+    }
+    auto expanded = engine::expand_image_pads(o.prompt, tokens_per_image, &error);
+    if (!expanded) {
+      std::cerr << "deskpilot: --prompt: " << error << "\n";
+      return 2;
+    }
+    prompt->ids = model->tokenizer().encode(*expanded);
+  } else {
+    // The chat template over a system turn and a user turn (the images, then
+    // the text): the same ids the agent and the server give the model.
+    std::vector<multimodal::ChatTurn> turns;
+    if (!o.system.empty()) turns.push_back({"system", {{o.system, nullptr}}});
+    multimodal::ChatTurn user{"user", {}};
+    for (const auto& img : images) user.content.push_back({"", img});
+    user.content.push_back({o.prompt, nullptr});
+    turns.push_back(std::move(user));
+    prompt = multimodal::build_chat_prompt(*model, turns, &error);
+    if (!prompt) {
+      std::cerr << "deskpilot: --prompt: " << error << "\n";
+      return 2;
+    }
   }
-  std::vector<int64_t> tokens_per_image;
-  for (const auto& img : prompt.images) tokens_per_image.push_back(img.tokens(model->files().model.vision.spatial_merge_size));
-  auto expanded = engine::expand_image_pads(prompt_text, tokens_per_image, &error);
-  if (!expanded) {
-    std::cerr << "deskpilot: --prompt: " << error << "\n";
-    return 2;
-  }
-  prompt.ids = model->tokenizer().encode(*expanded);
 
   // Defaults from generation_config.json; flags override.
   const engine::GenerationConfig& g = model->files().generation;
@@ -131,23 +113,19 @@ int run_generate(const GenerateCli& o) {
   s.frequency_penalty = o.frequency_penalty;
   s.presence_penalty = o.presence_penalty;
   s.seed = o.seed;
-  std::shared_ptr<TensorDumper> dumper;
   if (!o.dump_dir.empty()) {
-    dumper = std::make_shared<TensorDumper>(o.dump_dir);
-    if (!dumper->open(&error)) {
+    options.sink = engine::tensor_dump_sink(o.dump_dir, &error);
+    if (!options.sink) {
       std::cerr << "deskpilot: --dump-tensors " << error << "\n";
       return 1;
     }
-    options.sink = [dumper](const std::string& name, const std::vector<int64_t>& shape, const float* data) {
-      (*dumper)(name, shape, data);
-    };
   }
 
   engine::GenerateResult result;
   const auto stream = [&](std::string_view text) {
     std::cout << text << std::flush;
   };
-  if (!engine::generate(*model, prompt, options, o.json ? nullptr : std::function<void(std::string_view)>(stream),
+  if (!engine::generate(*model, *prompt, options, o.json ? nullptr : std::function<void(std::string_view)>(stream),
                         &result, &error)) {
     std::cerr << "deskpilot: " << error << "\n";
     return 1;
@@ -158,7 +136,7 @@ int run_generate(const GenerateCli& o) {
                         {"generated_ids", result.generated_ids},
                         {"text", result.text},
                         {"finish_reason", result.finish_reason},
-                        {"images", static_cast<int64_t>(prompt.images.size())},
+                        {"images", static_cast<int64_t>(prompt->images.size())},
                         {"rope_delta", result.rope_delta},
                         {"vision_ms", result.vision_ms},
                         {"prefill_ms", result.prefill_ms},
@@ -167,8 +145,8 @@ int run_generate(const GenerateCli& o) {
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     std::cout << "\n";
-    if (!prompt.images.empty())
-      std::fprintf(stderr, "deskpilot: %zu images encoded in %.1f ms\n", prompt.images.size(), result.vision_ms);
+    if (!prompt->images.empty())
+      std::fprintf(stderr, "deskpilot: %zu images encoded in %.1f ms\n", prompt->images.size(), result.vision_ms);
     std::fprintf(stderr, "deskpilot: on %s: prompt %zu tokens in %.1f ms (%.1f tok/s), generated %zu in %.1f ms (%.1f tok/s), %s\n",
                  engine::device_description(model->device()).c_str(), result.prompt_ids.size(), result.prefill_ms, rate(result.prompt_ids.size(), result.prefill_ms),
                  result.generated_ids.size(), result.decode_ms, rate(result.generated_ids.size(), result.decode_ms),

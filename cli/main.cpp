@@ -1,4 +1,4 @@
-// deskpilot: the command line. Each subcommand lives in its own cli_*.cpp.
+// deskpilot: the command line. Each subcommand lives in its own file here (cli/README.md).
 #include <CLI/CLI.hpp>
 
 #include "cli/capture.h"

@@ -21,19 +21,6 @@
 #include "vision/x11_windows.h"
 
 namespace deskpilot::cli {
-
-using agent::AgentOptions;
-using agent::AgentResult;
-using agent::AgentStatus;
-using agent::AgentStep;
-using agent::DesktopOptions;
-using agent::DesktopSession;
-using agent::PolicyFactory;
-using agent::PolicySpec;
-using agent::agent_exit_code;
-using agent::agent_status_name;
-using agent::run_agent;
-using agent::write_report;
 namespace {
 
 std::atomic<bool> g_stop{false};
@@ -44,7 +31,7 @@ extern "C" void on_run_sigint(int) {
 
 struct RunCliOptions {
   std::string instruction;
-  PolicySpec policy;
+  agent::PolicySpec policy;
   std::string display;
   std::string xvfb;  // WxH: a private display of this size
   std::vector<std::string> launch;
@@ -118,16 +105,13 @@ int run(RunCliOptions o) {
   }
   o.policy.uitars.sampling.temperature = o.temperature;
   o.policy.uitars.sampling.seed = o.seed;
-  std::unique_ptr<PolicyFactory> factory;
+  std::unique_ptr<agent::PolicyFactory> factory;
   int exit_code = 0;
-  auto policy = policy_for_command(o.policy, &factory, &exit_code, &error);
-  if (!policy) {
-    std::cerr << "deskpilot: " << error << "\n";
-    return exit_code;
-  }
+  auto policy = policy_for_command(o.policy, &factory, &exit_code);
+  if (!policy) return exit_code;
 
   // The display: a private Xvfb, the one named, or $DISPLAY.
-  DesktopOptions desktop;
+  agent::DesktopOptions desktop;
   desktop.display = o.display;
   if (xvfb_size) {
     desktop.width = static_cast<int>(xvfb_size->width);
@@ -146,7 +130,7 @@ int run(RunCliOptions o) {
   if (o.confirm) desktop.confirm = ask_action;
   std::error_code ec;
   std::filesystem::create_directories(o.out_dir, ec);
-  auto session = DesktopSession::open(desktop, &error);
+  auto session = agent::DesktopSession::open(desktop, &error);
   if (!session) {
     std::cerr << "deskpilot: " << error << "\n";
     return 1;
@@ -170,13 +154,13 @@ int run(RunCliOptions o) {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
 
-  AgentOptions ao;
+  agent::AgentOptions ao;
   ao.max_steps = o.max_steps;
   ao.timeout_s = o.timeout_s;
   ao.settle = o.settle;
   ao.stop = &g_stop;
   if (!o.unattended && isatty(STDIN_FILENO)) ao.call_user = ask_person;
-  ao.on_step = [](const AgentStep& s) {
+  ao.on_step = [](const agent::AgentStep& s) {
     std::fprintf(stderr, "step %d | capture %.0f ms | think %.0f ms | act %.0f ms | settle %.0f ms | %s%s%s\n", s.step,
                  s.latency.capture_ms, s.latency.think_ms, s.latency.act_ms, s.latency.settle_ms,
                  action_list(s.actions).c_str(), s.thought.empty() ? "" : " | ", s.thought.c_str());
@@ -185,11 +169,11 @@ int run(RunCliOptions o) {
   std::fprintf(stderr, "deskpilot: %s on %s (%dx%d), at most %d steps\n", factory->describe().c_str(), display.c_str(),
                session->width(), session->height(), o.max_steps);
   std::signal(SIGINT, on_run_sigint);
-  const AgentResult r =
-      run_agent(o.instruction, *policy, session->screen(), session->executor(), session->trajectory(), ao);
+  const agent::AgentResult r =
+      agent::run_agent(o.instruction, *policy, session->screen(), session->executor(), session->trajectory(), ao);
   std::signal(SIGINT, SIG_DFL);
   session->save_final_frame();
-  const std::string status(agent_status_name(r.status));
+  const std::string status(agent::agent_status_name(r.status));
   if (o.json) {
     nlohmann::ordered_json j = {{"status", status}, {"steps", r.steps.size()}, {"seconds", r.seconds},
                                 {"error", r.error}, {"content", r.content}, {"trajectory", trajectory_dir},
@@ -203,21 +187,21 @@ int run(RunCliOptions o) {
   }
   if (!o.report.empty()) {
     const std::string detail = r.error.empty() ? r.content : r.error;
-    if (!write_report(o.report, "deskpilot run: " + o.instruction,
-                      {{o.instruction, r.status == AgentStatus::kFinished ? "passed" : "failed", detail, trajectory_dir}},
+    if (!agent::write_report(o.report, "deskpilot run: " + o.instruction,
+                      {{o.instruction, r.status == agent::AgentStatus::kFinished ? "passed" : "failed", detail, trajectory_dir}},
                       &error)) {
       std::cerr << "deskpilot: " << error << "\n";
       return 1;
     }
     if (!o.json) std::cout << "report: " << o.report << "\n";
   }
-  return agent_exit_code(r.status);
+  return agent::agent_exit_code(r.status);
 }
 
 }  // namespace
 
 // Options shared with `scenario run` (agent steps) and `eval`.
-void add_policy_options(CLI::App* cmd, PolicySpec* p) {
+void add_policy_options(CLI::App* cmd, agent::PolicySpec* p) {
   cmd->add_option("--policy", p->kind, "uitars or ocr (default: uitars with --model/--endpoint, else ocr)");
   cmd->add_option("--model", p->model_dir, "UI-TARS checkpoint folder (Hugging Face layout), run in-process");
   cmd->add_option("--device", p->device, "Where --model runs: cpu, cuda or auto (the GPU when there is one)")

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "actions/formatter.h"
+#include "cli/common.h"
 #include "cli/run.h"
 #include "scenario/junit.h"
 #include "agent/policy_factory.h"
@@ -15,17 +16,6 @@
 #include "scenario/runner.h"
 
 namespace deskpilot::cli {
-
-using agent::PolicySpec;
-using agent::ReportSection;
-using agent::policy_maker;
-using agent::write_report;
-using scenario::RunOptions;
-using scenario::Scenario;
-using scenario::ScenarioResult;
-using scenario::junit_xml;
-using scenario::load_scenario;
-using scenario::run_scenario;
 namespace {
 
 // Ctrl-C: the first one stops every scenario after its current step (the
@@ -46,10 +36,10 @@ struct ScenarioOptions {
   std::string junit;
   std::string report;
   std::string out_dir = "deskpilot-out";
-  PolicySpec policy;  // agent steps
+  agent::PolicySpec policy;  // agent steps
 };
 
-void print_result(const ScenarioResult& r) {
+void print_result(const scenario::ScenarioResult& r) {
   std::cout << (r.passed ? "PASS " : "FAIL ") << r.name << " (" << r.file << ", " << static_cast<int>(r.seconds * 1000)
             << " ms)\n";
   if (!r.passed) std::cout << "     " << r.error << "\n";
@@ -67,7 +57,7 @@ bool ask(const actions::Action& a) {
 }
 
 int run_scenarios(const ScenarioOptions& o) {
-  RunOptions ro;
+  scenario::RunOptions ro;
   ro.out_dir = o.out_dir;
   ro.display = o.display;
   ro.settle = o.settle;
@@ -96,18 +86,18 @@ int run_scenarios(const ScenarioOptions& o) {
   // The agent steps' policy: loaded once, a fresh one per agent step.
   {
     std::string error;
-    ro.make_policy = policy_maker(o.policy, nullptr, &error);
+    ro.make_policy = policy_maker_for_command(o.policy, nullptr, &error);
     if (!ro.make_policy) {
       std::cerr << "deskpilot: " << error << "\n";
       return 2;
     }
   }
   std::signal(SIGINT, on_sigint);
-  std::vector<Scenario> scenarios;
+  std::vector<scenario::Scenario> scenarios;
   std::vector<std::pair<std::string, std::string>> invalid;
   for (const auto& f : o.files) {
     std::string error;
-    auto s = load_scenario(f, &error);
+    auto s = scenario::load_scenario(f, &error);
     if (s) {
       scenarios.push_back(std::move(*s));
     } else {
@@ -116,12 +106,12 @@ int run_scenarios(const ScenarioOptions& o) {
     }
   }
   // N scenarios at once, each on its own display; results in file order.
-  std::vector<ScenarioResult> results(scenarios.size());
+  std::vector<scenario::ScenarioResult> results(scenarios.size());
   std::atomic<size_t> next{0};
   std::mutex print;
   auto worker = [&] {
     for (size_t i = next++; i < scenarios.size(); i = next++) {
-      results[i] = run_scenario(scenarios[i], ro);
+      results[i] = scenario::run_scenario(scenarios[i], ro);
       std::lock_guard<std::mutex> lock(print);
       print_result(results[i]);
       std::cout.flush();
@@ -136,12 +126,12 @@ int run_scenarios(const ScenarioOptions& o) {
   const int failed = static_cast<int>(results.size()) - passed + static_cast<int>(invalid.size());
   std::cout << "scenarios: " << passed << " passed, " << failed << " failed\n";
   if (!o.report.empty()) {
-    std::vector<ReportSection> sections;
+    std::vector<agent::ReportSection> sections;
     for (const auto& r : results) {
       sections.push_back({r.name + " (" + r.file + ")", r.passed ? "passed" : "failed", r.error, r.out_dir + "/trajectory"});
     }
     std::string error;
-    if (!write_report(o.report, "deskpilot scenarios: " + std::to_string(passed) + " passed, " +
+    if (!agent::write_report(o.report, "deskpilot scenarios: " + std::to_string(passed) + " passed, " +
                                     std::to_string(failed) + " failed", sections, &error)) {
       std::cerr << "deskpilot: " << error << "\n";
       return 1;
@@ -150,7 +140,7 @@ int run_scenarios(const ScenarioOptions& o) {
   }
   if (!o.junit.empty()) {
     std::ofstream out(o.junit);
-    out << junit_xml(results, invalid);
+    out << scenario::junit_xml(results, invalid);
     if (!out) {
       std::cerr << "deskpilot: " << o.junit << ": cannot write\n";
       return 1;
@@ -161,7 +151,7 @@ int run_scenarios(const ScenarioOptions& o) {
 
 int report_trajectory(const std::string& dir, const std::string& out, const std::string& title) {
   std::string error;
-  if (!write_report(out, title.empty() ? "deskpilot trajectory " + dir : title, {{dir, "", "", dir}}, &error)) {
+  if (!agent::write_report(out, title.empty() ? "deskpilot trajectory " + dir : title, {{dir, "", "", dir}}, &error)) {
     std::cerr << "deskpilot: " << error << "\n";
     return 1;
   }

@@ -1,4 +1,5 @@
 #include "cli/serve.h"
+#include "cli/common.h"
 
 #include <csignal>
 #include <cstdio>
@@ -20,16 +21,8 @@ struct ServeOptions {
 int serve(ServeOptions o) {
   std::string error;
   o.server.limits.max_body_bytes = static_cast<int64_t>(o.max_body_mb) << 20;
-  engine::Device device;
-  if (!engine::resolve_device(o.device, &device, &error)) {
-    std::cerr << "deskpilot: " << error << "\n";
-    return 2;
-  }
-  auto model = engine::Model::load(o.model_dir, &error, device);
-  if (!model) {
-    std::cerr << "deskpilot: " << error << "\n";
-    return 2;
-  }
+  auto model = model_for_command(o.model_dir, o.device);
+  if (!model) return 2;
   // SIGINT/SIGTERM end the server after the requests in flight.
   sigset_t signals;
   sigemptyset(&signals);

@@ -1,4 +1,4 @@
-// deskpilot serve: the OpenAI-compatible server (engine/server/) for one model.
+// deskpilot serve: the OpenAI-compatible server (server/) for one model.
 #pragma once
 
 #include <CLI/CLI.hpp>

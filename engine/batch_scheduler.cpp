@@ -1,13 +1,12 @@
 #include "engine/batch_scheduler.h"
 
+#include "base/clock.h"
 #include <chrono>
 
 namespace deskpilot::engine {
 namespace {
 
-double ms_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-}
+using base::ms_since;
 
 }  // namespace
 

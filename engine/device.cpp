@@ -38,10 +38,10 @@ bool resolve_device(std::string_view text, Device* device, std::string* error) {
       *device = Device::kCpu;
       return true;
     }
-    if (error) *error = "--device cuda: " + why;
+    if (error) *error = why;
     return false;
   }
-  if (error) *error = "--device: expected cpu, cuda or auto, got '" + std::string(text) + "'";
+  if (error) *error = "expected cpu, cuda or auto, got '" + std::string(text) + "'";
   return false;
 }
 

@@ -17,7 +17,8 @@ const char* device_name(Device device);  // "cpu", "cuda"
 bool cuda_usable(std::string* why);
 
 // "cpu", "cuda" or "auto" -> a device this machine can run. false and *error
-// for another word, or for "cuda" where it is not usable (with the reason).
+// for another word (the words allowed), or for "cuda" where it is not usable
+// (the reason); callers name the setting ("--device cuda: ...").
 bool resolve_device(std::string_view text, Device* device, std::string* error);
 
 // Memory bandwidth of the device in GB/s, measured now with a large copy

@@ -1,5 +1,6 @@
 #include "engine/generate.h"
 
+#include "base/clock.h"
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -29,9 +30,7 @@ uint64_t image_hash(const ImagePatches& image) {
 
 namespace {
 
-double ms_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
+using base::ms_since;
 
 // Bytes at the end of `text` that could begin one of the stop strings.
 size_t held_suffix(const std::string& text, const std::vector<std::string>& stop) {

@@ -113,6 +113,91 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path, std::string*
   return from_json(ss.str(), path, error);
 }
 
+namespace {
+
+// model.type BPE without the options deskpilot does not implement.
+bool check_model(const json& model, const std::string& file, std::string* error) {
+  if (!model.is_object() || model.value("type", "") != "BPE") return fail(error, file, "model.type: only BPE is supported");
+  if (model.value("byte_fallback", false) || !model.value("continuing_subword_prefix", json("")).is_string() ||
+      model.value("continuing_subword_prefix", json("")) != "" ||
+      (model.contains("end_of_word_suffix") && !model["end_of_word_suffix"].is_null() &&
+       model["end_of_word_suffix"] != "")) {
+    return fail(error, file, "model: byte_fallback, continuing_subword_prefix and end_of_word_suffix are not supported");
+  }
+  if (!model.contains("vocab") || !model["vocab"].is_object() || !model.contains("merges") ||
+      !model["merges"].is_array()) {
+    return fail(error, file, "model: vocab (object) and merges (array) are required");
+  }
+  return true;
+}
+
+// model.vocab: token string (byte-level characters) -> id; *max_id grows to the largest id.
+bool read_vocab(const json& model, const std::string& file, std::unordered_map<std::string, int32_t>* vocab,
+                int64_t* max_id, std::string* error) {
+  vocab->reserve(model["vocab"].size() * 2);
+  for (const auto& [token, id] : model["vocab"].items()) {
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > 0x7FFFFFFF)
+      return fail(error, file, "model.vocab[\"" + token + "\"]: id must be a non-negative integer");
+    (*vocab)[token] = static_cast<int32_t>(id.get<int64_t>());
+    *max_id = std::max(*max_id, id.get<int64_t>());
+  }
+  return true;
+}
+
+// added_tokens: plain ones only (no stripping, no single-word or normalized matching).
+bool read_added_tokens(const json& j, const std::string& file, std::vector<AddedToken>* added, int64_t* max_id,
+                       std::string* error) {
+  const json& list = j.contains("added_tokens") ? j["added_tokens"] : json::array();
+  for (size_t i = 0; i < list.size(); ++i) {
+    const json& a = list[i];
+    if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") ||
+        !a["content"].is_string() || a["content"].get<std::string>().empty() || a["id"].get<int64_t>() < 0) {
+      return fail(error, file, "added_tokens[" + std::to_string(i) + "]: needs an integer id and a non-empty content");
+    }
+    if (a.value("lstrip", false) || a.value("rstrip", false) || a.value("single_word", false) ||
+        a.value("normalized", false)) {
+      return fail(error, file, "added_tokens[" + std::to_string(i) +
+                                   "]: lstrip, rstrip, single_word and normalized tokens are not supported");
+    }
+    added->push_back({static_cast<int32_t>(a["id"].get<int64_t>()), a["content"].get<std::string>(),
+                      a.value("special", false)});
+    *max_id = std::max(*max_id, a["id"].get<int64_t>());
+  }
+  return true;
+}
+
+// model.merges ("LEFT RIGHT" or [LEFT, RIGHT]) as (left << 32 | right) -> (rank << 32 | merged id).
+bool read_merges(const json& model, const std::string& file, const std::unordered_map<std::string, int32_t>& vocab,
+                 std::unordered_map<uint64_t, uint64_t>* merges_out, std::string* error) {
+  const json& merges = model["merges"];
+  merges_out->reserve(merges.size() * 2);
+  for (size_t rank = 0; rank < merges.size(); ++rank) {
+    const json& m = merges[rank];
+    std::string left, right;
+    if (m.is_string()) {
+      const std::string s = m.get<std::string>();
+      const size_t space = s.find(' ');
+      if (space == std::string::npos)
+        return fail(error, file, "model.merges[" + std::to_string(rank) + "]: expected \"LEFT RIGHT\"");
+      left = s.substr(0, space), right = s.substr(space + 1);
+    } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+      left = m[0].get<std::string>(), right = m[1].get<std::string>();
+    } else {
+      return fail(error, file, "model.merges[" + std::to_string(rank) + "]: expected a string or a pair of strings");
+    }
+    const auto l = vocab.find(left), r = vocab.find(right), m2 = vocab.find(left + right);
+    if (l == vocab.end() || r == vocab.end() || m2 == vocab.end()) {
+      return fail(error, file, "model.merges[" + std::to_string(rank) + "]: \"" + left + "\" + \"" + right +
+                                   "\" are not all in the vocabulary");
+    }
+    const uint64_t key = (static_cast<uint64_t>(l->second) << 32) | static_cast<uint32_t>(r->second);
+    merges_out->emplace(key, (static_cast<uint64_t>(rank) << 32) | static_cast<uint32_t>(m2->second));
+  }
+  return true;
+}
+
+}  // namespace
+
 std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view json_text, const std::string& file,
                                                 std::string* error) {
   json j;
@@ -129,60 +214,21 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view json_text, cons
   bool use_nfc = false;
   if (!check_pipeline(j, file, &use_nfc, error)) return nullptr;
   const json& model = j.contains("model") ? j["model"] : json();
-  if (!model.is_object() || model.value("type", "") != "BPE") {
-    fail(error, file, "model.type: only BPE is supported");
-    return nullptr;
-  }
-  if (model.value("byte_fallback", false) || !model.value("continuing_subword_prefix", json("")).is_string() ||
-      model.value("continuing_subword_prefix", json("")) != "" ||
-      (model.contains("end_of_word_suffix") && !model["end_of_word_suffix"].is_null() &&
-       model["end_of_word_suffix"] != "")) {
-    fail(error, file, "model: byte_fallback, continuing_subword_prefix and end_of_word_suffix are not supported");
-    return nullptr;
-  }
-  if (!model.contains("vocab") || !model["vocab"].is_object() || !model.contains("merges") ||
-      !model["merges"].is_array()) {
-    fail(error, file, "model: vocab (object) and merges (array) are required");
-    return nullptr;
-  }
+  if (!check_model(model, file, error)) return nullptr;
 
   std::unique_ptr<Tokenizer> t(new Tokenizer());
   t->use_nfc_ = use_nfc;
   t->ignore_merges_ = model.value("ignore_merges", false);
+  int64_t max_id = -1;
+  if (!read_vocab(model, file, &t->vocab_, &max_id, error) ||
+      !read_added_tokens(j, file, &t->added_, &max_id, error)) {
+    return nullptr;
+  }
 
+  // Every id's bytes, and the token of each single byte.
   const std::array<char32_t, 256> alphabet = byte_level_alphabet();
   std::unordered_map<char32_t, uint8_t> to_byte;
   for (int b = 0; b < 256; ++b) to_byte[alphabet[b]] = static_cast<uint8_t>(b);
-
-  int64_t max_id = -1;
-  t->vocab_.reserve(model["vocab"].size() * 2);
-  for (const auto& [token, id] : model["vocab"].items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > 0x7FFFFFFF) {
-      fail(error, file, "model.vocab[\"" + token + "\"]: id must be a non-negative integer");
-      return nullptr;
-    }
-    t->vocab_[token] = static_cast<int32_t>(id.get<int64_t>());
-    max_id = std::max(max_id, id.get<int64_t>());
-  }
-  const json& added = j.contains("added_tokens") ? j["added_tokens"] : json::array();
-  for (size_t i = 0; i < added.size(); ++i) {
-    const json& a = added[i];
-    if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") ||
-        !a["content"].is_string() || a["content"].get<std::string>().empty() || a["id"].get<int64_t>() < 0) {
-      fail(error, file, "added_tokens[" + std::to_string(i) + "]: needs an integer id and a non-empty content");
-      return nullptr;
-    }
-    if (a.value("lstrip", false) || a.value("rstrip", false) || a.value("single_word", false) ||
-        a.value("normalized", false)) {
-      fail(error, file, "added_tokens[" + std::to_string(i) +
-                            "]: lstrip, rstrip, single_word and normalized tokens are not supported");
-      return nullptr;
-    }
-    t->added_.push_back({static_cast<int32_t>(a["id"].get<int64_t>()), a["content"].get<std::string>(),
-                         a.value("special", false)});
-    max_id = std::max(max_id, a["id"].get<int64_t>());
-  }
-
   t->bytes_.assign(static_cast<size_t>(max_id + 1), std::string());
   t->special_.assign(static_cast<size_t>(max_id + 1), 0);
   for (const auto& [token, id] : t->vocab_) t->bytes_[id] = token_to_bytes(token, to_byte);
@@ -207,35 +253,7 @@ std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view json_text, cons
     std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
       return t->added_[a].content.size() > t->added_[b].content.size();
     });
-
-  const json& merges = model["merges"];
-  t->merges_.reserve(merges.size() * 2);
-  for (size_t rank = 0; rank < merges.size(); ++rank) {
-    const json& m = merges[rank];
-    std::string left, right;
-    if (m.is_string()) {
-      const std::string s = m.get<std::string>();
-      const size_t space = s.find(' ');
-      if (space == std::string::npos) {
-        fail(error, file, "model.merges[" + std::to_string(rank) + "]: expected \"LEFT RIGHT\"");
-        return nullptr;
-      }
-      left = s.substr(0, space), right = s.substr(space + 1);
-    } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
-      left = m[0].get<std::string>(), right = m[1].get<std::string>();
-    } else {
-      fail(error, file, "model.merges[" + std::to_string(rank) + "]: expected a string or a pair of strings");
-      return nullptr;
-    }
-    const auto l = t->vocab_.find(left), r = t->vocab_.find(right), m2 = t->vocab_.find(left + right);
-    if (l == t->vocab_.end() || r == t->vocab_.end() || m2 == t->vocab_.end()) {
-      fail(error, file, "model.merges[" + std::to_string(rank) + "]: \"" + left + "\" + \"" + right +
-                            "\" are not all in the vocabulary");
-      return nullptr;
-    }
-    const uint64_t key = (static_cast<uint64_t>(l->second) << 32) | static_cast<uint32_t>(r->second);
-    t->merges_.emplace(key, (static_cast<uint64_t>(rank) << 32) | static_cast<uint32_t>(m2->second));
-  }
+  if (!read_merges(model, file, t->vocab_, &t->merges_, error)) return nullptr;
   return t;
 }
 

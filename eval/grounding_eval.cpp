@@ -11,6 +11,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "base/clock.h"
 #include "eval/files.h"
 #include "eval/grounding_report.h"
 
@@ -203,7 +204,7 @@ bool run_grounding(const GroundingSet& set, Grounder& grounder, const GroundingR
       *error = "sample " + s.id + ": " + *error;
       return false;
     }
-    r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    r.ms = base::ms_since(t0);
     r.point = answer.point;
     r.raw = answer.raw;
     r.prompt_tokens = answer.prompt_tokens;

@@ -367,11 +367,11 @@ std::optional<std::vector<MiniwobTask>> list_miniwob_tasks(const std::string& ro
                                                            const std::vector<std::string>& names, std::string* error) {
   const fs::path dir = fs::path(root) / "miniwob";
   if (!fs::is_directory(root)) {
-    *error = "--root " + root + ": no such folder";
+    *error = root + ": no such folder";
     return std::nullopt;
   }
   if (!fs::is_directory(dir) || !fs::exists(fs::path(root) / "core")) {
-    *error = "--root " + root + ": expected MiniWoB++'s html folder, with core/ and miniwob/ (the task pages) in it";
+    *error = root + ": expected MiniWoB++'s html folder, with core/ and miniwob/ (the task pages) in it";
     return std::nullopt;
   }
   std::vector<MiniwobTask> all;
@@ -385,7 +385,7 @@ std::optional<std::vector<MiniwobTask>> list_miniwob_tasks(const std::string& ro
   for (const std::string& n : names) {
     auto it = std::find_if(all.begin(), all.end(), [&](const MiniwobTask& t) { return t.name == n; });
     if (it == all.end()) {
-      *error = "--tasks: no task '" + n + "' in " + dir.string() + " (" + std::to_string(all.size()) +
+      *error = "no task '" + n + "' in " + dir.string() + " (" + std::to_string(all.size()) +
                " tasks, e.g. " + all.front().name + ")";
       return std::nullopt;
     }

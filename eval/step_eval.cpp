@@ -11,6 +11,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include "base/clock.h"
 #include "eval/files.h"
 
 namespace deskpilot::eval {
@@ -341,7 +342,7 @@ bool run_step_eval(const std::vector<Episode>& episodes, policies::Policy& polic
         *error = "episode " + ep.id + " step " + std::to_string(i) + ": " + *error;
         return false;
       }
-      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      const double ms = base::ms_since(t0);
       StepAction predicted;
       predicted.type = "none";  // no parseable action
       if (d.ok && !d.actions.empty()) predicted = step_action(d.actions.front());

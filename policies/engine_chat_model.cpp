@@ -3,6 +3,8 @@
 #include <chrono>
 #include <filesystem>
 
+#include "base/clock.h"
+
 namespace deskpilot::policies {
 
 std::string EngineChatModel::name() const { return std::filesystem::path(model_.dir()).filename().string(); }
@@ -25,7 +27,7 @@ bool EngineChatModel::complete(const ChatRequest& request, ChatReply* reply, std
   reply->text = last_.text;
   reply->prompt_tokens = static_cast<int64_t>(last_.prompt_ids.size());
   reply->completion_tokens = static_cast<int64_t>(last_.generated_ids.size());
-  reply->ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  reply->ms = base::ms_since(t0);
   return true;
 }
 

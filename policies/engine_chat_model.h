@@ -1,6 +1,6 @@
 // The chat model run in-process by deskpilot's engine (engine/): the
 // request rendered with the checkpoint's chat template and processor
-// (vision/chat_prompt.h), generated with one Session so that the next
+// (multimodal/chat_prompt.h), generated with one Session so that the next
 // step's conversation reuses the images already encoded and the KV cache
 // of the shared prefix. Calls are serialized.
 #pragma once

@@ -14,6 +14,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "base/clock.h"
 #include "base/base64.h"
 #include "base/run_op.h"
 
@@ -282,7 +283,7 @@ std::unique_ptr<HttpChatModel> HttpChatModel::create(HttpChatOptions options, st
   auto url = parse_endpoint(options.endpoint, error);
   if (!url) return nullptr;
   if (options.model_name.empty()) {
-    *error = "the endpoint needs a model name (--model-name, as the server lists it in /v1/models)";
+    *error = "the endpoint needs a model name (as the server lists it in /v1/models)";
     return nullptr;
   }
   return std::unique_ptr<HttpChatModel>(new HttpChatModel(std::move(options), std::move(*url)));
@@ -306,7 +307,7 @@ bool HttpChatModel::complete(const ChatRequest& request, ChatReply* reply, std::
     *error = options_.endpoint + ": " + a.error;
     return false;
   }
-  reply->ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  reply->ms = base::ms_since(t0);
   return true;
 }
 

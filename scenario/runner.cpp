@@ -291,11 +291,10 @@ class Runner {
       }
       PartResult part{step.json_path, step.actions.empty() ? step.pointer_action : step.actions, false, "", 0};
       const auto t = clock_type::now();
-      nlohmann::ordered_json record;
-      record["time"] = base::iso8601_now();
-      record["source"] = "scenario";
-      record["json_path"] = step.json_path;
-      record["model_text"] = nullptr;
+      agent::StepRecord record;
+      record.time = base::iso8601_now();
+      record.source = "scenario";
+      record.json_path = step.json_path;
       cv::Mat before;
       const auto tc = clock_type::now();
       std::string error;
@@ -317,16 +316,15 @@ class Runner {
         a.start = p;
         actions.push_back(a);
       }
-      nlohmann::ordered_json parsed = nlohmann::ordered_json::array(), events = nlohmann::ordered_json::array();
-      double act_ms = 0, settle_ms = 0;
-      nlohmann::ordered_json settle = nullptr;
+      double& act_ms = record.act_ms;
+      double& settle_ms = record.settle_ms;
       for (const auto& a : actions) {
         if (!part.ok) break;
-        parsed.push_back(actions::action_to_json(a));
+        record.actions.push_back(actions::action_to_json(a));
         const auto ta = clock_type::now();
         actions::ExecutionResult res = executor_->execute(a);
         act_ms += ms_since(ta);
-        for (const auto& e : res.events) events.push_back(actions::describe_event(e));
+        for (const auto& e : res.events) record.events.push_back(actions::describe_event(e));
         if (!res.ok) {
           part.ok = false;
           error = actions::format_action(a) + ": " + res.error;
@@ -334,19 +332,15 @@ class Runner {
         if (part.ok && step.settle) {
           vision::SettleResult sr = vision::wait_for_settle(*capture_, o_.settle);
           settle_ms += sr.waited_ms;
-          settle = {{"settled", sr.settled}, {"waited_ms", sr.waited_ms}, {"frames", sr.frames}};
+          record.settle = {{"settled", sr.settled}, {"waited_ms", sr.waited_ms}, {"frames", sr.frames}};
         }
       }
       part.error = error;
       part.seconds = seconds_since(t);
-      record["actions"] = parsed;
-      record["events"] = events;
-      record["result"] = part.ok ? "ok" : "error";
-      record["error"] = part.ok ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(error);
-      record["latency_ms"] = {{"capture", capture_ms}, {"think", 0}, {"act", act_ms}, {"settle", settle_ms}};
-      record["settle"] = settle;
+      record.error = part.ok ? "" : (error.empty() ? "failed" : error);
+      record.capture_ms = capture_ms;
       std::string write_error;
-      if (!trajectory_->append(++trajectory_steps_, before, record, &write_error)) {
+      if (!trajectory_->append(++trajectory_steps_, before, agent::trajectory_line(record), &write_error)) {
         part.ok = false;
         part.error = write_error;
       }

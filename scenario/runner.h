@@ -1,4 +1,4 @@
-// Runs one scenario on its own private Xvfb: setup, steps (through the libxdo
+// Runs one scenario on its own desktop session: setup, steps (through the libxdo
 // executor, each written to the trajectory), checks, teardown. Failures are
 // results with a reason, never crashes; teardown and the trajectory happen
 // whatever failed.

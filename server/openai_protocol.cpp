@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/base64.h"
+#include "base/json_reader.h"
 #include "multimodal/image_io.h"
 
 namespace deskpilot::server {
@@ -19,101 +20,88 @@ ApiError bad(std::string param, std::string message) {
   return e;
 }
 
-const char* kind(const json& j) { return j.type_name(); }
+using base::json_kind;
+using base::JsonNode;
 
-// A number field within [lo, hi]; the error names it.
-std::optional<ApiError> number(const json& body, const char* key, double lo, double hi, double* out) {
-  if (!body.contains(key) || body[key].is_null()) return std::nullopt;
-  const json& v = body[key];
-  if (!v.is_number()) return bad(key, std::string("expected a number, got ") + kind(v));
-  const double d = v.get<double>();
-  if (d < lo || d > hi) return bad(key, "must be between " + json(lo).dump() + " and " + json(hi).dump());
+// A number field within [lo, hi] (absent or null: left as it is).
+void number(const JsonNode& body, const char* key, double lo, double hi, double* out) {
+  if (!body.has(key)) return;
+  const JsonNode v = body[key];
+  const double d = v.number();
+  if (d < lo || d > hi) v.fail("must be between " + json(lo).dump() + " and " + json(hi).dump());
   *out = d;
-  return std::nullopt;
 }
 
-}  // namespace
-
-std::string ApiError::json() const {
-  nlohmann::json j = {{"error",
-                       {{"message", message},
-                        {"type", type},
-                        {"param", param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param)},
-                        {"code", code.empty() ? nlohmann::json(nullptr) : nlohmann::json(code)}}}};
-  return j.dump();
+// One image part's data: URL, decoded and checked against the limits.
+std::shared_ptr<const multimodal::RgbImage> image_at(const JsonNode& part, const ServerLimits& limits) {
+  const JsonNode image_url = part["image_url"];
+  std::string url;
+  if (image_url.json().is_object() && image_url.contains("url") && image_url.json()["url"].is_string())
+    url = image_url["url"].string();
+  else if (image_url.json().is_string())
+    url = image_url.string();
+  else
+    image_url.fail("expected {\"url\": \"data:image/png;base64,...\"}");
+  const JsonNode at(image_url.json(), image_url.path_of("url"));
+  const size_t comma = url.find(',');
+  if (url.rfind("data:", 0) != 0 || comma == std::string::npos ||
+      url.substr(0, comma).find(";base64") == std::string::npos)
+    at.fail("only data:image/...;base64 URLs are accepted (the server fetches nothing)");
+  auto bytes = base::base64_decode(std::string_view(url).substr(comma + 1));
+  if (!bytes) at.fail("the base64 data does not decode");
+  std::string error;
+  auto image = multimodal::decode_rgb_image(*bytes, limits.max_image_pixels, &error);
+  if (!image) at.fail(error);
+  return std::make_shared<const multimodal::RgbImage>(std::move(*image));
 }
 
-std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(std::string_view text, const ServerLimits& limits) {
-  json body;
-  try {
-    body = json::parse(text);
-  } catch (const json::exception& e) {  // parse errors, and numbers out of range (1E999)
-    return bad("", std::string("the body is not valid JSON: ") + e.what());
+multimodal::ChatTurn turn_at(const JsonNode& msg, const ServerLimits& limits, int* images) {
+  if (!msg.json().is_object()) msg.fail("expected an object, got " + json_kind(msg.json()));
+  if (!msg.contains("role") || !msg.json()["role"].is_string()) msg["role"].fail("expected a string");
+  multimodal::ChatTurn turn;
+  turn.role = msg["role"].string();
+  if (turn.role != "system" && turn.role != "user" && turn.role != "assistant")
+    msg["role"].fail("expected system, user or assistant, got '" + turn.role + "'");
+  const JsonNode content = msg["content"];
+  if (content.json().is_string()) {
+    turn.content.push_back({content.string(), nullptr});
+  } else if (content.json().is_array()) {
+    for (size_t c = 0; c < content.size(); ++c) {
+      const JsonNode part = content[c];
+      if (!part.json().is_object() || !part.contains("type") || !part.json()["type"].is_string())
+        part.fail("expected {\"type\": \"text\" | \"image_url\", ...}");
+      const std::string type = part["type"].string();
+      if (type == "text") {
+        if (!part.contains("text") || !part.json()["text"].is_string()) part["text"].fail("expected a string");
+        turn.content.push_back({part["text"].string(), nullptr});
+      } else if (type == "image_url") {
+        if (++*images > limits.max_images)
+          part.fail("more than " + std::to_string(limits.max_images) + " images in one request");
+        turn.content.push_back({"", image_at(part, limits)});
+      } else {
+        part["type"].fail("expected text or image_url, got '" + type + "'");
+      }
+    }
+  } else if (!(content.json().is_null() && turn.role == "assistant")) {
+    content.fail("expected a string or an array of parts, got " + json_kind(content.json()));
   }
-  if (!body.is_object()) return bad("", std::string("expected a JSON object, got ") + kind(body));
+  return turn;
+}
+
+ChatCompletionRequest request_at(const JsonNode& body, const ServerLimits& limits) {
+  if (!body.json().is_object()) body.fail("expected a JSON object, got " + json_kind(body.json()));
   ChatCompletionRequest r;
   if (body.contains("model")) {
-    if (!body["model"].is_string()) return bad("model", "expected a string");
-    r.model = body["model"].get<std::string>();
+    if (!body.json()["model"].is_string()) body["model"].fail("expected a string");
+    r.model = body["model"].string();
   }
-  if (!body.contains("messages")) return bad("messages", "required");
-  const json& messages = body["messages"];
-  if (!messages.is_array() || messages.empty()) return bad("messages", "expected a non-empty array");
-  for (size_t m = 0; m < messages.size(); ++m) {
-    const std::string where = "messages[" + std::to_string(m) + "]";
-    const json& msg = messages[m];
-    if (!msg.is_object()) return bad(where, std::string("expected an object, got ") + kind(msg));
-    if (!msg.contains("role") || !msg["role"].is_string()) return bad(where + ".role", "expected a string");
-    multimodal::ChatTurn turn;
-    turn.role = msg["role"].get<std::string>();
-    if (turn.role != "system" && turn.role != "user" && turn.role != "assistant")
-      return bad(where + ".role", "expected system, user or assistant, got '" + turn.role + "'");
-    const json content = msg.contains("content") ? msg["content"] : json(nullptr);
-    if (content.is_string()) {
-      turn.content.push_back({content.get<std::string>(), nullptr});
-    } else if (content.is_array()) {
-      for (size_t c = 0; c < content.size(); ++c) {
-        const std::string pw = where + ".content[" + std::to_string(c) + "]";
-        const json& part = content[c];
-        if (!part.is_object() || !part.contains("type") || !part["type"].is_string())
-          return bad(pw, "expected {\"type\": \"text\" | \"image_url\", ...}");
-        const std::string type = part["type"].get<std::string>();
-        if (type == "text") {
-          if (!part.contains("text") || !part["text"].is_string()) return bad(pw + ".text", "expected a string");
-          turn.content.push_back({part["text"].get<std::string>(), nullptr});
-          continue;
-        }
-        if (type != "image_url") return bad(pw + ".type", "expected text or image_url, got '" + type + "'");
-        if (++r.images > limits.max_images)
-          return bad(pw, "more than " + std::to_string(limits.max_images) + " images in one request");
-        std::string url;
-        if (part.contains("image_url") && part["image_url"].is_object() && part["image_url"].contains("url") &&
-            part["image_url"]["url"].is_string())
-          url = part["image_url"]["url"].get<std::string>();
-        else if (part.contains("image_url") && part["image_url"].is_string())
-          url = part["image_url"].get<std::string>();
-        else
-          return bad(pw + ".image_url", "expected {\"url\": \"data:image/png;base64,...\"}");
-        const size_t comma = url.find(',');
-        if (url.rfind("data:", 0) != 0 || comma == std::string::npos ||
-            url.substr(0, comma).find(";base64") == std::string::npos)
-          return bad(pw + ".image_url.url", "only data:image/...;base64 URLs are accepted (the server fetches nothing)");
-        auto bytes = base::base64_decode(std::string_view(url).substr(comma + 1));
-        if (!bytes) return bad(pw + ".image_url.url", "the base64 data does not decode");
-        std::string error;
-        auto image = multimodal::decode_rgb_image(*bytes, limits.max_image_pixels, &error);
-        if (!image) return bad(pw + ".image_url.url", error);
-        turn.content.push_back({"", std::make_shared<const multimodal::RgbImage>(std::move(*image))});
-      }
-    } else if (!(content.is_null() && turn.role == "assistant")) {
-      return bad(where + ".content", std::string("expected a string or an array of parts, got ") + kind(content));
-    }
-    r.messages.push_back(std::move(turn));
-  }
+  if (!body.contains("messages")) body["messages"].fail("required");
+  const JsonNode messages = body["messages"];
+  if (!messages.json().is_array() || messages.size() == 0) messages.fail("expected a non-empty array");
+  for (size_t m = 0; m < messages.size(); ++m) r.messages.push_back(turn_at(messages[m], limits, &r.images));
 
   double d = static_cast<double>(limits.default_max_tokens);
-  for (const char* key : {"max_tokens", "max_completion_tokens"})
-    if (auto e = number(body, key, 1, static_cast<double>(limits.max_tokens), &d)) return *e;
+  for (const char* key : {"max_tokens", "max_completion_tokens"}) number(body, key, 1, static_cast<double>(limits.max_tokens), &d);
   r.options.max_tokens = static_cast<int64_t>(d);
   // The sampling numbers: field, accepted range, default (OpenAI's or vLLM's).
   struct Field {
@@ -131,7 +119,7 @@ std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(std::string_
                           {"seed", -9.2e18, 9.2e18, 0, &seed}};
   for (const Field& f : fields) {
     *f.out = f.fallback;
-    if (auto e = number(body, f.key, f.lo, f.hi, f.out)) return *e;
+    number(body, f.key, f.lo, f.hi, f.out);
   }
   SamplingParams& s = r.options.sampling;
   s.temperature = temperature;
@@ -142,27 +130,51 @@ std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(std::string_
   s.repetition_penalty = repetition;
   s.seed = static_cast<uint64_t>(static_cast<int64_t>(seed));
   d = 1;
-  if (auto e = number(body, "n", 1, 1, &d)) return *e;
-  if (body.contains("stop") && !body["stop"].is_null()) {
-    const json& stop = body["stop"];
-    if (stop.is_string()) {
-      r.options.stop.push_back(stop.get<std::string>());
-    } else if (stop.is_array() && stop.size() <= 4) {
-      for (const json& x : stop) {
-        if (!x.is_string()) return bad("stop", "expected strings");
+  number(body, "n", 1, 1, &d);
+  if (body.has("stop")) {
+    const JsonNode stop = body["stop"];
+    if (stop.json().is_string()) {
+      r.options.stop.push_back(stop.string());
+    } else if (stop.json().is_array() && stop.size() <= 4) {
+      for (const json& x : stop.json()) {
+        if (!x.is_string()) stop.fail("expected strings");
         r.options.stop.push_back(x.get<std::string>());
       }
     } else {
-      return bad("stop", "expected a string or up to 4 strings");
+      stop.fail("expected a string or up to 4 strings");
     }
   }
-  if (body.contains("stream") && !body["stream"].is_null()) {
-    if (!body["stream"].is_boolean()) return bad("stream", "expected true or false");
-    r.stream = body["stream"].get<bool>();
-  }
-  if (body.contains("stream_options") && body["stream_options"].is_object())
-    r.include_usage = body["stream_options"].value("include_usage", false);
+  if (body.has("stream")) r.stream = body["stream"].boolean();
+  if (body.contains("stream_options") && body.json()["stream_options"].is_object())
+    r.include_usage = body.json()["stream_options"].value("include_usage", false);
   return r;
+}
+
+}  // namespace
+
+std::string ApiError::json() const {
+  nlohmann::json j = {{"error",
+                       {{"message", message},
+                        {"type", type},
+                        {"param", param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param)},
+                        {"code", code.empty() ? nlohmann::json(nullptr) : nlohmann::json(code)}}}};
+  return j.dump();
+}
+
+std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(std::string_view text, const ServerLimits& limits) {
+  json body;
+  try {
+    body = base::parse_json(text);
+  } catch (const base::JsonError& e) {
+    const std::string prefix = "invalid JSON ";  // "... at byte N: ..."
+    return bad("", "the body is not valid JSON " +
+                       (e.message.rfind(prefix, 0) == 0 ? e.message.substr(prefix.size()) : e.message));
+  }
+  try {
+    return request_at(JsonNode(body, ""), limits);
+  } catch (const base::JsonError& e) {  // the field at fault is the error's param
+    return bad(e.path, e.message);
+  }
 }
 
 namespace {

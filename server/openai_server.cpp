@@ -26,12 +26,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
-using base::run_op;
-using engine::BatchCallbacks;
-using engine::BatchScheduler;
-using engine::BatchStats;
-using engine::GenerateResult;
-using engine::Model;
 
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -51,17 +45,17 @@ struct Channel {
   std::condition_variable cv;
   std::deque<std::string> pieces;
   bool done = false;
-  std::optional<GenerateResult> result;
+  std::optional<engine::GenerateResult> result;
   std::string error;
 };
 
 }  // namespace
 
 struct OpenAiServer::Impl {
-  const Model& model;
+  const engine::Model& model;
   ServerOptions options;
   std::string model_name;
-  std::unique_ptr<BatchScheduler> scheduler;
+  std::unique_ptr<engine::BatchScheduler> scheduler;
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::thread accept_thread;
@@ -71,7 +65,7 @@ struct OpenAiServer::Impl {
   std::atomic<int64_t> next_id{1};
   int port = 0;
 
-  Impl(const Model& m, ServerOptions o) : model(m), options(std::move(o)) {}
+  Impl(const engine::Model& m, ServerOptions o) : model(m), options(std::move(o)) {}
 
   void log(const char* method, const std::string& target, unsigned status, double ms, const std::string& note) {
     if (!options.log_requests) return;
@@ -128,7 +122,7 @@ struct OpenAiServer::Impl {
     res.keep_alive(keep_alive);
     res.prepare_payload();
     c.stream.expires_after(std::chrono::seconds(30));
-    return !run_op(c.io, [&](auto handler) { http::async_write(c.stream, res, std::move(handler)); });
+    return !base::run_op(c.io, [&](auto handler) { http::async_write(c.stream, res, std::move(handler)); });
   }
 
   bool send_error(Connection& c, const ApiError& e, bool keep_alive) {
@@ -153,7 +147,7 @@ struct OpenAiServer::Impl {
     c.stream.expires_after(std::chrono::seconds(2));
     std::vector<char> sink(64 * 1024);
     while (!ec) {
-      ec = run_op(c.io, [&](auto handler) { c.stream.async_read_some(asio::buffer(sink), std::move(handler)); });
+      ec = base::run_op(c.io, [&](auto handler) { c.stream.async_read_some(asio::buffer(sink), std::move(handler)); });
     }
   }
 
@@ -165,7 +159,7 @@ struct OpenAiServer::Impl {
       parser.header_limit(64 * 1024);
       c.stream.expires_after(std::chrono::milliseconds(static_cast<int64_t>(options.idle_timeout_s * 1000)));
       const beast::error_code ec =
-          run_op(c.io, [&](auto handler) { http::async_read(c.stream, buffer, parser, std::move(handler)); });
+          base::run_op(c.io, [&](auto handler) { http::async_read(c.stream, buffer, parser, std::move(handler)); });
       if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::connection_reset ||
           ec == asio::error::eof || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
         break;
@@ -191,86 +185,100 @@ struct OpenAiServer::Impl {
     c.stream.socket().close(ignored);
   }
 
+  // One request as the handlers see it: where it came from, for the log line.
+  struct Request {
+    Connection& c;
+    const http::request<http::string_body>& req;
+    std::string method, target, path;
+    bool keep;
+    clock_type::time_point t0 = clock_type::now();
+    double ms() const { return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count(); }
+  };
+
+  // Every error reply: the log line, then the JSON error.
+  bool reply_error(Request& r, const ApiError& e) {
+    log(r.method.c_str(), r.target, static_cast<unsigned>(e.status), r.ms(), e.message);
+    return send_error(r.c, e, r.keep);
+  }
+
   // false: close the connection.
   bool handle(Connection& c, const http::request<http::string_body>& req) {
-    const auto t0 = clock_type::now();
     const std::string target(req.target());
-    const std::string path = target.substr(0, target.find('?'));
-    const bool keep = req.keep_alive();
-    const auto ms = [&] { return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count(); };
-    const std::string method(req.method_string());
-    if (path == "/health") {
-      const BatchStats s = scheduler->stats();
-      nlohmann::json j = {{"status", "ok"},          {"model", model_name},
-                          {"active", s.active},      {"queued", s.queued},
-                          {"requests_done", s.requests_done}, {"decode_steps", s.decode_steps},
-                          {"decoded_rows", s.decoded_rows},   {"max_batch_seen", s.max_batch_seen},
-                          {"prefill_ms", s.prefill_ms},       {"decode_ms", s.decode_ms}};
-      return send_json(c, 200, j.dump(), keep);
+    Request r{c, req, std::string(req.method_string()), target, target.substr(0, target.find('?')), req.keep_alive()};
+    if (r.path == "/health") return handle_health(r);
+    if (r.path.rfind("/v1/", 0) == 0 && !options.api_key.empty() &&
+        std::string(req[http::field::authorization]) != "Bearer " + options.api_key) {
+      return reply_error(r, error(401, "authentication_error", "missing or wrong API key (Authorization: Bearer KEY)",
+                                  "invalid_api_key"));
     }
-    if (path.rfind("/v1/", 0) == 0 && !options.api_key.empty()) {
-      const std::string auth(req[http::field::authorization]);
-      if (auth != "Bearer " + options.api_key) {
-        log(method.c_str(), target, 401, ms(), "");
-        return send_error(c, error(401, "authentication_error", "missing or wrong API key (Authorization: Bearer KEY)",
-                                        "invalid_api_key"), keep);
-      }
-    }
-    if (path == "/v1/models") {
-      if (req.method() != http::verb::get)
-        return send_error(c, error(405, "invalid_request_error", "use GET for /v1/models"), keep);
-      nlohmann::json j = {{"object", "list"},
-                          {"data",
-                           {{{"id", model_name},
-                             {"object", "model"},
-                             {"created", unix_now()},
-                             {"owned_by", "deskpilot"},
-                             {"root", model.dir()}}}}};
-      return send_json(c, 200, j.dump(), keep);
-    }
-    if (path != "/v1/chat/completions") {
-      log(method.c_str(), target, 404, ms(), "");
-      return send_error(c, error(404, "invalid_request_error", "no such endpoint: " + path, "not_found"), keep);
-    }
-    if (req.method() != http::verb::post)
-      return send_error(c, error(405, "invalid_request_error", "use POST for /v1/chat/completions"), keep);
+    if (r.path == "/v1/models") return handle_models(r);
+    if (r.path == "/v1/chat/completions") return handle_chat(r);
+    return reply_error(r, error(404, "invalid_request_error", "no such endpoint: " + r.path, "not_found"));
+  }
 
-    auto parsed = parse_chat_completion(req.body(), options.limits);
-    if (auto* e = std::get_if<ApiError>(&parsed)) {
-      log(method.c_str(), target, static_cast<unsigned>(e->status), ms(), e->message);
-      return send_error(c, *e, keep);
-    }
-    ChatCompletionRequest& r = std::get<ChatCompletionRequest>(parsed);
-    if (!r.model.empty() && r.model != model_name) {
-      ApiError e = error(404, "invalid_request_error", "model '" + r.model + "' is not served here; this server has '" +
-                                                           model_name + "'", "model_not_found");
+  bool handle_health(Request& r) {
+    const engine::BatchStats s = scheduler->stats();
+    nlohmann::json j = {{"status", "ok"},          {"model", model_name},
+                        {"active", s.active},      {"queued", s.queued},
+                        {"requests_done", s.requests_done}, {"decode_steps", s.decode_steps},
+                        {"decoded_rows", s.decoded_rows},   {"max_batch_seen", s.max_batch_seen},
+                        {"prefill_ms", s.prefill_ms},       {"decode_ms", s.decode_ms}};
+    return send_json(r.c, 200, j.dump(), r.keep);
+  }
+
+  bool handle_models(Request& r) {
+    if (r.req.method() != http::verb::get)
+      return reply_error(r, error(405, "invalid_request_error", "use GET for /v1/models"));
+    nlohmann::json j = {{"object", "list"},
+                        {"data",
+                         {{{"id", model_name},
+                           {"object", "model"},
+                           {"created", unix_now()},
+                           {"owned_by", "deskpilot"},
+                           {"root", model.dir()}}}}};
+    return send_json(r.c, 200, j.dump(), r.keep);
+  }
+
+  bool handle_chat(Request& r) {
+    if (r.req.method() != http::verb::post)
+      return reply_error(r, error(405, "invalid_request_error", "use POST for /v1/chat/completions"));
+    auto parsed = parse_chat_completion(r.req.body(), options.limits);
+    if (auto* e = std::get_if<ApiError>(&parsed)) return reply_error(r, *e);
+    ChatCompletionRequest& request = std::get<ChatCompletionRequest>(parsed);
+    if (!request.model.empty() && request.model != model_name) {
+      ApiError e = error(404, "invalid_request_error", "model '" + request.model +
+                                                           "' is not served here; this server has '" + model_name + "'",
+                         "model_not_found");
       e.param = "model";
-      log(method.c_str(), target, 404, ms(), e.message);
-      return send_error(c, e, keep);
+      return reply_error(r, e);
     }
     std::string err;
-    auto prompt = multimodal::build_chat_prompt(model, r.messages, &err);
-    if (!prompt) {
-      ApiError e = error(400, "invalid_request_error", err);
-      log(method.c_str(), target, 400, ms(), err);
-      return send_error(c, e, keep);
-    }
+    auto prompt = multimodal::build_chat_prompt(model, request.messages, &err);
+    if (!prompt) return reply_error(r, error(400, "invalid_request_error", err));
     const auto prompt_tokens = static_cast<int64_t>(prompt->ids.size());
     if (prompt_tokens > options.limits.max_prompt_tokens ||
-        prompt_tokens + r.options.max_tokens > model.lm().config().max_position_embeddings) {
-      ApiError e = error(400, "invalid_request_error",
-                         "the prompt has " + std::to_string(prompt_tokens) + " tokens (with max_tokens " +
-                             std::to_string(r.options.max_tokens) + "); the limit is " +
-                             std::to_string(std::min(options.limits.max_prompt_tokens,
-                                                     model.lm().config().max_position_embeddings)),
-                         "context_length_exceeded");
-      log(method.c_str(), target, 400, ms(), e.message);
-      return send_error(c, e, keep);
+        prompt_tokens + request.options.max_tokens > model.lm().config().max_position_embeddings) {
+      return reply_error(r, error(400, "invalid_request_error",
+                                  "the prompt has " + std::to_string(prompt_tokens) + " tokens (with max_tokens " +
+                                      std::to_string(request.options.max_tokens) + "); the limit is " +
+                                      std::to_string(std::min(options.limits.max_prompt_tokens,
+                                                              model.lm().config().max_position_embeddings)),
+                                  "context_length_exceeded"));
     }
+    return generate(r, request, std::move(*prompt), prompt_tokens);
+  }
 
+  // The answer, whole or as server-sent events.
+  bool generate(Request& rq, const ChatCompletionRequest& r, engine::Prompt prompt, int64_t prompt_tokens) {
+    Connection& c = rq.c;
+    const bool keep = rq.keep;
+    const auto ms = [&] { return rq.ms(); };
+    const std::string& method = rq.method;
+    const std::string& target = rq.target;
+    std::string err;
     auto channel = std::make_shared<Channel>();
     auto cancelled = std::make_shared<std::atomic<bool>>(false);
-    BatchCallbacks cb;
+    engine::BatchCallbacks cb;
     if (r.stream) {
       cb.on_text = [channel](std::string_view t) {
         std::lock_guard<std::mutex> lock(channel->m);
@@ -278,14 +286,14 @@ struct OpenAiServer::Impl {
         channel->cv.notify_one();
       };
     }
-    cb.on_done = [channel](const GenerateResult* result, const std::string& e) {
+    cb.on_done = [channel](const engine::GenerateResult* result, const std::string& e) {
       std::lock_guard<std::mutex> lock(channel->m);
       if (result) channel->result = *result;
       channel->error = e;
       channel->done = true;
       channel->cv.notify_one();
     };
-    if (!scheduler->submit(std::move(*prompt), r.options, cb, cancelled, &err)) {
+    if (!scheduler->submit(std::move(prompt), r.options, cb, cancelled, &err)) {
       log(method.c_str(), target, 503, ms(), err);
       return send_error(c, error(503, "server_error", err), keep);
     }
@@ -317,12 +325,12 @@ struct OpenAiServer::Impl {
     http::response_serializer<http::empty_body> sr{res};
     beast::error_code ec;
     c.stream.expires_after(std::chrono::seconds(30));
-    ec = run_op(c.io, [&](auto handler) { http::async_write_header(c.stream, sr, std::move(handler)); });
+    ec = base::run_op(c.io, [&](auto handler) { http::async_write_header(c.stream, sr, std::move(handler)); });
     const auto event = [&](const std::string& data) {
       if (ec) return;
       const std::string line = "data: " + data + "\n\n";
       c.stream.expires_after(std::chrono::seconds(30));
-      ec = run_op(c.io, [&](auto handler) {
+      ec = base::run_op(c.io, [&](auto handler) {
         asio::async_write(c.stream, http::make_chunk(asio::buffer(line)), std::move(handler));
       });
     };
@@ -350,7 +358,7 @@ struct OpenAiServer::Impl {
     event("[DONE]");
     if (!ec) {
       c.stream.expires_after(std::chrono::seconds(30));
-      ec = run_op(c.io, [&](auto handler) { asio::async_write(c.stream, http::make_chunk_last(), std::move(handler)); });
+      ec = base::run_op(c.io, [&](auto handler) { asio::async_write(c.stream, http::make_chunk_last(), std::move(handler)); });
     }
     log(method.c_str(), target, 200, ms(),
         "stream" + std::string(channel->result ? ", " + std::to_string(channel->result->generated_ids.size()) + " tokens"
@@ -361,14 +369,14 @@ struct OpenAiServer::Impl {
 
 OpenAiServer::OpenAiServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-std::unique_ptr<OpenAiServer> OpenAiServer::start(const Model& model, ServerOptions options, std::string* error) {
+std::unique_ptr<OpenAiServer> OpenAiServer::start(const engine::Model& model, ServerOptions options, std::string* error) {
   auto impl = std::make_unique<Impl>(model, std::move(options));
   impl->model_name = impl->options.model_name.empty() ? std::filesystem::path(model.dir()).filename().string()
                                                       : impl->options.model_name;
   beast::error_code ec;
   const auto address = asio::ip::make_address(impl->options.host, ec);
   if (ec) {
-    *error = "--host '" + impl->options.host + "': " + ec.message();
+    *error = "host '" + impl->options.host + "': " + ec.message();
     return nullptr;
   }
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(impl->options.port));
@@ -381,7 +389,7 @@ std::unique_ptr<OpenAiServer> OpenAiServer::start(const Model& model, ServerOpti
     return nullptr;
   }
   impl->port = impl->acceptor.local_endpoint().port();
-  impl->scheduler = std::make_unique<BatchScheduler>(model, impl->options.batch);
+  impl->scheduler = std::make_unique<engine::BatchScheduler>(model, impl->options.batch);
   impl->accept_next();
   Impl* raw = impl.get();
   impl->accept_thread = std::thread([raw] { raw->io.run(); });
@@ -392,7 +400,7 @@ OpenAiServer::~OpenAiServer() { stop(); }
 
 int OpenAiServer::port() const { return impl_->port; }
 const std::string& OpenAiServer::model_name() const { return impl_->model_name; }
-BatchStats OpenAiServer::stats() const { return impl_->scheduler->stats(); }
+engine::BatchStats OpenAiServer::stats() const { return impl_->scheduler->stats(); }
 
 void OpenAiServer::stop() {
   if (!impl_ || impl_->stopping.exchange(true)) return;

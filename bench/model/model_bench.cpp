@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "engine/backend.h"
+#include "base/clock.h"
 #include "engine/device.h"
 #include "engine/generate.h"
 
@@ -34,9 +35,7 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-double ms_since(clock_type::time_point t) {
-  return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
-}
+using deskpilot::base::ms_since;
 
 void row(const std::string& what, const std::string& value, const std::string& note) {
   std::printf("%-52s %-14s %s\n", what.c_str(), value.c_str(), note.c_str());

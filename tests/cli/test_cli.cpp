@@ -4,7 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "cli_runner.h"
+#include "tests/cli_runner.h"
 
 using deskpilot::testing::CliRun;
 using deskpilot::testing::run_cli;

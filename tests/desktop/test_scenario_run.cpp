@@ -9,7 +9,6 @@
 #include "scenario/junit.h"
 #include "scenario/runner.h"
 
-using namespace deskpilot::agent;
 using namespace deskpilot::scenario;
 
 namespace {

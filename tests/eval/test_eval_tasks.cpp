@@ -27,6 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using deskpilot::testing::run_cli;
 using nlohmann::json;
+using scenario::load_scenario;
 
 const std::string kRoot = std::string(DESKPILOT_TEST_DATA_DIR) + "/..";
 
