@@ -32,7 +32,7 @@ struct StepRecord {
   nlohmann::ordered_json settle = nullptr;   // {settled, waited_ms, frames} when it waited
 };
 
-// The line's fields, in the order docs/scenarios.md lists them.
+// The trajectory line (docs/scenarios.md, "A trajectory line"); TrajectoryWriter adds step and screenshot.
 nlohmann::ordered_json trajectory_line(const StepRecord& r);
 
 class TrajectoryWriter {

@@ -22,6 +22,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "base/clock.h"
 #include "server/openai_server.h"
 #include "policies/http_chat_model.h"
 
@@ -31,7 +32,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = boost::asio::ip::tcp;
 using namespace deskpilot;
-using clock_type = std::chrono::steady_clock;
+using clock_type = deskpilot::base::Clock;
 
 double rss_mb() {
   std::ifstream in("/proc/self/status");
@@ -105,7 +106,7 @@ RunResult run(const engine::Model& model, int max_batch, int clients, double sec
         policies::ChatReply reply;
         const auto t0 = clock_type::now();
         const bool ok = client->complete(req, &reply, &e);
-        const double ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
+        const double ms = deskpilot::base::ms_since(t0);
         std::lock_guard<std::mutex> lock(m);
         if (ok) {
           ++r.requests;
@@ -141,7 +142,7 @@ RunResult run(const engine::Model& model, int max_batch, int clients, double sec
     }
   });
   for (auto& t : threads) t.join();
-  r.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
+  r.seconds = deskpilot::base::seconds_since(start);
   done = true;
   monitor.join();
   const engine::BatchStats st = server->stats();

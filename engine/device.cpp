@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include "base/clock.h"
+
 #ifdef DESKPILOT_HAVE_CUDA
 #include "kernels/cuda/runtime.h"
 #endif
@@ -59,7 +61,7 @@ double copy_bandwidth_gbs(Device device) {
     std::memcpy(b.data(), a.data(), bytes);
     a[static_cast<size_t>(i)] = b[bytes - 1 - static_cast<size_t>(i)];  // keep the copies
   }
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  const double s = base::seconds_since(t);
   return s > 0 ? 2.0 * static_cast<double>(bytes) * reps / s / 1e9 : 0;
 }
 

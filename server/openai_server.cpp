@@ -15,6 +15,7 @@
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "base/run_op.h"
 #include "multimodal/chat_prompt.h"
 
@@ -25,7 +26,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using clock_type = std::chrono::steady_clock;
 
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -191,8 +191,8 @@ struct OpenAiServer::Impl {
     const http::request<http::string_body>& req;
     std::string method, target, path;
     bool keep;
-    clock_type::time_point t0 = clock_type::now();
-    double ms() const { return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count(); }
+    base::Clock::time_point t0 = base::Clock::now();
+    double ms() const { return base::ms_since(t0); }
   };
 
   // Every error reply: the log line, then the JSON error.

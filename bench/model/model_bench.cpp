@@ -31,7 +31,7 @@
 #include "engine/generate.h"
 
 using namespace deskpilot;
-using clock_type = std::chrono::steady_clock;
+using clock_type = deskpilot::base::Clock;
 
 namespace {
 
