@@ -24,7 +24,6 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = asio::ip::tcp;
 
 std::string png_data_url(const multimodal::RgbImage& img) {
   cv::Mat rgb(static_cast<int>(img.height), static_cast<int>(img.width), CV_8UC3,
@@ -166,7 +165,7 @@ Attempt exchange(asio::io_context& io, Stream& stream, beast::tcp_stream& tcp_la
 Attempt attempt_once(const ParsedUrl& url, const HttpChatOptions& o, const std::string& body, ChatReply* reply) {
   try {
     asio::io_context io;
-    tcp::resolver resolver(io);
+    asio::ip::tcp::resolver resolver(io);
     beast::error_code ec;
     const auto results = resolver.resolve(url.host, url.port, ec);
     if (ec) return {false, true, "cannot resolve " + url.host + ": " + ec.message()};
@@ -177,7 +176,7 @@ Attempt attempt_once(const ParsedUrl& url, const HttpChatOptions& o, const std::
       ec = run_op(io, [&](auto h) { stream.async_connect(results, std::move(h)); });
       if (ec) return {false, true, "cannot connect to " + url.host + ":" + url.port + ": " + ec.message()};
       Attempt a = exchange(io, stream, stream, url, o, body, reply);
-      stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+      stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
       return a;
     }
     asio::ssl::context ctx(asio::ssl::context::tls_client);
