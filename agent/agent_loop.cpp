@@ -140,10 +140,7 @@ AgentResult run_agent(const std::string& instruction, policies::Policy& policy, 
     line.prompt_tokens = decision.prompt_tokens;
     line.completion_tokens = decision.completion_tokens;
     line.error = record.error;
-    line.capture_ms = record.latency.capture_ms;
-    line.think_ms = record.latency.think_ms;
-    line.act_ms = record.latency.act_ms;
-    line.settle_ms = record.latency.settle_ms;
+    line.latency = record.latency;
     if (trajectory) {
       std::string write_error;
       if (!trajectory->append(options.step_offset + step, observation.screenshot, trajectory_line(line), &write_error) && record.error.empty())

@@ -23,11 +23,6 @@ std::string_view agent_status_name(AgentStatus s);  // "finished", "failed", "st
 // 0 finished, 1 failed, 3 step limit, 130 stopped (2 stays for usage errors).
 int agent_exit_code(AgentStatus s);
 
-// The time one step took, split by phase.
-struct StepLatency {
-  double capture_ms = 0, think_ms = 0, act_ms = 0, settle_ms = 0;
-};
-
 struct AgentStep {
   int step = 0;
   std::string thought;

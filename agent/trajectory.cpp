@@ -70,7 +70,8 @@ nlohmann::ordered_json trajectory_line(const StepRecord& r) {
   line["events"] = r.events;
   line["result"] = r.error.empty() ? "ok" : "error";
   line["error"] = or_null(r.error);
-  line["latency_ms"] = {{"capture", r.capture_ms}, {"think", r.think_ms}, {"act", r.act_ms}, {"settle", r.settle_ms}};
+  const StepLatency& l = r.latency;
+  line["latency_ms"] = {{"capture", l.capture_ms}, {"think", l.think_ms}, {"act", l.act_ms}, {"settle", l.settle_ms}};
   line["settle"] = r.settle;
   return line;
 }

@@ -13,6 +13,11 @@
 
 namespace deskpilot::agent {
 
+// The time one step took, split by phase.
+struct StepLatency {
+  double capture_ms = 0, think_ms = 0, act_ms = 0, settle_ms = 0;
+};
+
 // One step as a trajectory line records it. Steps decided by a policy
 // (agent steps) carry the instruction, the policy, its thought, model text,
 // attempts and tokens; scenario steps carry their JSON path instead.
@@ -28,7 +33,7 @@ struct StepRecord {
   nlohmann::ordered_json actions = nlohmann::ordered_json::array();  // action_to_json each
   nlohmann::ordered_json events = nlohmann::ordered_json::array();   // what the executor did
   std::string error;                         // empty: the step went through
-  double capture_ms = 0, think_ms = 0, act_ms = 0, settle_ms = 0;
+  StepLatency latency;
   nlohmann::ordered_json settle = nullptr;   // {settled, waited_ms, frames} when it waited
 };
 

@@ -31,10 +31,17 @@ bool read_input(const std::string& path, std::string* out, std::string* error) {
   return base::read_file(path, out, error);
 }
 
+namespace {
+
+// The engine's reason for refusing a device word, as the flag's error.
+std::string device_error(const std::string& word, const std::string& why) { return "--device " + word + ": " + why; }
+
+}  // namespace
+
 std::optional<engine::Device> device_for_command(const std::string& word, std::string* error) {
   engine::Device device;
   if (engine::resolve_device(word, &device, error)) return device;
-  *error = "--device " + word + ": " + *error;
+  *error = device_error(word, *error);
   return std::nullopt;
 }
 
@@ -46,9 +53,9 @@ std::string policy_error_for_command(const agent::PolicyError& e, const agent::P
     case P::kPromptStyle:
       return "--prompt-style '" + spec.prompt_style + "': expected computer-v1, computer-v1.5, mobile-v1.5 or grounding";
     case P::kModelType: return "--model-type '" + spec.model_type + "': expected qwen25vl, qwen2vl, doubao or screen";
-    case P::kEndpoint: return "--" + e.message;  // "endpoint 'ftp://x': expected http://..."
+    case P::kEndpoint: return e.message;  // "endpoint 'ftp://x': expected http://..."
     case P::kNoModelName: return "--endpoint needs --model-name (the name the server lists in /v1/models)";
-    case P::kDevice: return "--device " + spec.device + ": " + e.message;
+    case P::kDevice: return device_error(spec.device, e.message);
     case P::kLoad: return e.message;
   }
   return e.message;

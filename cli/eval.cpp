@@ -202,7 +202,7 @@ int run_miniwob_eval(MiniwobCli o) {
   }
   auto tasks = eval::list_miniwob_tasks(o.root, o.tasks, &error);
   if (!tasks) {
-    std::cerr << "deskpilot: " << (error.rfind("no task ", 0) == 0 ? "--tasks: " : "--root ") << error << "\n";
+    std::cerr << "deskpilot: " << error << "\n";
     return 1;
   }
   std::string policy;

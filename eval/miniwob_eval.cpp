@@ -78,12 +78,6 @@ class PageLog {
   size_t offset_ = 0;
 };
 
-// Polls `ready` every 100 ms until it holds, the time runs out or a stop is asked.
-template <typename F>
-bool wait_for(double timeout_s, const std::atomic<bool>* stop, F&& ready) {
-  return base::poll_until({timeout_s, 100, stop}, ready);
-}
-
 std::string log_tail(const std::string& path) {
   std::string text, ignored;
   base::read_file(path, &text, &ignored);
@@ -180,7 +174,7 @@ class Episode {
         base::shell_quote("file://" + page);
     if (session_->launch(command, {}, log_path_, &error) <= 0) return failed("cannot start " + o_.browser + ": " + error);
     log_ = std::make_unique<PageLog>(log_path_);
-    const bool loaded = wait_for(o_.load_timeout_s, o_.stop, [&] {
+    const bool loaded = base::poll_until({o_.load_timeout_s, 100, o_.stop}, [&] {
       log_->poll();
       return log_->cover || log_->page_error;
     });
@@ -203,7 +197,7 @@ class Episode {
     for (int attempt = 0; attempt < 5 && !log_->utterance; ++attempt) {
       const actions::ExecutionResult done = session_->executor().execute(click);
       if (!done.ok) return failed("clicking the START cover: " + done.error);
-      wait_for(2.0, o_.stop, [&] {
+      base::poll_until({2.0, 100, o_.stop}, [&] {
         log_->poll();
         return log_->utterance.has_value();
       });
@@ -237,7 +231,7 @@ class Episode {
     running = false;
     watch.join();
     // The last action's reward may still be on its way.
-    wait_for(1.0, o_.stop, [&] {
+    base::poll_until({1.0, 100, o_.stop}, [&] {
       log_->poll();
       return log_->done;
     });

@@ -48,9 +48,11 @@ std::string command_at(const JsonNode& j) {
   j.fail("expected a command string or a list of arguments");
 }
 
+// A string field; absent, null or another type: "expected a string".
 std::string text_at(const JsonNode& j, const char* key) {
-  if (!j.json().is_object() || !j.contains(key) || !j.json()[key].is_string()) j[key].fail("expected a string");
-  return j[key].string();
+  const JsonNode v = j[key];
+  if (!v.json().is_string()) v.fail("expected a string");
+  return v.string();
 }
 
 // evaluator.expected: {"contains": T} or {"matches": REGEX}.
@@ -85,9 +87,7 @@ json convert(const JsonNode& t, TaskSpec* spec) {
   for (size_t i = 0; config.json().is_array() && i < config.size(); ++i) {
     const JsonNode step = config[i];
     const std::string type = text_at(step, "type");
-    static const json kNoParameters = json::object();
-    const JsonNode p(step.json().is_object() && step.contains("parameters") ? step.json()["parameters"] : kNoParameters,
-                     step.path_of("parameters"));
+    const JsonNode p = step["parameters"];  // null when absent: its fields are then missing
     if (type == "launch") {
       setup.push_back({{"run", command_at(p.need("command"))}, {"background", true}});
     } else if (type == "execute") {
@@ -101,8 +101,8 @@ json convert(const JsonNode& t, TaskSpec* spec) {
                                   : "mousepad \"" + path + "\"";
       setup.push_back({{"run", app}, {"background", true}});
     } else if (type == "sleep") {
-      if (!p.contains("seconds") || !p.json()["seconds"].is_number()) p["seconds"].fail("expected a number");
-      setup.push_back({{"sleep", p.json()["seconds"]}});
+      if (!p["seconds"].json().is_number()) p["seconds"].fail("expected a number");
+      setup.push_back({{"sleep", p["seconds"].json()}});
     } else if (type == "activate_window") {
       setup.push_back({{"activate_window", text_at(p, "window_name")}, {"timeout_s", 30}});
     } else {

@@ -116,12 +116,8 @@ class Runner {
     desktop.confirm = o_.confirm;
     session_ = agent::DesktopSession::open(desktop, &error);
     if (!session_) return fail(error);
-    display_ = session_->display();
-    capture_ = &session_->screen();
-    executor_ = &session_->executor();
-    trajectory_ = session_->trajectory();
     env_["TMPDIR"] = session_->scratch_dir();
-    env_["DISPLAY"] = display_;
+    env_["DISPLAY"] = session_->display();
     env_["WORK"] = work_;
     env_["SCENARIO_DIR"] = std::filesystem::absolute(s_.directory).string();
     for (const auto& [k, v] : s_.env) env_[k] = expand(v, env_);
@@ -219,7 +215,7 @@ class Runner {
       return retry(timeout_s, error, [&](std::string* e) {
         cv::Mat frame;
         std::vector<vision::OcrWord> words;
-        if (!capture_->grab(&frame, e) || !engine->read_words(frame, &words, e)) return false;
+        if (!session_->screen().grab(&frame, e) || !engine->read_words(frame, &words, e)) return false;
         if (auto box = vision::find_phrase(words, target.text)) {
           *at = {box->x + box->width / 2.0, box->y + box->height / 2.0};
           return true;
@@ -241,7 +237,7 @@ class Runner {
     }
     return retry(timeout_s, error, [&](std::string* e) {
       cv::Mat frame;
-      if (!capture_->grab(&frame, e)) return false;
+      if (!session_->screen().grab(&frame, e)) return false;
       auto match = vision::find_template(frame, templ);
       if (match && match->score >= target.threshold) {
         *at = {match->box.x + match->box.width / 2.0, match->box.y + match->box.height / 2.0};
@@ -269,7 +265,8 @@ class Runner {
       ao.stop = o_.stop;
       ao.step_offset = trajectory_steps_;
       ao.source = "agent " + step.json_path;
-      const AgentResult r = agent::run_agent(step.agent_instruction, *policy, *capture_, *executor_, trajectory_, ao);
+      const AgentResult r = agent::run_agent(step.agent_instruction, *policy, session_->screen(), session_->executor(),
+                                               session_->trajectory(), ao);
       trajectory_steps_ += static_cast<int>(r.steps.size());
       part.agent_steps = static_cast<int>(r.steps.size());
       part.ok = r.status == AgentStatus::kFinished;
@@ -298,8 +295,8 @@ class Runner {
       cv::Mat before;
       const auto tc = clock_type::now();
       std::string error;
-      if (!capture_->grab(&before, &error)) before.release();
-      const double capture_ms = ms_since(tc);
+      if (!session_->screen().grab(&before, &error)) before.release();
+      record.latency.capture_ms = ms_since(tc);
       part.ok = !timed_out() && !stop_requested();
       if (!part.ok) {
         error = stop_requested() ? "stopped by the user (Ctrl-C)"
@@ -316,31 +313,28 @@ class Runner {
         a.start = p;
         actions.push_back(a);
       }
-      double& act_ms = record.act_ms;
-      double& settle_ms = record.settle_ms;
       for (const auto& a : actions) {
         if (!part.ok) break;
         record.actions.push_back(actions::action_to_json(a));
         const auto ta = clock_type::now();
-        actions::ExecutionResult res = executor_->execute(a);
-        act_ms += ms_since(ta);
+        actions::ExecutionResult res = session_->executor().execute(a);
+        record.latency.act_ms += ms_since(ta);
         for (const auto& e : res.events) record.events.push_back(actions::describe_event(e));
         if (!res.ok) {
           part.ok = false;
           error = actions::format_action(a) + ": " + res.error;
         }
         if (part.ok && step.settle) {
-          vision::SettleResult sr = vision::wait_for_settle(*capture_, o_.settle);
-          settle_ms += sr.waited_ms;
+          vision::SettleResult sr = vision::wait_for_settle(session_->screen(), o_.settle);
+          record.latency.settle_ms += sr.waited_ms;
           record.settle = {{"settled", sr.settled}, {"waited_ms", sr.waited_ms}, {"frames", sr.frames}};
         }
       }
       part.error = error;
       part.seconds = seconds_since(t);
       record.error = part.ok ? "" : (error.empty() ? "failed" : error);
-      record.capture_ms = capture_ms;
       std::string write_error;
-      if (!trajectory_->append(++trajectory_steps_, before, agent::trajectory_line(record), &write_error)) {
+      if (!session_->trajectory()->append(++trajectory_steps_, before, agent::trajectory_line(record), &write_error)) {
         part.ok = false;
         part.error = write_error;
       }
@@ -394,7 +388,7 @@ class Runner {
       }
       case Check::Kind::kWindowTitle: {
         std::vector<vision::WindowInfo> windows;
-        if (!vision::list_windows(display_, &windows, error)) return false;
+        if (!vision::list_windows(session_->display(), &windows, error)) return false;
         const std::regex re(c.regex);
         std::string titles;
         for (const auto& w : windows) {
@@ -434,12 +428,9 @@ class Runner {
 
   void run_teardown() {
     for (const auto& step : s_.teardown) {
-      if (!display_.empty()) run_command_step(step, &r_.teardown);
+      if (session_) run_command_step(step, &r_.teardown);
     }
     // Stops the background applications, then the display; removes the scratch folder.
-    capture_ = nullptr;
-    executor_ = nullptr;
-    trajectory_ = nullptr;
     session_.reset();
   }
 
@@ -450,13 +441,9 @@ class Runner {
   std::string work_;
   Environment env_;
   std::unique_ptr<agent::DesktopSession> session_;  // display, apps, capture, executor, trajectory
-  agent::TrajectoryWriter* trajectory_ = nullptr;
   int trajectory_steps_ = 0;  // lines written (scenario and agent steps)
-  vision::ScreenSource* capture_ = nullptr;
   std::unique_ptr<vision::OcrEngine> ocr_;
   std::map<std::string, cv::Mat> templates_;  // template images by path (empty: unreadable)
-  std::string display_;
-  actions::Executor* executor_ = nullptr;
   struct Background {
     pid_t pgid;
     std::string command;

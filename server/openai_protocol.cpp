@@ -36,7 +36,7 @@ void number(const JsonNode& body, const char* key, double lo, double hi, double*
 std::shared_ptr<const multimodal::RgbImage> image_at(const JsonNode& part, const ServerLimits& limits) {
   const JsonNode image_url = part["image_url"];
   std::string url;
-  if (image_url.json().is_object() && image_url.contains("url") && image_url.json()["url"].is_string())
+  if (image_url["url"].json().is_string())
     url = image_url["url"].string();
   else if (image_url.json().is_string())
     url = image_url.string();
@@ -57,7 +57,7 @@ std::shared_ptr<const multimodal::RgbImage> image_at(const JsonNode& part, const
 
 multimodal::ChatTurn turn_at(const JsonNode& msg, const ServerLimits& limits, int* images) {
   if (!msg.json().is_object()) msg.fail("expected an object, got " + json_kind(msg.json()));
-  if (!msg.contains("role") || !msg.json()["role"].is_string()) msg["role"].fail("expected a string");
+  if (!msg["role"].json().is_string()) msg["role"].fail("expected a string");
   multimodal::ChatTurn turn;
   turn.role = msg["role"].string();
   if (turn.role != "system" && turn.role != "user" && turn.role != "assistant")
@@ -68,11 +68,11 @@ multimodal::ChatTurn turn_at(const JsonNode& msg, const ServerLimits& limits, in
   } else if (content.json().is_array()) {
     for (size_t c = 0; c < content.size(); ++c) {
       const JsonNode part = content[c];
-      if (!part.json().is_object() || !part.contains("type") || !part.json()["type"].is_string())
+      if (!part["type"].json().is_string())
         part.fail("expected {\"type\": \"text\" | \"image_url\", ...}");
       const std::string type = part["type"].string();
       if (type == "text") {
-        if (!part.contains("text") || !part.json()["text"].is_string()) part["text"].fail("expected a string");
+        if (!part["text"].json().is_string()) part["text"].fail("expected a string");
         turn.content.push_back({part["text"].string(), nullptr});
       } else if (type == "image_url") {
         if (++*images > limits.max_images)
@@ -92,7 +92,7 @@ ChatCompletionRequest request_at(const JsonNode& body, const ServerLimits& limit
   if (!body.json().is_object()) body.fail("expected a JSON object, got " + json_kind(body.json()));
   ChatCompletionRequest r;
   if (body.contains("model")) {
-    if (!body.json()["model"].is_string()) body["model"].fail("expected a string");
+    if (!body["model"].json().is_string()) body["model"].fail("expected a string");
     r.model = body["model"].string();
   }
   if (!body.contains("messages")) body["messages"].fail("required");
@@ -145,8 +145,8 @@ ChatCompletionRequest request_at(const JsonNode& body, const ServerLimits& limit
     }
   }
   if (body.has("stream")) r.stream = body["stream"].boolean();
-  if (body.contains("stream_options") && body.json()["stream_options"].is_object())
-    r.include_usage = body.json()["stream_options"].value("include_usage", false);
+  if (body["stream_options"].json().is_object())
+    r.include_usage = body["stream_options"].json().value("include_usage", false);
   return r;
 }
 

@@ -272,9 +272,6 @@ struct OpenAiServer::Impl {
   bool generate(Request& rq, const ChatCompletionRequest& r, engine::Prompt prompt, int64_t prompt_tokens) {
     Connection& c = rq.c;
     const bool keep = rq.keep;
-    const auto ms = [&] { return rq.ms(); };
-    const std::string& method = rq.method;
-    const std::string& target = rq.target;
     std::string err;
     auto channel = std::make_shared<Channel>();
     auto cancelled = std::make_shared<std::atomic<bool>>(false);
@@ -294,8 +291,7 @@ struct OpenAiServer::Impl {
       channel->cv.notify_one();
     };
     if (!scheduler->submit(std::move(prompt), r.options, cb, cancelled, &err)) {
-      log(method.c_str(), target, 503, ms(), err);
-      return send_error(c, error(503, "server_error", err), keep);
+      return reply_error(rq, error(503, "server_error", err));
     }
     const std::string id = "chatcmpl-" + std::to_string(next_id++);
     const int64_t created = unix_now();
@@ -307,10 +303,9 @@ struct OpenAiServer::Impl {
     if (!r.stream) {
       wait_done();
       if (!channel->result) {
-        log(method.c_str(), target, 500, ms(), channel->error);
-        return send_error(c, error(500, "server_error", channel->error), keep);
+        return reply_error(rq, error(500, "server_error", channel->error));
       }
-      log(method.c_str(), target, 200, ms(),
+      log(rq.method.c_str(), rq.target, 200, rq.ms(),
           std::to_string(prompt_tokens) + "+" + std::to_string(channel->result->generated_ids.size()) + " tokens");
       return send_json(c, 200, completion_json(id, created, model_name, *channel->result), keep);
     }
@@ -360,7 +355,7 @@ struct OpenAiServer::Impl {
       c.stream.expires_after(std::chrono::seconds(30));
       ec = base::run_op(c.io, [&](auto handler) { asio::async_write(c.stream, http::make_chunk_last(), std::move(handler)); });
     }
-    log(method.c_str(), target, 200, ms(),
+    log(rq.method.c_str(), rq.target, 200, rq.ms(),
         "stream" + std::string(channel->result ? ", " + std::to_string(channel->result->generated_ids.size()) + " tokens"
                                                : ": " + channel->error));
     return !ec;
