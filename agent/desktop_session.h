@@ -29,7 +29,7 @@ namespace deskpilot::agent {
 struct DesktopOptions {
   std::string display;            // an existing display (":1"); empty: a private Xvfb of this size
   int width = 1280, height = 800;
-  std::string scratch_prefix;     // non-empty: make a scratch folder PREFIX-XXXXXX in $TMPDIR
+  std::string scratch_prefix;     // non-empty: make a scratch folder PREFIX-PID-XXXXXX in $TMPDIR
   std::string trajectory_dir;     // non-empty: a fresh trajectory there (the folder is emptied first)
   actions::SafetyRules safety = actions::default_safety_rules();
   std::function<bool(const actions::Action&)> confirm;  // asked before each action; empty: no questions

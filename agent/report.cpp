@@ -109,11 +109,12 @@ struct StepView {
 
 std::vector<StepView> load_steps(const std::string& dir, std::vector<std::string>* problems) {
   std::vector<StepView> steps;
-  std::ifstream in(dir + "/trajectory.jsonl");
-  if (!in) {
-    problems->push_back(dir + "/trajectory.jsonl: cannot open");
+  std::string all, error;
+  if (!base::read_file(dir + "/trajectory.jsonl", &all, &error)) {
+    problems->push_back(error);
     return steps;
   }
+  std::istringstream in(all);
   int n = 0;
   for (std::string text; std::getline(in, text);) {
     ++n;

@@ -1,5 +1,7 @@
 #include "base/json_reader.h"
 
+#include "base/text.h"
+
 namespace deskpilot::base {
 
 using nlohmann::json;
@@ -21,6 +23,9 @@ std::string json_got(const json& j) {
 }
 
 json parse_json(std::string_view text) {
+  // Checked first, so that no error message quotes the bad bytes back.
+  if (const size_t bad = invalid_utf8_at(text); bad != std::string_view::npos)
+    throw JsonError{"", "invalid JSON at byte " + std::to_string(bad + 1) + ": invalid UTF-8"};
   try {
     return json::parse(text);
   } catch (const json::parse_error& e) {

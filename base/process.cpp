@@ -7,8 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
 #include <thread>
 
 namespace deskpilot::base {
@@ -140,6 +145,85 @@ void stop_process_group(pid_t pgid, int grace_ms) {
   }
   kill(-pgid, SIGKILL);
   waitpid(pgid, &status, 0);
+}
+
+bool process_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+
+std::string new_session_tag() {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  return std::to_string(getpid()) + "." + std::to_string(++counter) + "." + std::to_string(rd() % 1000000);
+}
+
+namespace {
+
+// Every process of ours whose start-up environment has DESKPILOT_SESSION=
+// a value that `wanted` accepts.
+template <typename Wanted>
+std::vector<pid_t> processes_tagged(Wanted&& wanted) {
+  std::vector<pid_t> out;
+  const std::string key = std::string(kSessionTagVariable) + "=";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (pid == getpid()) continue;
+    std::ifstream in(entry.path() / "environ", std::ios::binary);  // unreadable: not ours
+    if (!in) continue;
+    const std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (size_t at = 0; at < env.size();) {
+      const size_t end = std::min(env.find('\0', at), env.size());
+      if (env.compare(at, key.size(), key) == 0 && wanted(env.substr(at + key.size(), end - at - key.size()))) {
+        out.push_back(pid);
+        break;
+      }
+      at = end + 1;
+    }
+  }
+  return out;
+}
+
+int stop_all(const std::vector<pid_t>& pids, int grace_ms) {
+  for (pid_t p : pids) kill(p, SIGTERM);
+  for (int waited = 0; waited < grace_ms; waited += 10) {
+    bool any = false;
+    for (pid_t p : pids) {
+      int status;
+      waitpid(p, &status, WNOHANG);  // our own children: reaped; others: ECHILD
+      any = any || kill(p, 0) == 0;
+    }
+    if (!any) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (pid_t p : pids) {
+    if (kill(p, SIGKILL) == 0) {
+      int status;
+      waitpid(p, &status, WNOHANG);
+    }
+  }
+  return static_cast<int>(pids.size());
+}
+
+}  // namespace
+
+std::vector<pid_t> tagged_processes(const std::string& tag) {
+  return processes_tagged([&](const std::string& value) { return value == tag; });
+}
+
+int stop_tagged_processes(const std::string& tag, int grace_ms) {
+  if (tag.empty()) return 0;
+  return stop_all(tagged_processes(tag), grace_ms);
+}
+
+int stop_orphaned_sessions(int grace_ms) {
+  return stop_all(processes_tagged([](const std::string& value) {
+                    const size_t dot = value.find('.');
+                    if (dot == 0 || dot == std::string::npos || value.find_first_not_of("0123456789") != dot) return false;
+                    const long owner = std::stol(value.substr(0, dot));
+                    return owner != getpid() && !process_alive(static_cast<pid_t>(owner));
+                  }),
+                  grace_ms);
 }
 
 }  // namespace deskpilot::base

@@ -16,11 +16,13 @@ struct ServeOptions {
   std::string device = "auto";
   server::ServerOptions server;
   int max_body_mb = 32;
+  int max_decoded_mb = 192;
 };
 
 int serve(ServeOptions o) {
   std::string error;
   o.server.limits.max_body_bytes = static_cast<int64_t>(o.max_body_mb) << 20;
+  o.server.limits.max_decoded_bytes = static_cast<int64_t>(o.max_decoded_mb) << 20;
   auto model = model_for_command(o.model_dir, o.device);
   if (!model) return 2;
   // SIGINT/SIGTERM end the server after the requests in flight.
@@ -55,7 +57,7 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--host", o->server.host, "Address to listen on (loopback by default)")->capture_default_str();
   cmd->add_option("--port", o->server.port, "Port (0: any free one, printed)")->check(CLI::Range(0, 65535))
       ->capture_default_str();
-  cmd->add_option("--api-key", o->server.api_key, "Require Authorization: Bearer KEY on /v1 requests");
+  cmd->add_option("--api-key", o->server.api_key, "Require Authorization: Bearer KEY on every path but /health");
   cmd->add_option("--served-model-name", o->server.model_name, "Name in /v1/models (default: the folder name)");
   cmd->add_option("--max-batch", o->server.batch.max_batch, "Requests decoded together")
       ->check(CLI::Range(1, 256))->capture_default_str();
@@ -63,11 +65,23 @@ void add_serve_command(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(0, 100000))->capture_default_str();
   cmd->add_option("--max-connections", o->server.max_connections, "Connections at once (503 above)")
       ->check(CLI::Range(1, 10000))->capture_default_str();
+  cmd->add_option("--max-connections-per-client", o->server.max_connections_per_client,
+                  "Connections at once from one address (503 above)")
+      ->check(CLI::Range(1, 10000))->capture_default_str();
+  cmd->add_option("--idle-timeout", o->server.idle_timeout_s, "Seconds a keep-alive connection waits for a request")
+      ->check(CLI::Range(0.1, 3600.0))->capture_default_str();
+  cmd->add_option("--header-timeout", o->server.header_timeout_s,
+                  "Seconds from a request's first byte to the end of its header (408 after)")
+      ->check(CLI::Range(0.1, 3600.0))->capture_default_str();
+  cmd->add_option("--body-timeout", o->server.body_timeout_s, "Seconds for the body after the header (408 after)")
+      ->check(CLI::Range(0.1, 3600.0))->capture_default_str();
   cmd->add_option("--max-body-mb", o->max_body_mb, "Request body limit in MiB (413 above)")
       ->check(CLI::Range(1, 4096))->capture_default_str();
   cmd->add_option("--max-images", o->server.limits.max_images, "Images per request")->capture_default_str();
   cmd->add_option("--max-image-pixels", o->server.limits.max_image_pixels, "Pixels per image, before decoding")
       ->capture_default_str();
+  cmd->add_option("--max-decoded-mb", o->max_decoded_mb, "A request's images decoded, in MiB (from their headers)")
+      ->check(CLI::Range(1, 65536))->capture_default_str();
   cmd->add_option("--max-prompt-tokens", o->server.limits.max_prompt_tokens, "Prompt tokens, images expanded")
       ->capture_default_str();
   cmd->add_option("--max-tokens-limit", o->server.limits.max_tokens, "Largest max_tokens a request may ask")

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/files.h"
 #include "base/json_reader.h"
 
 namespace deskpilot::engine {
@@ -139,9 +140,9 @@ VisionConfig vision_config(const JsonNode& top, Architecture arch, const TextCon
 }
 
 std::string read_file(const std::filesystem::path& p, bool* ok) {
-  std::ifstream in(p, std::ios::binary);
-  *ok = static_cast<bool>(in);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text, ignored;
+  *ok = base::read_file(p.string(), &text, &ignored);  // false for a folder too
+  return text;
 }
 
 }  // namespace

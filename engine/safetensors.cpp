@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/files.h"
+
 namespace deskpilot::engine {
 namespace {
 
@@ -186,10 +188,11 @@ std::unique_ptr<WeightStore> WeightStore::open(const std::string& dir, std::stri
   std::vector<std::string> shards;
   json weight_map = json::object();
   if (fs::exists(index)) {
-    std::ifstream in(index);
+    std::string text;
+    if (!base::read_file(index.string(), &text, error)) return nullptr;
     json j;
     try {
-      j = json::parse(in);
+      j = json::parse(text);
     } catch (const json::exception& e) {
       *error = index.string() + ": invalid JSON: " + e.what();
       return nullptr;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/files.h"
 #include "engine/pretokenize.h"
 #include "engine/unicode.h"
 
@@ -103,14 +104,12 @@ bool check_pipeline(const json& j, const std::string& file, bool* use_nfc, std::
 }  // namespace
 
 std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (error) *error = path + ": cannot open";
+  std::string text, why;
+  if (!base::read_file(path, &text, &why)) {
+    if (error) *error = why;
     return nullptr;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return from_json(ss.str(), path, error);
+  return from_json(text, path, error);
 }
 
 namespace {

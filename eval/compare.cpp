@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/files.h"
 #include "eval/files.h"
 #include "eval/grounding_eval.h"
 
@@ -84,9 +85,10 @@ bool read_items(const std::string& dir, RunKind kind, std::map<std::string, bool
 
 bool read_summary(const std::string& dir, json* summary, std::string* error) {
   const std::string file = (fs::path(dir) / "summary.json").string();
-  std::ifstream in(file);
-  *summary = json::parse(in, nullptr, false);
-  if (!in.is_open() || summary->is_discarded() || !summary->is_object()) {
+  std::string text, ignored;
+  const bool read = base::read_file(file, &text, &ignored);
+  *summary = json::parse(text, nullptr, false);
+  if (!read || summary->is_discarded() || !summary->is_object()) {
     *error = file + ": cannot read a summary (did the run finish?)";
     return false;
   }
@@ -126,8 +128,9 @@ std::optional<RunKind> run_kind(const std::string& dir, std::string* error) {
   if (fs::exists(d / "samples.jsonl")) return RunKind::kGrounding;
   if (fs::exists(d / "steps.jsonl")) return RunKind::kSteps;
   if (fs::exists(d / "results.jsonl")) {
-    std::ifstream in(d / "results.jsonl");
-    std::string line;
+    std::string text, line;
+    if (!base::read_file((d / "results.jsonl").string(), &text, error)) return std::nullopt;
+    std::istringstream in(text);
     std::getline(in, line);
     const json j = json::parse(line, nullptr, false);
     if (j.is_object() && j.contains("episode") && j.contains("task")) return RunKind::kMiniwob;

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <fstream>
+#include <sstream>
+
+#include "base/files.h"
 
 namespace deskpilot::eval {
 
@@ -23,11 +26,9 @@ std::vector<std::filesystem::path> input_files(const std::string& path, const st
 
 bool read_jsonl(const std::string& path, const std::string& what,
                 const std::function<bool(const nlohmann::json&)>& take, std::string* error) {
-  std::ifstream in(path);
-  if (!in) {
-    *error = path + ": cannot read";
-    return false;
-  }
+  std::string text;
+  if (!base::read_file(path, &text, error)) return false;
+  std::istringstream in(text);
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "base/files.h"
 #include "eval/files.h"
 
 namespace deskpilot::eval {
@@ -16,14 +17,8 @@ using json = nlohmann::json;
 
 // The records of a .json (a list) or .jsonl (one object per line) file.
 bool read_records(const fs::path& path, std::vector<json>* out, std::string* error) {
-  std::ifstream in(path);
-  if (!in) {
-    *error = path.string() + ": cannot read";
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
+  std::string text;
+  if (!base::read_file(path.string(), &text, error)) return false;
   try {
     if (path.extension() == ".jsonl") {
       std::istringstream lines(text);

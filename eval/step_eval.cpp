@@ -12,6 +12,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "base/clock.h"
+#include "base/files.h"
 #include "eval/files.h"
 
 namespace deskpilot::eval {
@@ -227,12 +228,11 @@ std::optional<std::vector<Episode>> load_episodes(const std::string& path, StepF
   }
   std::vector<Episode> episodes;
   for (const fs::path& file : files) {
-    std::ifstream in(file);
-    std::stringstream ss;
-    ss << in.rdbuf();
+    std::string text;
+    if (!base::read_file(file.string(), &text, error)) return std::nullopt;
     json j;
     try {
-      j = json::parse(ss.str());
+      j = json::parse(text);
     } catch (const json::exception& e) {
       *error = file.string() + ": " + e.what();
       return std::nullopt;

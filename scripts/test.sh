@@ -72,3 +72,4 @@ fuzz fuzz_parser "$ROOT"/demos/model_outputs/*/*.txt "$ROOT"/tests/fuzz/corpus_p
 fuzz fuzz_safetensors "$ROOT"/tests/golden/safetensors/*/*.safetensors
 fuzz fuzz_tokenizer "$ROOT"/tests/fuzz/corpus_tokenizer/*
 fuzz fuzz_requests "$ROOT"/tests/fuzz/corpus_requests/*
+fuzz fuzz_http "$ROOT"/tests/fuzz/corpus_http/*

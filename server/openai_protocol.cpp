@@ -32,8 +32,9 @@ void number(const JsonNode& body, const char* key, double lo, double hi, double*
   *out = d;
 }
 
-// One image part's data: URL, decoded and checked against the limits.
-std::shared_ptr<const multimodal::RgbImage> image_at(const JsonNode& part, const ServerLimits& limits) {
+// One image part's data: URL, its base64 decoded and its header checked
+// against the limits (its pixels are decoded later, see decode_images).
+EncodedImage image_at(const JsonNode& part, const ServerLimits& limits) {
   const JsonNode image_url = part["image_url"];
   std::string url;
   if (image_url["url"].json().is_string())
@@ -49,13 +50,20 @@ std::shared_ptr<const multimodal::RgbImage> image_at(const JsonNode& part, const
     at.fail("only data:image/...;base64 URLs are accepted (the server fetches nothing)");
   auto bytes = base::base64_decode(std::string_view(url).substr(comma + 1));
   if (!bytes) at.fail("the base64 data does not decode");
-  std::string error;
-  auto image = multimodal::decode_rgb_image(*bytes, limits.max_image_pixels, &error);
-  if (!image) at.fail(error);
-  return std::make_shared<const multimodal::RgbImage>(std::move(*image));
+  const auto size = multimodal::image_header_size(*bytes);
+  if (!size) at.fail("not a PNG or JPEG image");
+  if (size->width <= 0 || size->height <= 0 || size->width * size->height > limits.max_image_pixels)
+    at.fail("the image is " + std::to_string(size->width) + "x" + std::to_string(size->height) +
+            ", over the limit of " + std::to_string(limits.max_image_pixels) + " pixels");
+  EncodedImage image;
+  image.param = at.path();
+  image.bytes = std::move(*bytes);
+  image.size = *size;
+  return image;
 }
 
-multimodal::ChatTurn turn_at(const JsonNode& msg, const ServerLimits& limits, int* images) {
+multimodal::ChatTurn turn_at(const JsonNode& msg, const ServerLimits& limits, size_t m,
+                             std::vector<EncodedImage>* images) {
   if (!msg.json().is_object()) msg.fail("expected an object, got " + json_kind(msg.json()));
   if (!msg["role"].json().is_string()) msg["role"].fail("expected a string");
   multimodal::ChatTurn turn;
@@ -75,9 +83,12 @@ multimodal::ChatTurn turn_at(const JsonNode& msg, const ServerLimits& limits, in
         if (!part["text"].json().is_string()) part["text"].fail("expected a string");
         turn.content.push_back({part["text"].string(), nullptr});
       } else if (type == "image_url") {
-        if (++*images > limits.max_images)
+        if (static_cast<int>(images->size()) >= limits.max_images)
           part.fail("more than " + std::to_string(limits.max_images) + " images in one request");
-        turn.content.push_back({"", image_at(part, limits)});
+        images->push_back(image_at(part, limits));
+        images->back().message = m;
+        images->back().part = turn.content.size();
+        turn.content.push_back({"", nullptr});
       } else {
         part["type"].fail("expected text or image_url, got '" + type + "'");
       }
@@ -98,7 +109,8 @@ ChatCompletionRequest request_at(const JsonNode& body, const ServerLimits& limit
   if (!body.contains("messages")) body["messages"].fail("required");
   const JsonNode messages = body["messages"];
   if (!messages.json().is_array() || messages.size() == 0) messages.fail("expected a non-empty array");
-  for (size_t m = 0; m < messages.size(); ++m) r.messages.push_back(turn_at(messages[m], limits, &r.images));
+  for (size_t m = 0; m < messages.size(); ++m) r.messages.push_back(turn_at(messages[m], limits, m, &r.encoded_images));
+  r.images = static_cast<int>(r.encoded_images.size());
 
   double d = static_cast<double>(limits.default_max_tokens);
   for (const char* key : {"max_tokens", "max_completion_tokens"}) number(body, key, 1, static_cast<double>(limits.max_tokens), &d);
@@ -158,7 +170,7 @@ std::string ApiError::json() const {
                         {"type", type},
                         {"param", param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param)},
                         {"code", code.empty() ? nlohmann::json(nullptr) : nlohmann::json(code)}}}};
-  return j.dump();
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(std::string_view text, const ServerLimits& limits) {
@@ -175,6 +187,28 @@ std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(std::string_
   } catch (const base::JsonError& e) {  // the field at fault is the error's param
     return bad(e.path, e.message);
   }
+}
+
+std::optional<ApiError> decode_images(ChatCompletionRequest& r, const ServerLimits& limits) {
+  int64_t bytes = 0;
+  for (const EncodedImage& image : r.encoded_images) {
+    bytes += image.size.width * image.size.height * 3;
+    if (bytes > limits.max_decoded_bytes) {
+      ApiError e = bad(image.param, "the images up to this one take " + std::to_string(bytes) +
+                                        " bytes decoded, over the limit of " + std::to_string(limits.max_decoded_bytes));
+      e.code = "image_too_large";
+      return e;
+    }
+  }
+  for (EncodedImage& image : r.encoded_images) {
+    std::string error;
+    auto decoded = multimodal::decode_rgb_image(image.bytes, limits.max_image_pixels, &error);
+    if (!decoded) return bad(image.param, error);
+    r.messages[image.message].content[image.part].image =
+        std::make_shared<const multimodal::RgbImage>(std::move(*decoded));
+    std::string().swap(image.bytes);
+  }
+  return std::nullopt;
 }
 
 namespace {
@@ -197,7 +231,7 @@ std::string completion_json(const std::string& id, int64_t created, const std::s
                {"message", {{"role", "assistant"}, {"content", result.text}}},
                {"finish_reason", result.finish_reason}}}},
             {"usage", usage(result)}};
-  return j.dump();
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string chunk_json(const std::string& id, int64_t created, const std::string& model, const std::string* role,
@@ -213,14 +247,14 @@ std::string chunk_json(const std::string& id, int64_t created, const std::string
              {{{"index", 0},
                {"delta", delta},
                {"finish_reason", finish_reason ? json(*finish_reason) : json(nullptr)}}}}};
-  return j.dump();
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string usage_chunk_json(const std::string& id, int64_t created, const std::string& model,
                              const GenerateResult& result) {
   json j = {{"id", id},          {"object", "chat.completion.chunk"}, {"created", created},
             {"model", model},    {"choices", json::array()},          {"usage", usage(result)}};
-  return j.dump();
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace deskpilot::server

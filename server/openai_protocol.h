@@ -21,6 +21,7 @@ struct ServerLimits {
   int64_t max_body_bytes = 32 << 20;          // 413 above
   int max_images = 8;                         // per request
   int64_t max_image_pixels = 4096LL * 4096;   // per image, from its header, before decoding
+  int64_t max_decoded_bytes = 192LL << 20;    // all of a request's images as RGB, from their headers
   int64_t max_prompt_tokens = 32768;          // after the images are expanded
   int64_t max_tokens = 4096;                  // largest max_tokens a request may ask
   int64_t default_max_tokens = 1024;          // when it does not say
@@ -35,6 +36,15 @@ struct ApiError {
   std::string json() const;
 };
 
+// An image part as it came: its bytes and the size its header claims. It is
+// decoded (decode_images) only once the request is known to fit its limits.
+struct EncodedImage {
+  size_t message = 0, part = 0;  // where it goes: messages[message].content[part]
+  std::string param;             // that place as a field path, for errors
+  std::string bytes;             // the PNG or JPEG file
+  multimodal::Size size;         // from its header
+};
+
 struct ChatCompletionRequest {
   std::string model;
   std::vector<multimodal::ChatTurn> messages;
@@ -42,11 +52,19 @@ struct ChatCompletionRequest {
   bool stream = false;
   bool include_usage = false;   // stream_options.include_usage
   int images = 0;
+  std::vector<EncodedImage> encoded_images;  // their parts' image stays null until decode_images
 };
 
 // The body of POST /v1/chat/completions. Images must be data: URLs (PNG or
-// JPEG, base64); the server fetches nothing from the network.
+// JPEG, base64); the server fetches nothing from the network. Images are
+// checked against max_images and max_image_pixels from their headers, not
+// decoded.
 std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(std::string_view body, const ServerLimits& limits);
+
+// Decodes the request's images into its messages, after checking that all of
+// them together stay within max_decoded_bytes (from their headers: nothing
+// is decoded when they do not). The error names the image at fault.
+std::optional<ApiError> decode_images(ChatCompletionRequest& request, const ServerLimits& limits);
 
 // "chat.completion" for a whole answer.
 std::string completion_json(const std::string& id, int64_t created, const std::string& model,

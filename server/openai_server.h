@@ -9,33 +9,22 @@
 //   GET  /health               {"status": "ok"} and the scheduler's counters
 //
 // One thread accepts; each connection is served by its own thread with
-// synchronous Beast calls (keep-alive, read/write timeouts), at most
-// max_connections at once (503 beyond). Limits on body size, images, pixels
-// and tokens are answered with 4xx in OpenAI's error shape. Loopback by
-// default; with an API key every /v1 request needs "Authorization: Bearer KEY".
+// synchronous Beast calls under deadlines (server_options.h: connections per
+// client, idle/header/body timeouts, room kept for /health). What to answer
+// is decided by the Router (router.h); this file moves the bytes, and
+// cancels a request whose client goes away, streaming or not. Loopback by
+// default; with an API key every path but /health needs
+// "Authorization: Bearer KEY".
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <string>
 
 #include "engine/batch_scheduler.h"
 #include "engine/model.h"
-#include "server/openai_protocol.h"
+#include "server/server_options.h"
 
 namespace deskpilot::server {
-
-struct ServerOptions {
-  std::string host = "127.0.0.1";
-  int port = 8000;               // 0: any free port (see port())
-  std::string api_key;           // empty: none needed
-  std::string model_name;        // what /v1/models lists; empty: the folder name
-  ServerLimits limits;
-  engine::BatchOptions batch;
-  int max_connections = 64;
-  double idle_timeout_s = 60;    // a keep-alive connection with no request closes
-  bool log_requests = true;      // one line per request on stderr
-};
 
 class OpenAiServer {
  public:

@@ -16,7 +16,7 @@ Action one(const std::string& call) {
 TEST(Safety, DefaultDenyListBlocksDestructiveTextAndChords) {
   const SafetyRules rules = default_safety_rules();
   EXPECT_EQ(denied_reason(one("type(content='sudo RM   -rf  / --no-preserve-root\\n')"), rules),
-            "blocked by the deny list: the typed text contains 'rm -rf /'");
+            "blocked by the deny list: the typed line contains 'rm -rf /'");
   EXPECT_TRUE(denied_reason(one("type(content='mkfs.ext4 /dev/sdb1')"), rules));
   EXPECT_EQ(denied_reason(one("hotkey(key='backspace alt ctrl')"), rules),
             "blocked by the deny list: the hotkey 'ctrl alt backspace'");
@@ -38,7 +38,7 @@ TEST(Safety, RulesFromJsonAreValidated) {
   EXPECT_FALSE(safety_rules_from_json(nlohmann::json::parse(R"({"denied_hotkeys": ["ctrl nosuchkey"]})"), &error));
   EXPECT_EQ(error, "denied_hotkeys[0]: unknown key 'nosuchkey' in 'ctrl nosuchkey'");
   EXPECT_FALSE(safety_rules_from_json(nlohmann::json::parse(R"({"deny": []})"), &error));
-  EXPECT_EQ(error, "unknown key 'deny' (expected denied_text, denied_hotkeys)");
+  EXPECT_EQ(error, "unknown key 'deny' (expected denied_text, denied_hotkeys, shell_commands)");
 }
 
 TEST(Safety, GuardedExecutorRefusesBeforeAnythingIsSent) {

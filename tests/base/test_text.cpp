@@ -29,3 +29,40 @@ TEST(Text, UrlDecodeUndoesEncodeUriComponentAndKeepsMalformedSequences) {
   EXPECT_EQ(url_decode("100%"), "100%");
   EXPECT_EQ(url_decode("%zz%4"), "%zz%4");
 }
+
+TEST(Text, InvalidUtf8IsFoundAtItsFirstByte) {
+  constexpr size_t kValid = std::string_view::npos;
+  EXPECT_EQ(invalid_utf8_at("plain ascii"), kValid);
+  EXPECT_EQ(invalid_utf8_at("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), kValid);  // é € 😀
+  EXPECT_EQ(invalid_utf8_at("ab\xff"), 2u);
+  EXPECT_EQ(invalid_utf8_at("\xc0\xaf"), 0u);               // overlong '/'
+  EXPECT_EQ(invalid_utf8_at("x\xe0\x80\xaf"), 1u);          // overlong, three bytes
+  EXPECT_EQ(invalid_utf8_at("\xed\xa0\x80"), 0u);           // a surrogate (CESU-8)
+  EXPECT_EQ(invalid_utf8_at("\xf4\x90\x80\x80"), 0u);       // past U+10FFFF
+  EXPECT_EQ(invalid_utf8_at("ok\xe2\x82"), 2u);             // cut short
+  EXPECT_EQ(invalid_utf8_at("\x80"), 0u);                   // a lone continuation byte
+  // Python's decoder agrees on where each of these fails.
+  for (const std::string s : {"abc\xf5\x80", "\xef\xbf\xbf", "\xf0\x90\x80\x80"}) {
+    const std::string cmd = "python3 -c \"import sys; b=bytes.fromhex(sys.argv[1])\ntry:\n b.decode()\n print(-1)\n"
+                            "except UnicodeDecodeError as e:\n print(e.start)\" ";
+    std::string hex;
+    for (unsigned char c : s) {
+      char h[3];
+      std::snprintf(h, sizeof h, "%02x", c);
+      hex += h;
+    }
+    FILE* p = popen((cmd + hex).c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    char buf[32] = {};
+    const size_t n = fread(buf, 1, sizeof buf - 1, p);
+    pclose(p);
+    const long want = std::stol(std::string(buf, n));
+    EXPECT_EQ(invalid_utf8_at(s), want < 0 ? kValid : static_cast<size_t>(want)) << hex;
+  }
+}
+
+TEST(Text, PrintableEscapesEveryByteOutsidePrintableAscii) {
+  EXPECT_EQ(printable("GET /\xff\n"), "GET /\\xff\\x0a");
+  EXPECT_EQ(printable("caf\xc3\xa9"), "caf\\xc3\\xa9");
+  EXPECT_EQ(printable(std::string(10, 'a'), 4), "aaaa...");
+}

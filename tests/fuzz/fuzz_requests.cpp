@@ -22,6 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto r = server::parse_chat_completion(text, limits);
   if (auto* c = std::get_if<server::ChatCompletionRequest>(&r)) {
     if (c->images > limits.max_images || c->messages.empty()) std::abort();
+    for (const auto& image : c->encoded_images)
+      if (image.size.width * image.size.height > limits.max_image_pixels) std::abort();
+    if (auto e = server::decode_images(*c, limits); e && e->message.empty()) std::abort();
     for (const auto& m : c->messages)
       for (const auto& part : m.content)
         if (part.image && (part.image->width * part.image->height > limits.max_image_pixels ||

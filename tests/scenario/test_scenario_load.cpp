@@ -119,5 +119,5 @@ TEST(ScenarioLoad, ErrorsNameThePathAndWhatWasExpected) {
 TEST(ScenarioLoad, MissingFile) {
   std::string error;
   EXPECT_FALSE(load_scenario("/nonexistent/s.json", &error));
-  EXPECT_EQ(error, "/nonexistent/s.json: cannot open");
+  EXPECT_EQ(error, "/nonexistent/s.json: cannot open: no such file");
 }

@@ -41,9 +41,15 @@ TEST(OpenAiProtocol, ParsesTextImagesAndSampling) {
       {"frequency_penalty", 1}};
   auto r = parse_chat_completion(body.dump(), ServerLimits());
   ASSERT_TRUE(std::holds_alternative<ChatCompletionRequest>(r)) << std::get<ApiError>(r).message;
-  const ChatCompletionRequest& c = std::get<ChatCompletionRequest>(r);
+  ChatCompletionRequest& c = std::get<ChatCompletionRequest>(r);
   ASSERT_EQ(c.messages.size(), 3u);
   ASSERT_EQ(c.messages[1].content.size(), 2u);
+  // Parsed, the image is its header's size; its pixels come with decode_images.
+  ASSERT_EQ(c.encoded_images.size(), 1u);
+  EXPECT_EQ(c.encoded_images[0].size, (multimodal::Size{30, 20}));
+  EXPECT_EQ(c.encoded_images[0].param, "messages[1].content[0].image_url.url");
+  EXPECT_EQ(c.messages[1].content[0].image, nullptr);
+  ASSERT_EQ(decode_images(c, ServerLimits()), std::nullopt);
   ASSERT_NE(c.messages[1].content[0].image, nullptr);
   EXPECT_EQ(c.messages[1].content[0].image->width, 30);
   EXPECT_EQ(c.messages[1].content[0].image->pixels[0], 30);  // RGB: R first
@@ -98,6 +104,16 @@ TEST(OpenAiProtocol, ImageLimitsAreCheckedBeforeDecoding) {
   body = {{"messages", {{{"role", "user"}, {"content", {part(png_url(10, 10)), part(png_url(10, 10))}}}}}};
   e = refused(body.dump(), limits);
   EXPECT_NE(e.message.find("more than 1 images"), std::string::npos) << e.message;
+  // The decoded-bytes budget is judged from the headers, all images together.
+  limits.max_images = 2;
+  limits.max_decoded_bytes = 10 * 10 * 3 + 9 * 9 * 3;
+  auto ok = parse_chat_completion(body.dump(), limits);
+  ASSERT_TRUE(std::holds_alternative<ChatCompletionRequest>(ok));
+  auto over = decode_images(std::get<ChatCompletionRequest>(ok), limits);
+  ASSERT_TRUE(over.has_value());
+  EXPECT_EQ(over->param, "messages[0].content[1].image_url.url");
+  EXPECT_EQ(over->code, "image_too_large");
+  EXPECT_EQ(std::get<ChatCompletionRequest>(ok).messages[0].content[0].image, nullptr);  // none decoded
 }
 
 }  // namespace
