@@ -255,4 +255,13 @@ ExecutionResult XdoExecutor::execute(const Action& a) {
   return result;
 }
 
+uint64_t XdoExecutor::focused_window() const {
+  // XGetInputFocus itself: libxdo's wrapper complains on stderr about
+  // PointerRoot, which is what a display without a window manager reports.
+  Window w = 0;
+  int revert = 0;
+  XGetInputFocus(impl_->xdo->xdpy, &w, &revert);
+  return static_cast<uint64_t>(w);
+}
+
 }  // namespace deskpilot::actions

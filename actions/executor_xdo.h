@@ -4,6 +4,8 @@
 // in chunks with a delay (any Unicode: libxdo binds spare keycodes).
 #pragma once
 
+#include <cstdint>
+
 #include <memory>
 #include <string>
 
@@ -27,6 +29,9 @@ class XdoExecutor final : public Executor {
   static std::unique_ptr<XdoExecutor> open(const XdoOptions& options, std::string* error);
   ~XdoExecutor() override;
   ExecutionResult execute(const Action& screen_action) override;
+  // The window that has the keyboard focus now (0: none), so that the
+  // safety guard keeps each window's typed line apart.
+  uint64_t focused_window() const;
 
  private:
   struct Impl;

@@ -10,7 +10,10 @@
 namespace deskpilot::agent {
 
 std::unique_ptr<DesktopSession> DesktopSession::open(const DesktopOptions& options, std::string* error) {
+  // What a deskpilot killed before its teardown left running.
+  base::stop_orphaned_sessions();
   std::unique_ptr<DesktopSession> s(new DesktopSession());
+  s->tag_ = base::new_session_tag();
   s->display_ = options.display;
   if (s->display_.empty()) {
     XvfbOptions x;
@@ -40,12 +43,17 @@ std::unique_ptr<DesktopSession> DesktopSession::open(const DesktopOptions& optio
   xo.plan.screen = {s->capture_->area().width, s->capture_->area().height};
   s->xdo_ = actions::XdoExecutor::open(xo, error);
   if (!s->xdo_) return nullptr;
-  s->guarded_ = std::make_unique<actions::GuardedExecutor>(*s->xdo_, options.safety, options.confirm);
+  actions::XdoExecutor* xdo = s->xdo_.get();
+  s->guarded_ = std::make_unique<actions::GuardedExecutor>(*s->xdo_, options.safety, options.confirm,
+                                                           [xdo] { return xdo->focused_window(); });
   return s;
 }
 
 DesktopSession::~DesktopSession() {
   for (pid_t p : launched_) base::stop_process_group(p);
+  // What they daemonized (setsid, nohup, a double fork) left their groups
+  // but kept the session's tag.
+  base::stop_tagged_processes(tag_);
   // X clients close before their server goes.
   guarded_.reset();
   xdo_.reset();
@@ -59,6 +67,7 @@ pid_t DesktopSession::launch(const std::string& command, const base::Environment
                              std::string* error, const std::string& cwd) {
   base::Environment full = env;
   full["DISPLAY"] = display_;
+  full[base::kSessionTagVariable] = tag_;
   if (!scratch_.empty()) full["TMPDIR"] = scratch_;
   const pid_t pid = base::spawn_command(command, full, log_path, error, cwd);
   if (pid > 0) launched_.push_back(pid);

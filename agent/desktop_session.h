@@ -46,12 +46,16 @@ class DesktopSession {
 
   const std::string& display() const { return display_; }
   const std::string& scratch_dir() const { return scratch_; }  // "" without scratch_prefix
+  // DESKPILOT_SESSION=tag() goes to every command the session starts; give
+  // it to commands started otherwise (scenario setup and checks) too.
+  const std::string& tag() const { return tag_; }
   int width() const { return capture_->area().width; }
   int height() const { return capture_->area().height; }
 
   // Starts `command` through /bin/sh in the background with DISPLAY (and
   // TMPDIR, with a scratch folder) set over `env`, its output in `log_path`;
-  // stopped when the session ends. The process group, or -1 and *error.
+  // stopped when the session ends, and so is what it daemonizes. The
+  // process group, or -1 and *error.
   pid_t launch(const std::string& command, const base::Environment& env, const std::string& log_path,
                std::string* error, const std::string& cwd = "");
 
@@ -74,6 +78,7 @@ class DesktopSession {
   std::unique_ptr<XvfbServer> xvfb_;
   std::string display_;
   std::string scratch_;
+  std::string tag_;
   std::vector<pid_t> launched_;
   std::unique_ptr<vision::ScreenSource> capture_;
   std::unique_ptr<actions::XdoExecutor> xdo_;

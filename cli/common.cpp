@@ -1,6 +1,7 @@
 #include "cli/common.h"
 
 #include "base/files.h"
+#include "base/json_reader.h"
 
 #include <charconv>
 #include <iostream>
@@ -29,6 +30,22 @@ bool read_input(const std::string& path, std::string* out, std::string* error) {
     return true;
   }
   return base::read_file(path, out, error);
+}
+
+std::optional<actions::SafetyRules> deny_list_for_command(const std::string& path) {
+  if (path.empty()) return actions::default_safety_rules();
+  std::string text, error;
+  std::optional<actions::SafetyRules> rules;
+  if (read_input(path, &text, &error)) {
+    try {
+      rules = actions::safety_rules_from_json(base::parse_json(text), &error);
+    } catch (const base::JsonError& e) {
+      error = e.message;
+    }
+    if (!rules) error = (path == "-" ? "<stdin>" : path) + ": " + error;
+  }
+  if (!rules) std::cerr << "deskpilot: --deny-list: " << error << "\n";
+  return rules;
 }
 
 namespace {

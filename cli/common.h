@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "actions/safety.h"
 #include "agent/policy_factory.h"
 #include "engine/device.h"
 #include "multimodal/smart_resize.h"
@@ -16,6 +17,10 @@ std::optional<multimodal::Size> parse_size(const std::string& text);
 
 // Whole file (or standard input for "-"); error names the file.
 bool read_input(const std::string& path, std::string* out, std::string* error);
+
+// --deny-list FILE (- for standard input) as safety rules, the defaults for
+// ""; nullopt after saying on stderr what is wrong with the file.
+std::optional<actions::SafetyRules> deny_list_for_command(const std::string& path);
 
 // --device WORD as the engine's device; nullopt and *error in flag words
 // ("--device cuda: no GPU ...").

@@ -8,6 +8,7 @@
 #include "actions/executor.h"
 #include "actions/formatter.h"
 #include "actions/parser.h"
+#include "actions/safety.h"
 #include "cli/common.h"
 
 namespace deskpilot::cli {
@@ -108,20 +109,27 @@ void add_parse_commands(CLI::App& app, int* exit_code) {
   {
     auto options = std::make_shared<MappingOptions>();
     auto files = std::make_shared<std::vector<std::string>>();
+    auto deny_list = std::make_shared<std::string>();
     CLI::App* cmd = app.add_subcommand(
-        "plan", "Parse model outputs and print what a dry-run executor would do on the screen");
+        "plan", "Parse model outputs and print what a dry-run executor would do on the screen, and what the "
+                "deny list would refuse (exit 3 when it would refuse something, 2 for errors)");
     options->add_to(cmd);
     cmd->add_option("files", *files, "Model output files (- for standard input)")->required();
-    cmd->callback([options, files, exit_code] {
+    cmd->add_option("--deny-list", *deny_list, "JSON safety rules replacing the default deny list's");
+    cmd->callback([options, files, deny_list, exit_code] {
       auto mapper = options->mapper();
-      if (!mapper) {
+      const auto rules = deny_list_for_command(*deny_list);
+      if (!mapper || !rules) {
         *exit_code = 2;
         return;
       }
       actions::InputPlanOptions plan_options;
       plan_options.screen = mapper->mapping().screen;
-      actions::DryRunExecutor executor(std::cout, plan_options);
-      int failures = 0;
+      actions::DryRunExecutor dry_run(std::cout, plan_options);
+      // The files in order as one session in one window, as the guard of a
+      // real run would see them.
+      actions::GuardedExecutor executor(dry_run, *rules);
+      int failures = 0, refused = 0;
       for (const auto& path : *files) {
         std::cout << "== " << path << "\n";
         auto response = parse_file(path, *mapper);
@@ -131,10 +139,17 @@ void add_parse_commands(CLI::App& app, int* exit_code) {
         }
         if (response->thought) std::cout << "Thought: " << *response->thought << "\n";
         for (const auto& a : response->actions) {
-          if (!executor.execute(a).ok) ++failures;
+          const actions::ExecutionResult r = executor.execute(a);
+          if (r.ok) continue;
+          if (r.error.rfind("blocked by the deny list", 0) == 0) {
+            std::cout << actions::format_action(a) << "\n  refused: " << r.error << "\n";
+            ++refused;
+          } else {
+            ++failures;
+          }
         }
       }
-      *exit_code = failures == 0 ? 0 : 2;
+      *exit_code = failures > 0 ? 2 : refused > 0 ? 3 : 0;
     });
   }
 }

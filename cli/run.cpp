@@ -88,21 +88,9 @@ int run(RunCliOptions o) {
     std::cerr << "deskpilot: --xvfb '" << o.xvfb << "': expected WIDTHxHEIGHT\n";
     return 2;
   }
-  actions::SafetyRules safety = actions::default_safety_rules();
-  if (!o.deny_list.empty()) {
-    std::string text;
-    std::optional<actions::SafetyRules> rules;
-    try {
-      if (read_input(o.deny_list, &text, &error)) rules = actions::safety_rules_from_json(nlohmann::json::parse(text), &error);
-    } catch (const nlohmann::json::exception& e) {
-      error = std::string("invalid JSON: ") + e.what();
-    }
-    if (!rules) {
-      std::cerr << "deskpilot: --deny-list " << o.deny_list << ": " << error << "\n";
-      return 2;
-    }
-    safety = *rules;
-  }
+  const std::optional<actions::SafetyRules> rules = deny_list_for_command(o.deny_list);
+  if (!rules) return 2;
+  const actions::SafetyRules& safety = *rules;
   o.policy.uitars.sampling.temperature = o.temperature;
   o.policy.uitars.sampling.seed = o.seed;
   std::unique_ptr<agent::PolicyFactory> factory;

@@ -63,22 +63,9 @@ int run_scenarios(const ScenarioOptions& o) {
   ro.settle = o.settle;
   ro.stop = &g_stop;
   if (o.confirm) ro.confirm = ask;
-  if (!o.deny_list.empty()) {
-    std::ifstream in(o.deny_list);
-    std::string error;
-    std::optional<actions::SafetyRules> rules;
-    try {
-      if (in) rules = actions::safety_rules_from_json(nlohmann::json::parse(in), &error);
-      else error = "cannot open";
-    } catch (const nlohmann::json::exception& e) {
-      error = std::string("invalid JSON: ") + e.what();
-    }
-    if (!rules) {
-      std::cerr << "deskpilot: --deny-list " << o.deny_list << ": " << error << "\n";
-      return 2;
-    }
-    ro.safety = *rules;
-  }
+  const std::optional<actions::SafetyRules> rules = deny_list_for_command(o.deny_list);
+  if (!rules) return 2;
+  ro.safety = *rules;
   if (!o.display.empty() && o.jobs > 1) {
     std::cerr << "deskpilot: --display runs scenarios one at a time on that display: drop -j\n";
     return 2;

@@ -93,6 +93,13 @@ class Runner {
   }
 
   bool timed_out() const { return seconds_since(start_) > s_.timeout_s; }
+  // Seconds left of the scenario's timeout_s (negative once it ran out).
+  double remaining_s() const { return s_.timeout_s - seconds_since(start_); }
+  // A part's own limit, within what is left of the scenario's.
+  double within_scenario(double own_s) const { return std::max(0.0, std::min(own_s, remaining_s())); }
+  std::string out_of_time() const {
+    return "the scenario's timeout of " + std::to_string(s_.timeout_s) + " s ran out";
+  }
   bool stop_requested() const { return o_.stop && o_.stop->load(); }
 
   bool prepare() {
@@ -120,12 +127,17 @@ class Runner {
     env_["DISPLAY"] = session_->display();
     env_["WORK"] = work_;
     env_["SCENARIO_DIR"] = std::filesystem::absolute(s_.directory).string();
+    env_[base::kSessionTagVariable] = session_->tag();  // so that teardown finds what they daemonize
     for (const auto& [k, v] : s_.env) env_[k] = expand(v, env_);
     return true;
   }
 
-  bool run_command_step(const SetupStep& step, std::vector<PartResult>* into) {
+  // A command of setup (within the scenario's time) or teardown (within
+  // it plus kTeardownGrace_s, so that cleaning up still runs after a
+  // timeout, for a bounded time).
+  bool run_command_step(const SetupStep& step, std::vector<PartResult>* into, double grace_s = 0) {
     PartResult part{step.json_path, "run " + step.command, false, "", 0};
+    const double limit_s = std::max(0.0, std::min(step.timeout_s, remaining_s() + grace_s));
     const auto t = clock_type::now();
     if (step.background) {
       std::string error;
@@ -134,11 +146,15 @@ class Runner {
       part.ok = pid > 0;
       part.error = error;
       if (part.ok) background_.push_back({pid, step.command, log});
+    } else if (limit_s <= 0) {
+      part.error = out_of_time();
     } else {
-      CommandResult c = base::run_command(step.command, env_, static_cast<int>(step.timeout_s * 1000), work_);
+      CommandResult c = base::run_command(step.command, env_, static_cast<int>(limit_s * 1000), work_);
       part.ok = c.started && !c.timed_out && c.exit_status == 0;
       if (!c.started) part.error = c.error;
-      else if (c.timed_out) part.error = "did not finish within " + std::to_string(step.timeout_s) + " s";
+      else if (c.timed_out)
+        part.error = "did not finish within " + std::to_string(limit_s) + " s" +
+                     (limit_s < step.timeout_s ? " (" + out_of_time() + ")" : "");
       else if (c.exit_status != 0) part.error = "exit status " + std::to_string(c.exit_status) + ": " + c.output.substr(0, 500);
     }
     part.seconds = seconds_since(t);
@@ -159,16 +175,18 @@ class Runner {
         Target t;
         t.text = step.text;
         actions::Point at;
-        part.ok = locate(t, step.timeout_s, &at, &part.error);
+        part.ok = locate(t, within_scenario(step.timeout_s), &at, &part.error);
       } else if (step.kind == SetupStep::Kind::kSleep) {
         part.description = "sleep " + std::to_string(step.seconds) + " s";
-        std::this_thread::sleep_for(std::chrono::duration<double>(step.seconds));
-        part.ok = true;
+        std::this_thread::sleep_for(std::chrono::duration<double>(within_scenario(step.seconds)));
+        part.ok = !timed_out();
+        if (!part.ok) part.error = out_of_time();
       } else {
         const bool activate = step.kind == SetupStep::Kind::kActivateWindow;
         part.description = std::string(activate ? "activate" : "wait for") + " a window titled /" +
                            step.title_regex + "/";
-        part.ok = session_->wait_for_window(std::regex(step.title_regex), step.timeout_s, activate, &part.error)
+        part.ok = session_->wait_for_window(std::regex(step.title_regex), within_scenario(step.timeout_s), activate,
+                                            &part.error)
                       .has_value();
       }
       part.seconds = seconds_since(t);
@@ -299,8 +317,7 @@ class Runner {
       record.latency.capture_ms = ms_since(tc);
       part.ok = !timed_out() && !stop_requested();
       if (!part.ok) {
-        error = stop_requested() ? "stopped by the user (Ctrl-C)"
-                                 : "the scenario's timeout of " + std::to_string(s_.timeout_s) + " s ran out";
+        error = stop_requested() ? "stopped by the user (Ctrl-C)" : out_of_time();
       }
       std::vector<actions::Action> actions;
       if (part.ok && !step.actions.empty()) {
@@ -309,7 +326,7 @@ class Runner {
         actions::Action a;
         a.type = *actions::action_type_from_name(step.pointer_action);
         actions::Point p;
-        part.ok = locate(*step.target, step.timeout_s, &p, &error);
+        part.ok = locate(*step.target, within_scenario(step.timeout_s), &p, &error);
         a.start = p;
         actions.push_back(a);
       }
@@ -344,7 +361,9 @@ class Runner {
     return true;
   }
 
-  bool check_once(const Check& c, std::string* error) {
+  // `deadline`: when this check's time (its own timeout_s, within the
+  // scenario's) is up; a command check's command gets what is left of it.
+  bool check_once(const Check& c, clock_type::time_point deadline, std::string* error) {
     switch (c.kind) {
       case Check::Kind::kFileExists: {
         const std::string p = expand(c.path, env_);
@@ -367,9 +386,11 @@ class Runner {
         return false;
       }
       case Check::Kind::kCommand: {
-        CommandResult r = base::run_command(c.command, env_, 30000, work_);
+        const auto left_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count();
+        const int limit_ms = static_cast<int>(std::max<int64_t>(100, left_ms));
+        CommandResult r = base::run_command(c.command, env_, limit_ms, work_);
         if (!r.started || r.timed_out) {
-          *error = r.started ? "timed out" : r.error;
+          *error = r.started ? "did not finish within " + std::to_string(limit_ms / 1000.0) + " s" : r.error;
           return false;
         }
         if (r.exit_status != c.exit_status) {
@@ -418,7 +439,15 @@ class Runner {
     for (const auto& c : s_.checks) {
       PartResult part{c.json_path, c.describe(), false, "", 0};
       const auto t = clock_type::now();
-      part.ok = retry(c.timeout_s, &part.error, [&](std::string* e) { return check_once(c, e); });
+      if (remaining_s() <= 0) {
+        part.error = out_of_time() + " before this check";
+      } else {
+        // A command needs time to run even when the check is tried once (timeout_s 0).
+        const double own_s = c.kind == Check::Kind::kCommand && c.timeout_s <= 0 ? remaining_s() : c.timeout_s;
+        const double limit_s = within_scenario(own_s);
+        const auto deadline = clock_type::now() + std::chrono::milliseconds(static_cast<int64_t>(limit_s * 1000));
+        part.ok = retry(limit_s, &part.error, [&](std::string* e) { return check_once(c, deadline, e); });
+      }
       part.seconds = seconds_since(t);
       if (!part.ok) fail(c.json_path + ": " + part.description + ": " + part.error);
       r_.checks.push_back(part);
@@ -428,11 +457,13 @@ class Runner {
 
   void run_teardown() {
     for (const auto& step : s_.teardown) {
-      if (session_) run_command_step(step, &r_.teardown);
+      if (session_) run_command_step(step, &r_.teardown, kTeardownGrace_s);
     }
     // Stops the background applications, then the display; removes the scratch folder.
     session_.reset();
   }
+
+  static constexpr double kTeardownGrace_s = 5;  // teardown commands may run this far past timeout_s
 
   const Scenario& s_;
   const RunOptions& o_;

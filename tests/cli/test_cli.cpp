@@ -99,3 +99,29 @@ TEST(Cli, PlanPrintsTheDryRun) {
   EXPECT_NE(r.out.find("move 960 540"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("refused: long_press is a mobile action"), std::string::npos) << r.out;
 }
+
+TEST(Cli, PlanShowsWhatTheDenyListWouldRefuse) {
+  // The line is followed across actions and files: the second half is refused.
+  CliRun r = run_cli("plan --model-type screen -", "type(content='sudo rm -r')\n\ntype(content='f /\\n')\n\n"
+                     "hotkey(key='ctrl u')\n\npress(key='ctrl')\n\npress(key='alt')\n\npress(key='backspace')");
+  EXPECT_EQ(r.status, 3) << r.out;
+  EXPECT_NE(r.out.find("type(content='f /\\n')\n  refused: blocked by the deny list"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("press(key='backspace')\n  refused: blocked by the deny list: the hotkey 'ctrl alt backspace'"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(run_cli("plan --model-type screen -", "type(content='ls -la\\n')").status, 0);
+  r = run_cli("plan --deny-list /tmp --model-type screen -", "wait()");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("--deny-list: /tmp: cannot open: it is a directory"), std::string::npos) << r.out;
+}
+
+TEST(Cli, InputsThatAreNotReadableFilesAreNamed) {
+  // Found by a probe: a folder aborted with an uncaught std::ios_failure.
+  for (const std::string cmd : {"parse /tmp", "plan /tmp", "parse /nonexistent/x.txt", "plan /dev/null/x"}) {
+    CliRun r = run_cli(cmd);
+    EXPECT_EQ(r.status, 2) << cmd << ": " << r.out;
+    EXPECT_NE(r.out.find("cannot open"), std::string::npos) << cmd << ": " << r.out;
+  }
+  EXPECT_NE(run_cli("parse /tmp").out.find("deskpilot: /tmp: cannot open: it is a directory, not a file"),
+            std::string::npos);
+}

@@ -58,7 +58,7 @@ TEST(ScenarioSafety, DenyListBlocksTheStepAndSaysWhy) {
   o.out_dir = d.path + "/out";
   ScenarioResult r = run_scenario(*s, o);
   EXPECT_FALSE(r.passed);
-  EXPECT_NE(r.error.find("blocked by the deny list: the typed text contains 'rm -rf /'"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("blocked by the deny list: the typed line contains 'rm -rf /'"), std::string::npos) << r.error;
   const std::string traj = slurp(r.out_dir + "/trajectory/trajectory.jsonl");
   EXPECT_NE(traj.find("\"result\":\"error\""), std::string::npos);
   EXPECT_NE(traj.find("\"events\":[]"), std::string::npos);  // nothing was sent
@@ -123,4 +123,55 @@ TEST(ScenarioRun, ADisplayThatCannotStartIsNamed) {
   EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 1);
   EXPECT_NE(slurp(log).find("cannot start the display: cannot run Xvfb: is it installed?"), std::string::npos)
       << slurp(log);
+}
+
+namespace {
+
+// Alive and not a zombie.
+bool running(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  const std::string s((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t close = s.rfind(')');
+  return pid > 0 && close != std::string::npos && close + 2 < s.size() && s[close + 2] != 'Z';
+}
+
+pid_t pid_in(const std::string& file) {
+  pid_t pid = 0;
+  std::ifstream(file) >> pid;
+  return pid;
+}
+
+}  // namespace
+
+// Issue 18: a check's own timeout_s was ignored (30 s for every command),
+// teardown had 30 s beyond the scenario's limit, and what an application
+// daemonized outlived the scenario.
+TEST(ScenarioLimits, ChecksAndTeardownKeepTheTimeAndNothingOutlivesTheScenario) {
+  Dir d;
+  const std::string file = d.write("limits.json", R"J({"screen": {"width": 640, "height": 480}, "timeout_s": 1.5,
+    "setup": [{"run": "setsid sh -c 'sleep 777 & echo $! > $WORK/a'", "background": true},
+              {"run": "nohup sleep 776 >/dev/null 2>&1 & echo $! > $WORK/b"},
+              {"run": "setsid -f sh -c 'echo $$ > $WORK/c; exec sleep 775'"},
+              {"run": "sleep 0.3"}],
+    "checks": [{"command": "sleep 1000", "timeout_s": 0.5}],
+    "teardown": [{"run": "sleep 1000"}]})J");
+  std::string error;
+  auto s = load_scenario(file, &error);
+  ASSERT_TRUE(s) << error;
+  RunOptions o;
+  o.out_dir = d.path + "/out";
+  const ScenarioResult r = run_scenario(*s, o);
+  EXPECT_FALSE(r.passed);
+  ASSERT_EQ(r.checks.size(), 1u);
+  EXPECT_LT(r.checks[0].seconds, 1.5);  // its own 0.5 s, not 30
+  EXPECT_NE(r.checks[0].error.find("did not finish within"), std::string::npos) << r.checks[0].error;
+  ASSERT_EQ(r.teardown.size(), 1u);
+  EXPECT_NE(r.teardown[0].error.find("did not finish within"), std::string::npos) << r.teardown[0].error;
+  EXPECT_LT(r.seconds, 1.5 + 5 + 3);  // the limit, the teardown grace, stopping the applications
+  const std::string work = r.out_dir + "/work/";
+  for (const char* name : {"a", "b", "c"}) {
+    const pid_t pid = pid_in(work + name);
+    EXPECT_GT(pid, 0) << name;
+    EXPECT_FALSE(running(pid)) << name << " (pid " << pid << ") outlived the scenario";
+  }
 }
