@@ -422,6 +422,8 @@ std::optional<ParseError> parse_number(std::string_view text, size_t pos, double
   return std::nullopt;
 }
 
+constexpr double kMaxCoordinate = 1e6;
+
 // "(x,y)", "(x1,y1,x2,y2)", "<|box_start|>(x,y)<|box_end|>", "<point>x y</point>",
 // "<bbox>x1 y1 x2 y2</bbox>", "[x,y]", "x, y": a point, or the centre of a box.
 // Tags (<...>) and brackets are separators; what is left must be 2 or 4 numbers.
@@ -459,15 +461,19 @@ std::optional<ParseError> parse_point(const Arg& arg, std::string_view what, Poi
     ++count;
     i = j;
   }
+  if (count != 2 && count != 4) return shape_error();
+  // No screen or model space is a million pixels wide: larger numbers would
+  // only overflow when mapped (1e308 became infinity, printed as null).
+  for (size_t k = 0; k < count; ++k) {
+    if (std::fabs(numbers[k]) > kMaxCoordinate) {
+      return ParseError{std::string(what) + ": coordinates out of range (|v| <= 1e6) in '" + std::string(arg.value) + "'",
+                        arg.pos};
+    }
+  }
   if (count == 2) {
     *out = {numbers[0], numbers[1]};
-  } else if (count == 4) {
-    *out = {(numbers[0] + numbers[2]) / 2.0, (numbers[1] + numbers[3]) / 2.0};
-    if (!std::isfinite(out->x) || !std::isfinite(out->y)) {
-      return ParseError{std::string(what) + ": coordinates out of range in '" + std::string(arg.value) + "'", arg.pos};
-    }
   } else {
-    return shape_error();
+    *out = {(numbers[0] + numbers[2]) / 2.0, (numbers[1] + numbers[3]) / 2.0};
   }
   return std::nullopt;
 }

@@ -99,6 +99,17 @@ int run_generate(const GenerateCli& o) {
     }
   }
 
+  // The prompt and what is generated must fit the model's positions (the
+  // server refuses the same request with context_length_exceeded).
+  const int64_t context = model->lm().config().max_position_embeddings;
+  const auto prompt_tokens = static_cast<int64_t>(prompt->ids.size());
+  if (prompt_tokens + o.max_tokens > context) {
+    std::cerr << "deskpilot: --max-tokens " << o.max_tokens << ": the prompt has " << prompt_tokens
+              << " tokens, and the model takes " << context << " positions (max_position_embeddings) in all; use "
+              << "--max-tokens " << std::max<int64_t>(0, context - prompt_tokens) << " or less\n";
+    return 2;
+  }
+
   // Defaults from generation_config.json; flags override.
   const engine::GenerationConfig& g = model->files().generation;
   engine::GenerateOptions options;

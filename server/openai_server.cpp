@@ -172,6 +172,10 @@ struct OpenAiServer::Impl {
       if (ec || stopping) return;
       conn->stream.socket() = std::move(socket);
       beast::error_code ignored;
+      // Each streamed token is a small write: without this, Nagle's
+      // algorithm holds it until the client acknowledges the previous one,
+      // which a delayed ACK can make 40 ms or more per token.
+      conn->stream.socket().set_option(tcp::no_delay(true), ignored);
       const auto remote = conn->stream.socket().remote_endpoint(ignored);
       conn->client = ignored ? std::string("?") : remote.address().to_string();
       {

@@ -246,6 +246,9 @@ TEST(Parser, ErrorsNameTheReasonAndPosition) {
   EXPECT_NE(parse_err("Action: type(content='open").reason.find("unterminated"), std::string::npos);
   EXPECT_NE(parse_err("<think>never closed").reason.find("<think>"), std::string::npos);
   EXPECT_NE(parse_err("Action: click(start_box='(nan,1)')").reason.find("not a number"), std::string::npos);
+  // Found by a probe: 1e308 parsed, then mapped to infinity (printed as null).
+  EXPECT_NE(parse_err("Action: click(start_box='(1e308,1e308)')").reason.find("out of range"), std::string::npos);
+  EXPECT_NE(parse_err("Action: click(start_box='(1,2,3,-2e6)')").reason.find("out of range"), std::string::npos);
   EXPECT_NE(parse_err("Action: scroll(direction='sideways')").reason.find("direction"), std::string::npos);
   EXPECT_NE(parse_err("Action: drag(start_box='(1,2)')").reason.find("end_box"), std::string::npos);
 }

@@ -41,7 +41,9 @@ TEST(Text, InvalidUtf8IsFoundAtItsFirstByte) {
   EXPECT_EQ(invalid_utf8_at("\xf4\x90\x80\x80"), 0u);       // past U+10FFFF
   EXPECT_EQ(invalid_utf8_at("ok\xe2\x82"), 2u);             // cut short
   EXPECT_EQ(invalid_utf8_at("\x80"), 0u);                   // a lone continuation byte
-  // Python's decoder agrees on where each of these fails.
+  // Python's decoder agrees on where each of these fails (where there is one:
+  // the bare GPU machine runs these tests too).
+  if (std::system("python3 -c pass >/dev/null 2>&1") != 0) GTEST_SKIP() << "no python3 to compare with";
   for (const std::string s : {"abc\xf5\x80", "\xef\xbf\xbf", "\xf0\x90\x80\x80"}) {
     const std::string cmd = "python3 -c \"import sys; b=bytes.fromhex(sys.argv[1])\ntry:\n b.decode()\n print(-1)\n"
                             "except UnicodeDecodeError as e:\n print(e.start)\" ";

@@ -95,6 +95,14 @@ TEST(CliGenerate, DeviceIsChosenAndReported) {
   }
 }
 
+TEST(CliGenerate, MaxTokensPastTheContextIsRefused) {
+  // Found by a probe: 6000 tokens ran past max_position_embeddings (4096) silently.
+  CliRun r = run_cli("generate --model " + kGolden + "models/qwen25vl-untied --prompt hi --max-tokens 6000");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("--max-tokens 6000: the prompt has"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("4096 positions"), std::string::npos) << r.out;
+}
+
 TEST(CliGenerate, BadModelFolderIsNamed) {
   CliRun r = run_cli("generate --model /nonexistent/model --prompt hi");
   EXPECT_EQ(r.status, 1);
