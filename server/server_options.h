@@ -22,7 +22,7 @@ struct ServerOptions {
   // health_reserve more are admitted to answer GET /health only (503 for
   // anything else).
   int max_connections = 64;
-  int max_connections_per_client = 16;
+  int max_connections_per_client = 32;
   int health_reserve = 4;
   // Deadlines that a slow or trickling client cannot stretch: a keep-alive
   // connection waits idle_timeout_s for its next request; once its first
