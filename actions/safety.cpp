@@ -100,6 +100,16 @@ std::set<std::string> keys_of(const Action& a) {
   return out;
 }
 
+// What a type() action sends, its submitting Enter included.
+std::string typed_text(const Action& a) { return a.submit ? a.text + "\n" : a.text; }
+
+// One typed character on the line.
+void feed(char c, std::string* line) {
+  if (c == '\n') apply(LineEffect::kSubmit, line);
+  else if (c == '\b') apply(LineEffect::kBackspace, line);
+  else line->push_back(c);
+}
+
 }  // namespace
 
 SafetyRules default_safety_rules() {
@@ -161,6 +171,17 @@ std::optional<SafetyRules> safety_rules_from_json(const nlohmann::json& j, std::
   return r;
 }
 
+SafetyMonitor::SafetyMonitor(SafetyRules rules) : rules_(std::move(rules)) {
+  for (const auto& d : rules_.denied_text) phrases_.push_back(shell_normalise(d));
+}
+
+std::set<std::string> SafetyMonitor::chord_of(const Action& a) const {
+  std::set<std::string> chord = held_;
+  const std::set<std::string> keys = keys_of(a);
+  chord.insert(keys.begin(), keys.end());
+  return chord;
+}
+
 std::optional<std::string> denied_reason(const Action& a, const SafetyRules& rules) {
   return SafetyMonitor(rules).check(a, 0);
 }
@@ -173,9 +194,9 @@ const std::string& SafetyMonitor::line(uint64_t window) const {
 
 std::optional<std::string> SafetyMonitor::check_line(const std::string& line) const {
   const std::string normalised = shell_normalise(line);
-  for (const auto& d : rules_.denied_text) {
-    if (contains_words(normalised, shell_normalise(d)))
-      return "blocked by the deny list: the typed line contains '" + d + "'";
+  for (size_t i = 0; i < phrases_.size(); ++i) {
+    if (contains_words(normalised, phrases_[i]))
+      return "blocked by the deny list: the typed line contains '" + rules_.denied_text[i] + "'";
   }
   if (rules_.shell_commands) {
     if (auto why = dangerous_command(line)) return "blocked by the deny list: the typed line runs " + *why;
@@ -203,7 +224,7 @@ std::optional<std::string> SafetyMonitor::check(const Action& a, uint64_t window
     const bool modifiers = std::any_of(held_.begin(), held_.end(), [](const std::string& k) {
       return k == "ctrl" || k == "alt" || k == "super";
     });
-    for (char c : a.text) {
+    for (char c : typed_text(a)) {
       if (modifiers && c != '\n') {
         // Typed with ctrl/alt held, each character is a chord.
         std::set<std::string> chord = held_;
@@ -212,19 +233,13 @@ std::optional<std::string> SafetyMonitor::check(const Action& a, uint64_t window
       }
       if (c == '\n') {
         if (auto why = check_line(current)) return why;
-        apply(LineEffect::kSubmit, &current);
-      } else if (c == '\b') {
-        apply(LineEffect::kBackspace, &current);
-      } else {
-        current.push_back(c);
       }
+      feed(c, &current);
     }
     return check_line(current);  // also without Enter: refused before it is on the line
   }
   if (a.type == ActionType::kHotkey || a.type == ActionType::kPress) {
-    std::set<std::string> chord = held_;
-    const std::set<std::string> keys = keys_of(a);
-    chord.insert(keys.begin(), keys.end());
+    const std::set<std::string> chord = chord_of(a);
     if (auto why = check_chord(chord)) return why;
     if (effect_of(chord) == LineEffect::kSubmit) {
       const std::string& current = line(window);
@@ -238,20 +253,15 @@ void SafetyMonitor::record(const Action& a, uint64_t window) {
   std::string& current = lines_[window];
   switch (a.type) {
     case ActionType::kType:
-      for (char c : a.text) {
-        if (c == '\n') apply(LineEffect::kSubmit, &current);
-        else if (c == '\b') apply(LineEffect::kBackspace, &current);
-        else current.push_back(c);
-      }
-      if (a.submit) apply(LineEffect::kSubmit, &current);
+      for (char c : typed_text(a)) feed(c, &current);
       break;
     case ActionType::kHotkey:
     case ActionType::kPress: {
-      std::set<std::string> chord = held_;
-      const std::set<std::string> keys = keys_of(a);
-      chord.insert(keys.begin(), keys.end());
-      apply(effect_of(chord), &current);
-      if (a.type == ActionType::kPress) held_.insert(keys.begin(), keys.end());
+      apply(effect_of(chord_of(a)), &current);
+      if (a.type == ActionType::kPress) {
+        const std::set<std::string> keys = keys_of(a);
+        held_.insert(keys.begin(), keys.end());
+      }
       break;
     }
     case ActionType::kRelease:
@@ -266,9 +276,7 @@ ExecutionResult GuardedExecutor::execute(const Action& a) {
   ExecutionResult refused;
   refused.ok = false;
   const uint64_t window = focused_window_ ? focused_window_() : 0;
-  Action checked = a;
-  if (a.type == ActionType::kType && a.submit) checked.text += "\n";  // the Enter it ends with
-  if (auto reason = monitor_.check(checked, window)) {
+  if (auto reason = monitor_.check(a, window)) {
     refused.error = *reason;
     return refused;
   }

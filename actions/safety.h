@@ -56,7 +56,7 @@ std::optional<std::string> denied_reason(const Action& a, const SafetyRules& rul
 // window and the keys held down.
 class SafetyMonitor {
  public:
-  explicit SafetyMonitor(SafetyRules rules) : rules_(std::move(rules)) {}
+  explicit SafetyMonitor(SafetyRules rules);
 
   // Why `a`, sent to `window`, is refused given what came before; nullopt
   // when it may run. Changes nothing.
@@ -70,8 +70,10 @@ class SafetyMonitor {
  private:
   std::optional<std::string> check_line(const std::string& line) const;
   std::optional<std::string> check_chord(const std::set<std::string>& keys) const;
+  std::set<std::string> chord_of(const Action& a) const;  // the held keys and a's
 
   SafetyRules rules_;
+  std::vector<std::string> phrases_;       // rules_.denied_text, normalised once
   std::map<uint64_t, std::string> lines_;  // by window
   std::set<std::string> held_;             // canonical names, right-hand modifiers folded to left
 };

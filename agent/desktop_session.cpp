@@ -1,6 +1,7 @@
 #include "agent/desktop_session.h"
 
 #include <filesystem>
+#include <mutex>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -10,8 +11,10 @@
 namespace deskpilot::agent {
 
 std::unique_ptr<DesktopSession> DesktopSession::open(const DesktopOptions& options, std::string* error) {
-  // What a deskpilot killed before its teardown left running.
-  base::stop_orphaned_sessions();
+  // What a deskpilot killed before its teardown left running: looked for
+  // once per process (it reads every process's environment), not per session.
+  static std::once_flag swept;
+  std::call_once(swept, [] { base::stop_orphaned_sessions(); });
   std::unique_ptr<DesktopSession> s(new DesktopSession());
   s->tag_ = base::new_session_tag();
   s->display_ = options.display;

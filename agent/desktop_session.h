@@ -3,9 +3,11 @@
 // a private Xvfb or a display named explicitly, a scratch folder for the
 // applications' temporary files, the applications launched on it, waiting
 // for a window, screen capture, the libxdo executor behind the safety guard,
-// and the trajectory. The destructor stops what was launched, closes the X
-// clients, then the display (Xlib exits on a lost connection), and removes
-// the scratch folder.
+// and the trajectory. The destructor stops what was launched and every
+// process carrying the session's tag (base/process.h: what the applications
+// daemonized), closes the X clients, then the display (Xlib exits on a lost
+// connection), and removes the scratch folder. The first session a process
+// opens stops what a killed deskpilot left running.
 #pragma once
 
 #include <sys/types.h>

@@ -109,12 +109,12 @@ struct StepView {
 
 std::vector<StepView> load_steps(const std::string& dir, std::vector<std::string>* problems) {
   std::vector<StepView> steps;
-  std::string all, error;
-  if (!base::read_file(dir + "/trajectory.jsonl", &all, &error)) {
-    problems->push_back(error);
+  const std::string file = dir + "/trajectory.jsonl";
+  if (std::string why = base::unreadable_file_reason(file); !why.empty()) {
+    problems->push_back(why);
     return steps;
   }
-  std::istringstream in(all);
+  std::ifstream in(file);
   int n = 0;
   for (std::string text; std::getline(in, text);) {
     ++n;

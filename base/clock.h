@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <thread>
 
@@ -17,6 +18,11 @@ inline double ms_since(Clock::time_point t) { return seconds_since(t) * 1000.0; 
 
 // Local time as ISO 8601 with milliseconds: 2026-11-29T10:41:02.123+00:00.
 std::string iso8601_now();
+
+// Seconds since the Unix epoch (OpenAI's "created").
+inline int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 struct PollOptions {
   double timeout_s = 10;                    // give up after this long (0: try once)

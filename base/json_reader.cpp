@@ -15,9 +15,11 @@ std::string json_kind(const json& j) {
   return "null";
 }
 
+std::string json_text(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 std::string json_got(const json& j) {
   if (j.is_structured()) return json_kind(j);
-  std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string text = json_text(j);
   if (text.size() > 80) text = text.substr(0, 77) + "...";
   return text;
 }

@@ -26,6 +26,10 @@ struct JsonError {
 // "a string", "a number", "a boolean", "an array", "an object", "null".
 std::string json_kind(const nlohmann::json& j);
 
+// Compact JSON text that never throws: bytes that are not UTF-8 in its
+// strings become U+FFFD (nlohmann's dump() throws type_error 316 on them).
+std::string json_text(const nlohmann::json& j);
+
 // A value for "got ...": scalars as written (`"big"`, `7`), else json_kind.
 std::string json_got(const nlohmann::json& j);
 

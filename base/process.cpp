@@ -147,7 +147,14 @@ void stop_process_group(pid_t pgid, int grace_ms) {
   waitpid(pgid, &status, 0);
 }
 
-bool process_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+bool process_alive(pid_t pid) {
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno != EPERM)) return false;
+  // A zombie has ended; it only waits for a parent to reap it.
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');  // "PID (name) STATE ...", the name may hold spaces
+  return close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] != 'Z';
+}
 
 std::string new_session_tag() {
   static std::atomic<int> counter{0};
@@ -191,7 +198,7 @@ int stop_all(const std::vector<pid_t>& pids, int grace_ms) {
     for (pid_t p : pids) {
       int status;
       waitpid(p, &status, WNOHANG);  // our own children: reaped; others: ECHILD
-      any = any || kill(p, 0) == 0;
+      any = any || process_alive(p);
     }
     if (!any) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

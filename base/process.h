@@ -55,7 +55,7 @@ int stop_tagged_processes(const std::string& tag, int grace_ms = 1000);
 // with the PID of a process that no longer runs. Stopped as above; how many.
 int stop_orphaned_sessions(int grace_ms = 1000);
 
-// True while a process with this PID exists.
+// True while a process with this PID runs (a zombie does not).
 bool process_alive(pid_t pid);
 
 }  // namespace deskpilot::base

@@ -128,9 +128,10 @@ std::optional<RunKind> run_kind(const std::string& dir, std::string* error) {
   if (fs::exists(d / "samples.jsonl")) return RunKind::kGrounding;
   if (fs::exists(d / "steps.jsonl")) return RunKind::kSteps;
   if (fs::exists(d / "results.jsonl")) {
-    std::string text, line;
-    if (!base::read_file((d / "results.jsonl").string(), &text, error)) return std::nullopt;
-    std::istringstream in(text);
+    const std::string file = (d / "results.jsonl").string();
+    if (*error = base::unreadable_file_reason(file); !error->empty()) return std::nullopt;
+    std::ifstream in(file);  // its first line says what kind of results
+    std::string line;
     std::getline(in, line);
     const json j = json::parse(line, nullptr, false);
     if (j.is_object() && j.contains("episode") && j.contains("task")) return RunKind::kMiniwob;

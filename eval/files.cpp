@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 
 #include "base/files.h"
 
@@ -26,9 +25,8 @@ std::vector<std::filesystem::path> input_files(const std::string& path, const st
 
 bool read_jsonl(const std::string& path, const std::string& what,
                 const std::function<bool(const nlohmann::json&)>& take, std::string* error) {
-  std::string text;
-  if (!base::read_file(path, &text, error)) return false;
-  std::istringstream in(text);
+  if (*error = base::unreadable_file_reason(path); !error->empty()) return false;
+  std::ifstream in(path);
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;

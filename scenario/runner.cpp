@@ -92,9 +92,9 @@ class Runner {
     return false;
   }
 
-  bool timed_out() const { return seconds_since(start_) > s_.timeout_s; }
   // Seconds left of the scenario's timeout_s (negative once it ran out).
   double remaining_s() const { return s_.timeout_s - seconds_since(start_); }
+  bool timed_out() const { return remaining_s() < 0; }
   // A part's own limit, within what is left of the scenario's.
   double within_scenario(double own_s) const { return std::max(0.0, std::min(own_s, remaining_s())); }
   std::string out_of_time() const {

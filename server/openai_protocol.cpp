@@ -170,7 +170,7 @@ std::string ApiError::json() const {
                         {"type", type},
                         {"param", param.empty() ? nlohmann::json(nullptr) : nlohmann::json(param)},
                         {"code", code.empty() ? nlohmann::json(nullptr) : nlohmann::json(code)}}}};
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return base::json_text(j);
 }
 
 std::variant<ChatCompletionRequest, ApiError> parse_chat_completion(std::string_view text, const ServerLimits& limits) {
@@ -231,7 +231,7 @@ std::string completion_json(const std::string& id, int64_t created, const std::s
                {"message", {{"role", "assistant"}, {"content", result.text}}},
                {"finish_reason", result.finish_reason}}}},
             {"usage", usage(result)}};
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return base::json_text(j);
 }
 
 std::string chunk_json(const std::string& id, int64_t created, const std::string& model, const std::string* role,
@@ -247,14 +247,14 @@ std::string chunk_json(const std::string& id, int64_t created, const std::string
              {{{"index", 0},
                {"delta", delta},
                {"finish_reason", finish_reason ? json(*finish_reason) : json(nullptr)}}}}};
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return base::json_text(j);
 }
 
 std::string usage_chunk_json(const std::string& id, int64_t created, const std::string& model,
                              const GenerateResult& result) {
   json j = {{"id", id},          {"object", "chat.completion.chunk"}, {"created", created},
             {"model", model},    {"choices", json::array()},          {"usage", usage(result)}};
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return base::json_text(j);
 }
 
 }  // namespace deskpilot::server

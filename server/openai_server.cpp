@@ -23,6 +23,7 @@
 #include "base/clock.h"
 #include "base/run_op.h"
 #include "base/text.h"
+#include "server/beast_request.h"
 #include "server/router.h"
 
 namespace deskpilot::server {
@@ -32,10 +33,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::chrono::milliseconds ms(double seconds) { return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)); }
 
@@ -87,14 +84,12 @@ beast::error_code read_within(Connection& c, std::chrono::milliseconds limit, bo
     c.stream.socket().cancel(ignored);
   });
   c.stream.expires_never();
-  beast::error_code result = asio::error::would_block;
-  start([&](beast::error_code ec, auto&&...) {
-    result = ec;
-    timer.cancel();
+  return base::run_op(c.io, [&](auto handler) {
+    start([&timer, h = std::move(handler)](beast::error_code ec, auto&&... rest) mutable {
+      timer.cancel();  // so that run_op's io.run() returns now
+      h(ec, rest...);
+    });
   });
-  c.io.restart();
-  c.io.run();
-  return result;
 }
 
 bool ordinary_end(const beast::error_code& ec) {
@@ -302,15 +297,7 @@ struct OpenAiServer::Impl {
       linger(c);
       return std::nullopt;
     }
-    const auto& req = parser.get();
-    HttpRequest r;
-    r.method = std::string(req.method_string());
-    r.target = std::string(req.target());
-    r.authorization = std::string(req[http::field::authorization]);
-    r.content_type = std::string(req[http::field::content_type]);
-    r.body = std::move(parser.get().body());
-    r.keep_alive = req.keep_alive();
-    return r;
+    return to_http_request(parser.release());
   }
 
   void serve_requests(Connection& c) {
@@ -369,7 +356,7 @@ struct OpenAiServer::Impl {
       return send_json(c, e.status, e.json(), keep);
     }
     const std::string id = "chatcmpl-" + std::to_string(next_id++);
-    const int64_t created = unix_now();
+    const int64_t created = base::unix_seconds();
     // Waits for text or the end, watching the client: one that went away
     // frees its place in the batch (the scheduler polls `cancelled`).
     const auto wait = [&](std::deque<std::string>* pieces) {

@@ -1,13 +1,15 @@
 #include "server/router.h"
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
+#include "base/json_reader.h"
 #include "base/text.h"
+#include "server/beast_request.h"
 #include "multimodal/chat_prompt.h"
 
 namespace deskpilot::server {
@@ -16,12 +18,6 @@ namespace {
 namespace beast = boost::beast;
 namespace http = beast::http;
 using json = nlohmann::json;
-
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // Compares a secret in a time that depends on the lengths only, not on
 // where the first difference is.
@@ -77,15 +73,7 @@ std::variant<HttpRequest, ApiError> parse_http_request(std::string_view bytes, c
     used += n;
   }
   if (!parser.is_done()) return api_error(400, "invalid_request_error", "incomplete HTTP request");
-  const auto& req = parser.get();
-  HttpRequest r;
-  r.method = std::string(req.method_string());
-  r.target = std::string(req.target());
-  r.authorization = std::string(req[http::field::authorization]);
-  r.content_type = std::string(req[http::field::content_type]);
-  r.body = req.body();
-  r.keep_alive = req.keep_alive();
-  return r;
+  return to_http_request(parser.release());
 }
 
 Router::Router(const engine::Model& model, const ServerOptions& options, std::string model_name,
@@ -138,7 +126,7 @@ Reply Router::health() const {
             {"requests_done", s.requests_done}, {"decode_steps", s.decode_steps},
             {"decoded_rows", s.decoded_rows},   {"max_batch_seen", s.max_batch_seen},
             {"prefill_ms", s.prefill_ms},       {"decode_ms", s.decode_ms}};
-  return {200, dump(j), ""};
+  return {200, base::json_text(j), ""};
 }
 
 Reply Router::models() const {
@@ -147,10 +135,10 @@ Reply Router::models() const {
             {"data",
              {{{"id", model_name_},
                {"object", "model"},
-               {"created", unix_now()},
+               {"created", base::unix_seconds()},
                {"owned_by", "deskpilot"},
                {"root", std::filesystem::path(model_.dir()).filename().string()}}}}};
-  return {200, dump(j), ""};
+  return {200, base::json_text(j), ""};
 }
 
 int64_t Router::image_tokens(multimodal::Size size) const {

@@ -1,17 +1,10 @@
 #include <gtest/gtest.h>
 
-#include "actions/parser.h"
 #include "actions/safety.h"
+#include "tests/actions/action_util.h"
 
 using namespace deskpilot::actions;
-
-namespace {
-Action one(const std::string& call) {
-  ParseResult r = parse_action_calls(call);
-  EXPECT_TRUE(r.ok()) << call;
-  return r.response.actions.at(0);
-}
-}  // namespace
+using deskpilot::testing::one;
 
 TEST(Safety, DefaultDenyListBlocksDestructiveTextAndChords) {
   const SafetyRules rules = default_safety_rules();

@@ -4,27 +4,15 @@
 // extra modifiers; and ordinary commands that must still go through.
 #include <gtest/gtest.h>
 
-#include "actions/parser.h"
 #include "actions/safety.h"
 #include "actions/shell_check.h"
+#include "tests/actions/action_util.h"
 
 using namespace deskpilot::actions;
+using deskpilot::testing::one;
+using deskpilot::testing::typed;
 
 namespace {
-
-Action one(const std::string& call) {
-  ParseResult r = parse_action_calls(call);
-  EXPECT_TRUE(r.ok()) << call;
-  return r.response.actions.at(0);
-}
-
-Action typed(const std::string& text, bool submit = true) {
-  Action a;
-  a.type = ActionType::kType;
-  a.text = text;
-  a.submit = submit;
-  return a;
-}
 
 // Every line a probe got past the old literal deny list.
 const char* const kBypasses[] = {

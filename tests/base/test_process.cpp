@@ -18,13 +18,7 @@
 namespace deskpilot::base {
 namespace {
 
-// Alive and not a zombie waiting for a parent that does not reap it.
-bool running(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  const size_t close = s.rfind(')');
-  return close != std::string::npos && close + 2 < s.size() && s[close + 2] != 'Z';
-}
+bool running(pid_t pid) { return process_alive(pid); }
 
 pid_t read_pid(const std::string& file) {
   pid_t pid = 0;

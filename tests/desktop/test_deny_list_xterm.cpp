@@ -11,31 +11,19 @@
 #include <regex>
 #include <thread>
 
-#include "actions/parser.h"
 #include "agent/desktop_session.h"
 #include "base/clock.h"
+#include "tests/actions/action_util.h"
 
 using namespace deskpilot;
+using deskpilot::testing::one;
+using deskpilot::testing::typed;
 
 namespace {
 
 std::string slurp(const std::string& p) {
   std::ifstream in(p);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-actions::Action one(const std::string& call) {
-  actions::ParseResult r = actions::parse_action_calls(call);
-  EXPECT_TRUE(r.ok()) << call;
-  return r.response.actions.at(0);
-}
-
-actions::Action typed(const std::string& text, bool submit) {
-  actions::Action a;
-  a.type = actions::ActionType::kType;
-  a.text = text;
-  a.submit = submit;
-  return a;
 }
 
 // What got past the old literal deny list into an xterm.

@@ -12,6 +12,7 @@
 #include <iterator>
 #include <thread>
 
+#include "base/process.h"
 #include "scenario/runner.h"
 #include "agent/xvfb.h"
 #include "tests/cli_runner.h"
@@ -127,13 +128,7 @@ TEST(ScenarioRun, ADisplayThatCannotStartIsNamed) {
 
 namespace {
 
-// Alive and not a zombie.
-bool running(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  const std::string s((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  const size_t close = s.rfind(')');
-  return pid > 0 && close != std::string::npos && close + 2 < s.size() && s[close + 2] != 'Z';
-}
+bool running(pid_t pid) { return deskpilot::base::process_alive(pid); }
 
 pid_t pid_in(const std::string& file) {
   pid_t pid = 0;
