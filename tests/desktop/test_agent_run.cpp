@@ -72,11 +72,14 @@ TEST(AgentRun, EndpointAndInProcessGiveTheModelTheSameConversation) {
 }
 
 TEST(AgentRun, OcrPolicyAnswersADialogFromPlainWords) {
-  // The display is the test's, not the run's, and the dialog runs in a
-  // session of its own: the run stops what it launched (and its own Xvfb)
-  // as soon as the agent finishes, which may be before zenity, clicked,
-  // has exited and its status is written. Here zenity outlives the run and
-  // reports what the click did. (CI saw that race once: status "".)
+  // The display is the test's, not the run's, and the dialog is not the
+  // run's either: the run stops everything it started when the agent
+  // finishes (its process group and, through DESKPILOT_SESSION, what left
+  // the group), which may be before zenity, clicked, has exited and its
+  // status is written. Started outside the session (its own process group,
+  // without the session's tag), zenity outlives the run and reports what
+  // the click did. (CI saw that race twice: status "", once when the dialog
+  // shared the run's group, once when only setsid kept it apart.)
   std::string error;
   deskpilot::agent::XvfbOptions xo;
   xo.width = 800;
@@ -89,7 +92,7 @@ TEST(AgentRun, OcrPolicyAnswersADialogFromPlainWords) {
   std::ofstream(out + "/dialog.sh") << "zenity --question --title agent-q --text 'Delete the file?'\n"
                                     << "echo $? > '" << status_file << "'\n";
   auto r = run_cli("run \"click Yes\" --display " + xvfb->display() + " --unattended --out " + out +
-                   " --launch 'setsid sh " + out + "/dialog.sh' --wait-window '^agent-q$'");
+                   " --launch 'env -u DESKPILOT_SESSION setsid sh " + out + "/dialog.sh' --wait-window '^agent-q$'");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("finished after 2 steps"), std::string::npos) << r.out;
   std::string status;
