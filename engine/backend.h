@@ -49,6 +49,8 @@ class Decoder {
   virtual std::unique_ptr<DecoderCache> new_cache() const = 0;
   // Bytes of weights one decode step reads (the roofline of decode speed).
   virtual int64_t weight_bytes() const = 0;
+  // Bytes of one cached key or value element (4: FP32; 2: BF16).
+  virtual int64_t kv_bytes_per_value() const = 0;
   // Qwen2LanguageModel::forward: embeddings (n, hidden) at positions (3, n)
   // after what `cache` holds (which must have room); logits (n, vocab) when
   // all_logits, else (vocab). `sink` gets the intermediates where the

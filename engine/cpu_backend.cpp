@@ -28,6 +28,7 @@ class CpuDecoder : public Decoder {
       : owned_(std::move(owned)), lm_(lm) {}
   Device device() const override { return Device::kCpu; }
   int64_t weight_bytes() const override { return lm_.weight_bytes(); }
+  int64_t kv_bytes_per_value() const override { return sizeof(float); }
   std::unique_ptr<DecoderCache> new_cache() const override { return std::make_unique<CpuCache>(lm_.new_cache()); }
   bool forward(const float* embeddings, int64_t n, const int64_t* positions, DecoderCache* cache, float* logits,
                bool all_logits, const TensorSink* sink, std::string*) override {

@@ -32,6 +32,7 @@ class CudaDecoder : public Decoder {
   explicit CudaDecoder(std::unique_ptr<CudaLanguageModel> lm) : lm_(std::move(lm)) {}
   Device device() const override { return Device::kCuda; }
   int64_t weight_bytes() const override { return lm_->weight_bytes(); }
+  int64_t kv_bytes_per_value() const override { return CudaLanguageModel::kKvBytesPerValue; }
   std::unique_ptr<DecoderCache> new_cache() const override {
     std::string unused;  // an empty cache allocates nothing
     return std::make_unique<CudaCache>(lm_->new_cache(0, &unused));

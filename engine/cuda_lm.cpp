@@ -11,6 +11,7 @@
 #include "kernels/cpu/rope.h"
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/flash_attention.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/rmsnorm.h"
 #include "kernels/cuda/rope.h"
@@ -20,6 +21,7 @@ namespace {
 
 namespace kc = kernels::cuda;
 using cuda_util::Allocations;
+using cuda_util::next_epoch;
 using cuda_util::Check;
 using cuda_util::DeviceMatrix;
 
@@ -35,28 +37,23 @@ struct DeviceLayer {
 // Work buffers for up to `rows` tokens at a time, (re)allocated together.
 struct Work {
   int64_t rows = 0;
-  uint64_t epoch = 0;  // bumped on reallocation (a captured graph points into them)
+  uint64_t epoch = 0;  // next_epoch() on reallocation (a captured graph points into them)
   float* h = nullptr;      // (rows, hidden) residual stream
-  float* x = nullptr;      // (rows, max(hidden, q_dim)) normed input / projection output
-  float* qkv = nullptr;    // (rows, q_dim + 2 kv_dim)
-  float* q = nullptr;      // (rows, q_dim)
-  float* k = nullptr;      // (rows, kv_dim)
-  float* v = nullptr;      // (rows, kv_dim)
+  float* qkv = nullptr;    // (rows, q_dim + 2 kv_dim) fused projection, before its bias
+  float* q = nullptr;      // (rows, q_dim) rotated queries
   float* attn = nullptr;   // (rows, q_dim)
   float* gu = nullptr;     // (rows, 2 intermediate)
-  float* g = nullptr;      // (rows, intermediate)
   float* cos = nullptr;    // (rows, head_dim)
   float* sin = nullptr;    // (rows, head_dim)
   int64_t* positions = nullptr;  // (3, rows)
   int64_t* past = nullptr;       // (rows) cache length of each sequence before the step
-  uint16_t* scratch = nullptr;   // (rows, max(hidden, q_dim, intermediate)) BF16 GEMM input
+  uint16_t* scratch = nullptr;   // (rows, max(hidden, q_dim, intermediate)) BF16 GEMM input (normed, activated)
   float* split = nullptr;        // split-key decode attention's partial states, for caches up to split_capacity
   int64_t split_capacity = 0;
 
   void free() {
-    for (void* p : {static_cast<void*>(h), static_cast<void*>(x), static_cast<void*>(qkv), static_cast<void*>(q),
-                    static_cast<void*>(k), static_cast<void*>(v), static_cast<void*>(attn), static_cast<void*>(gu),
-                    static_cast<void*>(g), static_cast<void*>(cos), static_cast<void*>(sin),
+    for (void* p : {static_cast<void*>(h), static_cast<void*>(qkv), static_cast<void*>(q), static_cast<void*>(attn),
+                    static_cast<void*>(gu), static_cast<void*>(cos), static_cast<void*>(sin),
                     static_cast<void*>(positions), static_cast<void*>(past), static_cast<void*>(scratch),
                     static_cast<void*>(split)})
       cudaFree(p);
@@ -69,7 +66,7 @@ struct Work {
     cudaFree(split);
     split = nullptr;
     split_capacity = 0;
-    ++epoch;
+    epoch = next_epoch();
     split = alloc<float>(kc::attention_decode_workspace(capacity, c.num_heads, c.head_dim), check);
     if (!check.ok) return false;
     split_capacity = capacity;
@@ -89,20 +86,16 @@ struct Work {
     const int64_t d = c.hidden_size, qd = c.num_heads * c.head_dim, kvd = c.num_kv_heads * c.head_dim;
     const int64_t inter = c.intermediate_size;
     h = alloc<float>(n * d, check);
-    x = alloc<float>(n * std::max(d, qd), check);
     qkv = alloc<float>(n * (qd + 2 * kvd), check);
     q = alloc<float>(n * qd, check);
-    k = alloc<float>(n * kvd, check);
-    v = alloc<float>(n * kvd, check);
     attn = alloc<float>(n * qd, check);
     gu = alloc<float>(n * 2 * inter, check);
-    g = alloc<float>(n * inter, check);
     cos = alloc<float>(n * c.head_dim, check);
     sin = alloc<float>(n * c.head_dim, check);
     positions = alloc<int64_t>(3 * n, check);
     past = alloc<int64_t>(n, check);
     scratch = alloc<uint16_t>(n * std::max({d, qd, inter}), check);
-    ++epoch;
+    epoch = next_epoch();
     if (!check.ok) {
       free();
       return false;
@@ -133,7 +126,10 @@ struct Staging {
   }
 };
 
-// The captured decode step and what it was captured against.
+// The captured decode step and what it was captured against: epochs, which
+// are unique in the process (a cache freed and another allocated at its
+// address, or buffers handed out again at the same addresses, never look
+// like the ones captured).
 struct DecodeGraph {
   cudaGraphExec_t exec = nullptr;
   const CudaKvCache* cache = nullptr;
@@ -163,6 +159,7 @@ struct CudaLanguageModel::Impl {
   Staging staging;
   DecodeGraph graph;
   bool graphs = true;
+  bool flash = false;  // prefill attention on tensor cores (kernels/cuda/flash_attention.h)
   std::string graph_error;
   int64_t replays = 0, captures = 0;
 
@@ -185,6 +182,7 @@ struct CudaLanguageModel::Impl {
       graphs = false;
       graph_error = "DESKPILOT_CUDA_GRAPHS=0";
     }
+    flash = cuda_util::flash_attention_wanted(c.head_dim);
     // M-RoPE's inverse frequencies and the stream of each, as the CPU computes them.
     const int64_t half = c.head_dim / 2;
     std::vector<float> freq(static_cast<size_t>(half));
@@ -203,33 +201,70 @@ struct CudaLanguageModel::Impl {
     cudaFree(logits);
     logits = nullptr;
     logit_rows = 0;
-    ++work.epoch;  // a captured graph writes into the old buffer
+    work.epoch = next_epoch();  // a captured graph writes into the old buffer
     if (!check(cudaMalloc(&logits, static_cast<size_t>(n * vocab) * 4), "logits")) return false;
     logit_rows = n;
     return true;
   }
 
-  void linear(const float* in, int64_t n, const DeviceMatrix& m, const float* bias, float* out, Check& check) {
-    if (check.ok && !gemm->linear_bf16(in, n, m.cols, m.data, m.rows, bias, out, work.scratch, check.error))
+  // out (n, m.rows) = in (n, m.cols) wᵀ from work.scratch, already BF16;
+  // with `accumulate`, out += in wᵀ (a residual connection).
+  void linear_scratch(int64_t n, const DeviceMatrix& m, float* out, bool accumulate, Check& check) {
+    if (check.ok && !gemm->linear_from_bf16(work.scratch, n, m.cols, m.data, m.rows, nullptr, out, accumulate,
+                                            check.error))
       check.ok = false;
   }
 
-  // Writes new K/V rows into the cache(s) and attends: for one sequence
-  // (n tokens, cache length at work.past[0]) or for b sequences of one token.
+  // The fused projection's q/k/v for one sequence's n tokens (cache length
+  // at *past): bias, rotation, keys and values appended to the cache.
+  void split_append(const TextConfig& c, const float* qkv, const float* bias, int64_t n, const float* cos,
+                    const float* sin, float* q, CudaKvCache& cache, int64_t l, const int64_t* past, Check& check) {
+    kc::RopeSplitAppend a;
+    a.qkv = qkv;
+    a.bias = bias;
+    a.len = n;
+    a.q_heads = c.num_heads;
+    a.kv_heads = c.num_kv_heads;
+    a.head_dim = c.head_dim;
+    a.cos = cos;
+    a.sin = sin;
+    a.q = q;
+    a.k_cache = cache.k_[l];
+    a.v_cache = cache.v_[l];
+    a.past = past;
+    check(kc::rope_split_append(a, stream), "rope, split and append");
+  }
+
+  // From the fused projection (work.qkv) to attention's output (work.attn):
+  // new K/V rows into the cache(s), then attention, for one sequence (n
+  // tokens, cache length at work.past[0]) or for b sequences of one token.
   using Attend = void (*)(Impl&, const TextConfig&, int64_t layer, int64_t n, CudaKvCache* const* caches,
                           int64_t count, Check& check);
 
   static void attend_one(Impl& w, const TextConfig& c, int64_t l, int64_t n, CudaKvCache* const* caches, int64_t,
                          Check& check) {
-    const int64_t kv_row = c.num_kv_heads * c.head_dim;
     CudaKvCache& cache = *caches[0];
     Work& b = w.work;
-    check(kc::copy_rows_at(b.k, cache.k_[l], n, kv_row, b.past, w.stream), "append keys");
-    check(kc::copy_rows_at(b.v, cache.v_[l], n, kv_row, b.past, w.stream), "append values");
+    w.split_append(c, b.qkv, w.layers[l].qkv_bias, n, b.cos, b.sin, b.q, cache, l, b.past, check);
     if (n == 1) {  // decode: the keys split across blocks
       check(kc::attention_decode(b.q, cache.k_[l], cache.v_[l], b.attn, b.past, cache.capacity_, c.num_heads,
                                  c.num_kv_heads, c.head_dim, b.split, w.stream),
             "decode attention");
+      return;
+    }
+    if (w.flash) {
+      kc::FlashAttentionArgs a;
+      a.q = b.q;
+      a.k = cache.k_[l];
+      a.v = cache.v_[l];
+      a.storage = kc::KvStorage::kBf16;
+      a.out = b.attn;
+      a.len = n;
+      a.past_at = b.past;
+      a.q_heads = c.num_heads;
+      a.kv_heads = c.num_kv_heads;
+      a.head_dim = c.head_dim;
+      check(kc::flash_attention(a, w.stream), "flash attention");
       return;
     }
     check(kc::attention_causal_at(b.q, cache.k_[l], cache.v_[l], b.attn, n, b.past, c.num_heads, c.num_kv_heads,
@@ -239,12 +274,12 @@ struct CudaLanguageModel::Impl {
 
   static void attend_each(Impl& w, const TextConfig& c, int64_t l, int64_t, CudaKvCache* const* caches,
                           int64_t count, Check& check) {
-    const int64_t kv_row = c.num_kv_heads * c.head_dim, qd = c.num_heads * c.head_dim;
+    const int64_t hd = c.head_dim, qd = c.num_heads * hd, qkv_row = qd + 2 * c.num_kv_heads * hd;
     Work& b = w.work;
     for (int64_t r = 0; r < count && check.ok; ++r) {
       CudaKvCache& cache = *caches[r];
-      check(kc::copy_rows_at(b.k + r * kv_row, cache.k_[l], 1, kv_row, b.past + r, w.stream), "append keys");
-      check(kc::copy_rows_at(b.v + r * kv_row, cache.v_[l], 1, kv_row, b.past + r, w.stream), "append values");
+      w.split_append(c, b.qkv + r * qkv_row, w.layers[l].qkv_bias, 1, b.cos + r * hd, b.sin + r * hd, b.q + r * qd,
+                     cache, l, b.past + r, check);
       check(kc::attention_decode(b.q + r * qd, cache.k_[l], cache.v_[l], b.attn + r * qd, b.past + r,
                                  cache.capacity_, c.num_heads, c.num_kv_heads, c.head_dim, b.split, w.stream),
             "decode attention");
@@ -256,35 +291,31 @@ struct CudaLanguageModel::Impl {
   // synchronisation and no host memory (a decode step is captured from it).
   void run(const TextConfig& c, int64_t n, CudaKvCache* const* caches, int64_t count, Attend attend,
            int64_t logit_rows_out, Check& check) {
-    const int64_t d = c.hidden_size, hd = c.head_dim, qd = c.num_heads * hd, kvd = c.num_kv_heads * hd;
-    const int64_t inter = c.intermediate_size, qkv_row = qd + 2 * kvd;
+    // Per layer, 11 launches at batch 1 (23 before; cuBLAS may add a split-K
+    // reduction to a projection): norms and the activation write the
+    // next projection's BF16 input, the bias, split, rotation and cache
+    // append are one kernel, and both residual additions happen in the
+    // projections' epilogue.
+    const int64_t d = c.hidden_size, hd = c.head_dim, inter = c.intermediate_size;
     const float eps = static_cast<float>(c.rms_norm_eps);
     Work& b = work;
     cudaStream_t s = stream;
     check(kc::mrope_cos_sin(b.positions, n, hd, inv_freq, rope_stream, b.cos, b.sin, s), "mrope_cos_sin");
     for (int64_t l = 0; l < c.num_layers && check.ok; ++l) {
       const DeviceLayer& L = layers[l];
-      check(kc::rmsnorm_f32(b.h, L.input_norm, b.x, n, d, eps, s), "rmsnorm");
-      linear(b.x, n, L.qkv, L.qkv_bias, b.qkv, check);
-      // Split the fused projection: (n, q | k | v) -> q (n, q_dim), k, v (n, kv_dim).
-      check(cudaMemcpy2DAsync(b.q, qd * 4, b.qkv, qkv_row * 4, qd * 4, n, cudaMemcpyDeviceToDevice, s), "split q");
-      check(cudaMemcpy2DAsync(b.k, kvd * 4, b.qkv + qd, qkv_row * 4, kvd * 4, n, cudaMemcpyDeviceToDevice, s),
-            "split k");
-      check(cudaMemcpy2DAsync(b.v, kvd * 4, b.qkv + qd + kvd, qkv_row * 4, kvd * 4, n, cudaMemcpyDeviceToDevice, s),
-            "split v");
-      check(kc::rope_apply(b.q, n, c.num_heads, hd, b.cos, b.sin, s), "rope q");
-      check(kc::rope_apply(b.k, n, c.num_kv_heads, hd, b.cos, b.sin, s), "rope k");
+      check(kc::rmsnorm_bf16(b.h, L.input_norm, b.scratch, n, d, eps, s), "rmsnorm");
+      linear_scratch(n, L.qkv, b.qkv, false, check);
       attend(*this, c, l, n, caches, count, check);
-      linear(b.attn, n, L.o, nullptr, b.x, check);
-      check(kc::add_inplace(b.h, b.x, n * d, s), "residual");
-      check(kc::rmsnorm_f32(b.h, L.post_norm, b.x, n, d, eps, s), "rmsnorm");
-      linear(b.x, n, L.gate_up, nullptr, b.gu, check);
-      check(kc::silu_mul_fused(b.gu, b.g, n, inter, s), "silu_mul");
-      linear(b.g, n, L.down, nullptr, b.x, check);
-      check(kc::add_inplace(b.h, b.x, n * d, s), "residual");
+      check(kc::f32_to_bf16(b.attn, b.scratch, n * L.o.cols, s), "attention output to BF16");
+      linear_scratch(n, L.o, b.h, true, check);  // h += o(attn)
+      check(kc::rmsnorm_bf16(b.h, L.post_norm, b.scratch, n, d, eps, s), "rmsnorm");
+      linear_scratch(n, L.gate_up, b.gu, false, check);
+      check(kc::silu_mul_fused_bf16(b.gu, b.scratch, n, inter, s), "silu_mul");
+      linear_scratch(n, L.down, b.h, true, check);  // h += down(act)
     }
-    check(kc::rmsnorm_f32(b.h + (n - logit_rows_out) * d, final_norm, b.x, logit_rows_out, d, eps, s), "final norm");
-    linear(b.x, logit_rows_out, lm_head, nullptr, logits, check);
+    check(kc::rmsnorm_bf16(b.h + (n - logit_rows_out) * d, final_norm, b.scratch, logit_rows_out, d, eps, s),
+          "final norm");
+    linear_scratch(logit_rows_out, lm_head, logits, false, check);
   }
 
   // One decode step replayed from the graph (captured first when needed).
@@ -346,35 +377,37 @@ void CudaLanguageModel::set_graphs(bool on) {
 const std::string& CudaLanguageModel::graph_error() const { return impl_->graph_error; }
 
 CudaKvCache::~CudaKvCache() {
-  for (float* p : k_) cudaFree(p);
-  for (float* p : v_) cudaFree(p);
+  for (uint16_t* p : k_) cudaFree(p);
+  for (uint16_t* p : v_) cudaFree(p);
 }
 
 bool CudaKvCache::reserve(int64_t capacity, std::string* error) {
   if (capacity <= capacity_) return true;
   Check check{error};
+  constexpr size_t kBytes = CudaLanguageModel::kKvBytesPerValue;
   const size_t count = static_cast<size_t>(capacity * row_);
-  std::vector<float*> k(k_.size(), nullptr), v(v_.size(), nullptr);
+  std::vector<uint16_t*> k(k_.size(), nullptr), v(v_.size(), nullptr);
   for (size_t l = 0; l < k_.size() && check.ok; ++l) {
-    check(cudaMalloc(reinterpret_cast<void**>(&k[l]), count * 4), "KV cache");
-    if (check.ok) check(cudaMalloc(reinterpret_cast<void**>(&v[l]), count * 4), "KV cache");
+    check(cudaMalloc(reinterpret_cast<void**>(&k[l]), count * kBytes), "KV cache");
+    if (check.ok) check(cudaMalloc(reinterpret_cast<void**>(&v[l]), count * kBytes), "KV cache");
     if (check.ok && length_ > 0) {
-      check(cudaMemcpy(k[l], k_[l], static_cast<size_t>(length_ * row_) * 4, cudaMemcpyDeviceToDevice), "KV copy");
-      check(cudaMemcpy(v[l], v_[l], static_cast<size_t>(length_ * row_) * 4, cudaMemcpyDeviceToDevice), "KV copy");
+      const size_t kept = static_cast<size_t>(length_ * row_) * kBytes;
+      check(cudaMemcpy(k[l], k_[l], kept, cudaMemcpyDeviceToDevice), "KV copy");
+      check(cudaMemcpy(v[l], v_[l], kept, cudaMemcpyDeviceToDevice), "KV copy");
     }
   }
   if (!check.ok) {
-    for (float* p : k) cudaFree(p);
-    for (float* p : v) cudaFree(p);
+    for (uint16_t* p : k) cudaFree(p);
+    for (uint16_t* p : v) cudaFree(p);
     if (error) *error += " (KV cache of " + std::to_string(capacity) + " tokens)";
     return false;
   }
-  for (float* p : k_) cudaFree(p);
-  for (float* p : v_) cudaFree(p);
+  for (uint16_t* p : k_) cudaFree(p);
+  for (uint16_t* p : v_) cudaFree(p);
   k_ = std::move(k);
   v_ = std::move(v);
   capacity_ = capacity;
-  ++epoch_;
+  epoch_ = next_epoch();
   return true;
 }
 

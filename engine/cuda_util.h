@@ -7,16 +7,38 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "engine/weight_loader.h"
 #include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/flash_attention.h"
 #include "kernels/dtype.h"
 
 namespace deskpilot::engine::cuda_util {
+
+// A number no earlier call in this process returned (never 0): what a
+// captured CUDA graph records of the buffers it points into, so that buffers
+// reallocated at the same addresses, or a new object where a freed one was,
+// still count as new.
+inline uint64_t next_epoch() {
+  static std::atomic<uint64_t> counter{0};
+  return ++counter;
+}
+
+// Whether attention over many queries runs on tensor cores
+// (kernels/cuda/flash_attention.h: BF16 operands, FP32 softmax): wherever
+// the device and head_dim allow, unless DESKPILOT_FLASH_ATTENTION=0 asks for
+// the FP32 kernels (to tell a numerical difference from a bug).
+inline bool flash_attention_wanted(int64_t head_dim) {
+  const char* env = std::getenv("DESKPILOT_FLASH_ATTENTION");
+  if (env && std::string(env) == "0") return false;
+  return kernels::cuda::flash_attention_supported(head_dim);
+}
 
 // The first CUDA failure of a sequence of calls, with what was being done.
 struct Check {
@@ -34,6 +56,47 @@ struct Check {
     ok = false;
     return false;
   }
+};
+
+// Buffers carved out of one device allocation, aligned to 256 bytes. With
+// no base it only measures: carve once to learn the size, reserve, carve
+// again into the arena.
+struct Carver {
+  char* base = nullptr;
+  size_t used = 0;
+  template <typename T>
+  T* take(int64_t n) {
+    used = (used + 255) & ~static_cast<size_t>(255);
+    T* p = base ? reinterpret_cast<T*>(base + used) : nullptr;
+    used += static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T);
+    return p;
+  }
+};
+
+// One device allocation that only grows: the per-call buffers of a model
+// without a cudaMalloc/cudaFree per call once it is big enough (cudaFree
+// waits for the whole device).
+class Arena {
+ public:
+  Arena() = default;
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+  ~Arena() { cudaFree(base_); }
+  // Room for `bytes`; the contents do not survive a growth.
+  bool reserve(size_t bytes, Check& check, const char* what) {
+    if (bytes <= size_) return true;
+    cudaFree(base_);
+    base_ = nullptr;
+    size_ = 0;
+    if (!check(cudaMalloc(&base_, bytes), what)) return false;
+    size_ = bytes;
+    return true;
+  }
+  char* base() const { return static_cast<char*>(base_); }
+
+ private:
+  void* base_ = nullptr;
+  size_t size_ = 0;
 };
 
 // Device memory freed when the owner goes (the weights of a model).

@@ -43,6 +43,8 @@ struct CudaVisionTower::Impl {
   float *merger_norm_w = nullptr, *merger_norm_b = nullptr;  // (width)
   DeviceMatrix merger_fc1, merger_fc2;  // (4 width, 4 width), (out, 4 width)
   float *merger_fc1_b = nullptr, *merger_fc2_b = nullptr;
+  bool flash = false;     // attention on tensor cores (kernels/cuda/flash_attention.h)
+  cuda_util::Arena work;  // an image's buffers, kept for the next image
 
   ~Impl() {
     gemm.reset();
@@ -66,6 +68,7 @@ std::unique_ptr<CudaVisionTower::Impl> CudaVisionTower::start(const VisionConfig
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->qwen25 = qwen25;
+  impl->flash = cuda_util::flash_attention_wanted(config.width / config.num_heads);
   Check check{error};
   if (!check(cudaStreamCreateWithFlags(&impl->stream, cudaStreamNonBlocking), "cudaStreamCreate")) return nullptr;
   impl->gemm = kc::Gemm::create(impl->stream, error);
@@ -186,28 +189,40 @@ bool CudaVisionTower::encode(const ImagePatches& image, std::vector<float>* feat
   }
 
   Check check{error};
-  Allocations mem;  // this image's buffers
   cudaStream_t s = w.stream;
-  float* pixels = mem.get<float>(n * cols, check, "vision buffers");  // (n, C*T*P*P)
-  float* h = mem.get<float>(n * width, check, "vision buffers");      // (n, width) residual stream
-  float* x = mem.get<float>(n * width, check, "vision buffers");      // (n, width)
-  float* qkv = mem.get<float>(n * 3 * width, check, "vision buffers");  // (n, 3 width)
-  float* q = mem.get<float>(n * width, check, "vision buffers");      // (n, heads, head_dim)
-  float* k = mem.get<float>(n * width, check, "vision buffers");
-  float* v = mem.get<float>(n * width, check, "vision buffers");
-  float* attn = mem.get<float>(n * width, check, "vision buffers");
-  float* mlp = mem.get<float>(n * 2 * inter, check, "vision buffers");  // (n, inter) or (n, 2 inter) fused
-  float* act = mem.get<float>(n * inter, check, "vision buffers");      // (n, inter)
-  float* cos = mem.get<float>(n * hd, check, "vision buffers");         // (n, head_dim)
-  float* sin = mem.get<float>(n * hd, check, "vision buffers");
-  int64_t* full = mem.get<int64_t>(lay.full_starts.size(), check, "vision buffers");
-  int64_t* windows = mem.get<int64_t>(lay.window_starts.size(), check, "vision buffers");
-  int32_t* gather_in = mem.get<int32_t>(to_blocks.size(), check, "vision buffers");
-  int32_t* gather_out = mem.get<int32_t>(to_original.size(), check, "vision buffers");
-  float* merged = mem.get<float>(n * width, check, "vision buffers");   // (units, 4 width)
-  float* out = mem.get<float>(units * out_hidden, check, "vision buffers");  // (units, out_hidden) block order
-  float* restored = mem.get<float>(units * out_hidden, check, "vision buffers");  // original order
-  uint16_t* scratch = mem.get<uint16_t>(n * std::max({cols, width, 2 * inter}), check, "vision buffers");
+  // This image's buffers, carved out of the tower's arena (grown when an
+  // image needs more, else reused).
+  float *pixels, *h, *x, *qkv, *q, *k, *v, *attn, *mlp, *act, *cos, *sin, *merged, *out, *restored;
+  int64_t *full, *windows;
+  int32_t *gather_in, *gather_out;
+  uint16_t* scratch;
+  const auto carve = [&](cuda_util::Carver& a) {
+    pixels = a.take<float>(n * cols);       // (n, C*T*P*P)
+    h = a.take<float>(n * width);           // (n, width) residual stream
+    x = a.take<float>(n * width);           // (n, width)
+    qkv = a.take<float>(n * 3 * width);     // (n, 3 width)
+    q = a.take<float>(n * width);           // (n, heads, head_dim)
+    k = a.take<float>(n * width);
+    v = a.take<float>(n * width);
+    attn = a.take<float>(n * width);
+    mlp = a.take<float>(n * 2 * inter);     // (n, inter) or (n, 2 inter) fused
+    act = a.take<float>(n * inter);         // (n, inter)
+    cos = a.take<float>(n * hd);            // (n, head_dim)
+    sin = a.take<float>(n * hd);
+    full = a.take<int64_t>(static_cast<int64_t>(lay.full_starts.size()));
+    windows = a.take<int64_t>(static_cast<int64_t>(lay.window_starts.size()));
+    gather_in = a.take<int32_t>(static_cast<int64_t>(to_blocks.size()));
+    gather_out = a.take<int32_t>(static_cast<int64_t>(to_original.size()));
+    merged = a.take<float>(n * width);              // (units, 4 width)
+    out = a.take<float>(units * out_hidden);        // (units, out_hidden) block order
+    restored = a.take<float>(units * out_hidden);   // original order
+    scratch = a.take<uint16_t>(n * std::max({cols, width, 2 * inter}));
+  };
+  cuda_util::Carver measure;
+  carve(measure);
+  if (!w.work.reserve(measure.used, check, "vision buffers")) return false;
+  cuda_util::Carver arena{w.work.base()};
+  carve(arena);
   if (!check.ok) return false;
   const auto up = [&](void* dst, const void* src, size_t bytes) {
     check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s), "vision upload");
@@ -238,7 +253,22 @@ bool CudaVisionTower::encode(const ImagePatches& image, std::vector<float>* feat
     check(kc::rope_apply(k, n, heads, hd, cos, sin, s), "vision rope k");
     const bool whole = vision_full_attention(c, w.qwen25, b);
     const int64_t segments = static_cast<int64_t>((whole ? lay.full_starts : lay.window_starts).size()) - 1;
-    check(kc::attention_segments(q, k, v, attn, n, heads, hd, whole ? full : windows, segments, s), "vision attention");
+    if (w.flash) {
+      kc::FlashAttentionArgs a;
+      a.q = q;
+      a.k = k;
+      a.v = v;
+      a.out = attn;
+      a.len = n;
+      a.starts = whole ? full : windows;
+      a.segments = segments;
+      a.q_heads = a.kv_heads = heads;
+      a.head_dim = hd;
+      check(kc::flash_attention(a, s), "vision flash attention");
+    } else {
+      check(kc::attention_segments(q, k, v, attn, n, heads, hd, whole ? full : windows, segments, s),
+            "vision attention");
+    }
     linear(attn, n, B.proj, B.proj_b, x);
     check(kc::add_inplace(h, x, n * width, s), "vision residual");
     w.norm(h, B.norm2_w, B.norm2_b, x, n, check);

@@ -1,10 +1,13 @@
 // The vision tower on one NVIDIA GPU: VisionTower::encode (engine/
 // vision_tower.h) with the weights in GPU memory as BF16, FP32 activations,
 // cuBLAS projections and the kernels of kernels/cuda (LayerNorm or RMSNorm,
-// 2D RoPE, attention within the image or within Qwen2.5-VL's windows, GELU,
-// QuickGELU, SwiGLU with gate/up as one GEMM). The per-image tables (rotary
-// angles, window order and segments) come from VisionTower::layout, the
-// same function the CPU uses. Built only with CUDA.
+// 2D RoPE, attention within the image or within Qwen2.5-VL's windows on
+// tensor cores (kernels/cuda/flash_attention.h; FP32 where the device or
+// head_dim rule it out), GELU, QuickGELU, SwiGLU with gate/up as one GEMM).
+// An image's buffers are carved from one allocation kept for the next image
+// (no cudaMalloc/cudaFree per image). The per-image tables (rotary angles,
+// window order and segments) come from VisionTower::layout, the same
+// function the CPU uses. Built only with CUDA.
 #pragma once
 
 #include <cstdint>

@@ -16,11 +16,18 @@ struct KeyRange {
   int64_t lo, hi;
 };
 
+// A cached key or value as FP32: stored FP32, or BF16 bits (the cache).
+__device__ __forceinline__ float load(const float* p, int64_t i) { return p[i]; }
+__device__ __forceinline__ float load(const uint16_t* p, int64_t i) {
+  return __uint_as_float(static_cast<uint32_t>(p[i]) << 16);
+}
+
 // One block: query row `t`, head `h`. Keys/values of head kvh, rows [lo, hi),
 // row stride `row` floats (heads * head_dim of k/v). With `partial` set, the
 // block writes its unnormalised state instead (out: sum of p v relative to
 // its max; partial: max and sum of p), for a later merge of key splits.
-__device__ void attend(const float* __restrict__ qv, const float* __restrict__ k, const float* __restrict__ v,
+template <typename KV>
+__device__ void attend(const float* __restrict__ qv, const KV* __restrict__ k, const KV* __restrict__ v,
                        float* __restrict__ out, KeyRange range, int64_t kv_row, int64_t kvh, int64_t head_dim,
                        float scale, float* __restrict__ partial = nullptr) {
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
@@ -32,20 +39,20 @@ __device__ void attend(const float* __restrict__ qv, const float* __restrict__ k
   }
   float m = -FLT_MAX, l = 0.f;  // running max and sum of exp for this warp's keys
   for (int64_t j = range.lo + warp; j < range.hi; j += kWarps) {
-    const float* kj = k + j * kv_row + kvh * head_dim;
+    const KV* kj = k + j * kv_row + kvh * head_dim;
     float s = 0.f;
     for (int e = 0; e < kPerLane; ++e) {
       const int64_t d = lane + e * kWarp;
-      if (d < head_dim) s += q[e] * kj[d];
+      if (d < head_dim) s += q[e] * load(kj, d);
     }
     s = warp_sum(s);
     const float m_new = fmaxf(m, s);
     const float correction = expf(m - m_new), p = expf(s - m_new);
     l = l * correction + p;
-    const float* vj = v + j * kv_row + kvh * head_dim;
+    const KV* vj = v + j * kv_row + kvh * head_dim;
     for (int e = 0; e < kPerLane; ++e) {
       const int64_t d = lane + e * kWarp;
-      acc[e] = acc[e] * correction + (d < head_dim ? p * vj[d] : 0.f);
+      acc[e] = acc[e] * correction + (d < head_dim ? p * load(vj, d) : 0.f);
     }
     m = m_new;
   }
@@ -78,7 +85,8 @@ __device__ void attend(const float* __restrict__ qv, const float* __restrict__ k
 }
 
 // `past` from the argument, or from device memory when past_at is set.
-__global__ void causal_kernel(const float* q, const float* k, const float* v, float* out, int64_t past,
+template <typename KV>
+__global__ void causal_kernel(const float* q, const KV* k, const KV* v, float* out, int64_t past,
                               const int64_t* past_at, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
                               float scale) {
   const int64_t t = blockIdx.x, h = blockIdx.y;
@@ -110,7 +118,8 @@ __global__ void segments_kernel(const float* q, const float* k, const float* v, 
 // up to the capacity it was sized for.
 constexpr int64_t kSplitKeys = 256;
 
-__global__ void split_kernel(const float* q, const float* k, const float* v, float* work, const int64_t* past_at,
+template <typename KV>
+__global__ void split_kernel(const float* q, const KV* k, const KV* v, float* work, const int64_t* past_at,
                              int64_t q_heads, int64_t kv_heads, int64_t head_dim, float scale) {
   const int64_t split = blockIdx.x, h = blockIdx.y, splits = gridDim.x;
   const int64_t kvh = h / (q_heads / kv_heads);
@@ -119,6 +128,86 @@ __global__ void split_kernel(const float* q, const float* k, const float* v, flo
   float* acc = work + (h * splits + split) * (head_dim + 2);  // (head_dim) sums, then max and sum of p
   attend(q + h * head_dim, k, v, acc, {lo, hi > lo ? hi : lo}, kv_heads * head_dim, kvh, head_dim, scale,
          acc + head_dim);
+}
+
+// The same for all query heads of one KV head at once (G of them, at most
+// kMaxGroup, head_dim up to kGroupMaxHeadDim): one block per (chunk, KV
+// head) reads each key and value once for the whole group (a 7B decoder's
+// 7 query heads per KV head: a seventh of the cache traffic). Each warp
+// takes every fourth key; each lane owns head_dim / 32 columns of every
+// query head's state.
+constexpr int kMaxGroup = 8;
+constexpr int64_t kGroupMaxHeadDim = 128;
+constexpr int kGroupPerLane = kGroupMaxHeadDim / kWarp;
+
+template <typename KV, int G>
+__global__ void split_group_kernel(const float* q, const KV* k, const KV* v, float* work, const int64_t* past_at,
+                                   int64_t kv_heads, int64_t head_dim, float scale) {
+  const int64_t split = blockIdx.x, kvh = blockIdx.y, splits = gridDim.x;
+  const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
+  const int64_t end = *past_at + 1, kv_row = kv_heads * head_dim;
+  const int64_t lo = split * kSplitKeys, hi = lo + kSplitKeys < end ? lo + kSplitKeys : end;
+  float qr[G][kGroupPerLane], acc[G][kGroupPerLane], m[G], l[G];
+  for (int g = 0; g < G; ++g) {
+    const float* qh = q + (kvh * G + g) * head_dim;
+    for (int e = 0; e < kGroupPerLane; ++e) {
+      const int64_t d = lane + e * kWarp;
+      qr[g][e] = d < head_dim ? qh[d] * scale : 0.f;
+      acc[g][e] = 0.f;
+    }
+    m[g] = -FLT_MAX;
+    l[g] = 0.f;
+  }
+  for (int64_t j = lo + warp; j < hi; j += kWarps) {
+    const KV* kj = k + j * kv_row + kvh * head_dim;
+    const KV* vj = v + j * kv_row + kvh * head_dim;
+    float kf[kGroupPerLane], vf[kGroupPerLane];
+    for (int e = 0; e < kGroupPerLane; ++e) {
+      const int64_t d = lane + e * kWarp;
+      kf[e] = d < head_dim ? load(kj, d) : 0.f;
+      vf[e] = d < head_dim ? load(vj, d) : 0.f;
+    }
+    for (int g = 0; g < G; ++g) {
+      float s = 0.f;
+      for (int e = 0; e < kGroupPerLane; ++e) s += qr[g][e] * kf[e];
+      s = warp_sum(s);
+      const float m_new = fmaxf(m[g], s);
+      const float correction = expf(m[g] - m_new), p = expf(s - m_new);
+      l[g] = l[g] * correction + p;
+      for (int e = 0; e < kGroupPerLane; ++e) acc[g][e] = acc[g][e] * correction + p * vf[e];
+      m[g] = m_new;
+    }
+  }
+  // Merge the warps' states per query head into this chunk's partial state.
+  __shared__ float sm[kWarps][G], sl[kWarps][G];
+  __shared__ float sacc[kWarps][G][kGroupMaxHeadDim];
+  for (int g = 0; g < G; ++g) {
+    if (lane == 0) {
+      sm[warp][g] = m[g];
+      sl[warp][g] = l[g];
+    }
+    for (int e = 0; e < kGroupPerLane; ++e) {
+      const int64_t d = lane + e * kWarp;
+      if (d < head_dim) sacc[warp][g][d] = acc[g][e];
+    }
+  }
+  __syncthreads();
+  for (int g = 0; g < G; ++g) {
+    float total_m = -FLT_MAX;
+    for (int w = 0; w < kWarps; ++w) total_m = fmaxf(total_m, sm[w][g]);
+    float total_l = 0.f;
+    for (int w = 0; w < kWarps; ++w) total_l += sl[w][g] * expf(sm[w][g] - total_m);
+    float* state = work + ((kvh * G + g) * splits + split) * (head_dim + 2);  // as split_kernel writes it
+    if (threadIdx.x == 0) {
+      state[head_dim] = total_m;
+      state[head_dim + 1] = total_l;
+    }
+    for (int64_t d = threadIdx.x; d < head_dim; d += blockDim.x) {
+      float o = 0.f;
+      for (int w = 0; w < kWarps; ++w) o += sacc[w][g][d] * expf(sm[w][g] - total_m);
+      state[d] = o;
+    }
+  }
 }
 
 __global__ void merge_kernel(const float* work, float* out, int64_t splits, int64_t head_dim) {
@@ -174,7 +263,8 @@ __device__ KeyRange key_range(int64_t t, int64_t past, const int64_t* starts, in
   return {starts[lo], starts[lo + 1]};
 }
 
-__global__ void tiled_kernel(const float* __restrict__ q, const float* __restrict__ k, const float* __restrict__ v,
+template <typename KV>
+__global__ void tiled_kernel(const float* __restrict__ q, const KV* __restrict__ k, const KV* __restrict__ v,
                              float* __restrict__ out, int64_t len, int64_t past, const int64_t* past_at,
                              const int64_t* starts, int64_t segments, int64_t q_heads, int64_t kv_heads,
                              int64_t head_dim, float scale) {
@@ -211,8 +301,8 @@ __global__ void tiled_kernel(const float* __restrict__ q, const float* __restric
     for (int64_t e = threadIdx.x; e < kTileKeys * head_dim; e += blockDim.x) {
       const int64_t j = e / head_dim, d = e % head_dim, key = kt + j;
       const bool in = key < span_hi;
-      ks[j * k_stride + d] = in ? k[key * kv_row + kvh * head_dim + d] : 0.f;
-      vs[j * head_dim + d] = in ? v[key * kv_row + kvh * head_dim + d] : 0.f;
+      ks[j * k_stride + d] = in ? load(k, key * kv_row + kvh * head_dim + d) : 0.f;
+      vs[j * head_dim + d] = in ? load(v, key * kv_row + kvh * head_dim + d) : 0.f;
     }
     __syncthreads();
     const int64_t key = kt + lane;
@@ -254,7 +344,8 @@ __global__ void tiled_kernel(const float* __restrict__ q, const float* __restric
   }
 }
 
-cudaError_t launch_tiled(const float* q, const float* k, const float* v, float* out, int64_t len, int64_t past,
+template <typename KV>
+cudaError_t launch_tiled(const float* q, const KV* k, const KV* v, float* out, int64_t len, int64_t past,
                          const int64_t* past_at, const int64_t* starts, int64_t segments, int64_t q_heads,
                          int64_t kv_heads, int64_t head_dim, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>((len + kTileQueries - 1) / kTileQueries), static_cast<unsigned>(q_heads));
@@ -268,7 +359,8 @@ cudaError_t launch_tiled(const float* q, const float* k, const float* v, float* 
 
 namespace {
 
-cudaError_t launch_causal(const float* q, const float* k, const float* v, float* out, int64_t len, int64_t past,
+template <typename KV>
+cudaError_t launch_causal(const float* q, const KV* k, const KV* v, float* out, int64_t len, int64_t past,
                           const int64_t* past_at, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
                           cudaStream_t stream) {
   if (len <= 0 || q_heads <= 0 || kv_heads <= 0 || q_heads % kv_heads || head_dim <= 0) return cudaErrorInvalidValue;
@@ -295,24 +387,69 @@ cudaError_t attention_causal_at(const float* q, const float* k, const float* v, 
   return launch_causal(q, k, v, out, len, 0, past, q_heads, kv_heads, head_dim, stream);
 }
 
+cudaError_t attention_causal_at(const float* q, const uint16_t* k, const uint16_t* v, float* out, int64_t len,
+                                const int64_t* past, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
+                                cudaStream_t stream) {
+  if (!past) return cudaErrorInvalidValue;
+  return launch_causal(q, k, v, out, len, 0, past, q_heads, kv_heads, head_dim, stream);
+}
+
 int64_t attention_decode_workspace(int64_t capacity, int64_t q_heads, int64_t head_dim) {
   const int64_t splits = (capacity + kSplitKeys - 1) / kSplitKeys;
   return (splits > 0 ? splits : 1) * q_heads * (head_dim + 2);
 }
 
-cudaError_t attention_decode(const float* q, const float* k, const float* v, float* out, const int64_t* past,
-                             int64_t capacity, int64_t q_heads, int64_t kv_heads, int64_t head_dim, float* workspace,
-                             cudaStream_t stream) {
+namespace {
+
+template <typename KV, int G>
+void launch_group(const float* q, const KV* k, const KV* v, float* workspace, const int64_t* past, dim3 grid,
+                  int64_t kv_heads, int64_t head_dim, float scale, cudaStream_t stream) {
+  split_group_kernel<KV, G><<<grid, kThreads, 0, stream>>>(q, k, v, workspace, past, kv_heads, head_dim, scale);
+}
+
+template <typename KV>
+cudaError_t launch_decode(const float* q, const KV* k, const KV* v, float* out, const int64_t* past,
+                          int64_t capacity, int64_t q_heads, int64_t kv_heads, int64_t head_dim, float* workspace,
+                          cudaStream_t stream) {
   if (!past || capacity <= 0 || q_heads <= 0 || kv_heads <= 0 || q_heads % kv_heads || head_dim <= 0)
     return cudaErrorInvalidValue;
   if (head_dim > kMaxAttentionHeadDim || q_heads > 65535) return cudaErrorInvalidConfiguration;
   const int64_t splits = (capacity + kSplitKeys - 1) / kSplitKeys;
   if (splits > 0x7fffffff) return cudaErrorInvalidConfiguration;
   const float scale = 1.f / sqrtf(static_cast<float>(head_dim));
-  split_kernel<<<dim3(static_cast<unsigned>(splits), static_cast<unsigned>(q_heads)), kThreads, 0, stream>>>(
-      q, k, v, workspace, past, q_heads, kv_heads, head_dim, scale);
+  const int64_t group = q_heads / kv_heads;
+  const dim3 grouped(static_cast<unsigned>(splits), static_cast<unsigned>(kv_heads));
+  if (head_dim <= kGroupMaxHeadDim && group <= kMaxGroup) {  // the group shares each key it reads
+    switch (group) {
+      case 1: launch_group<KV, 1>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
+      case 2: launch_group<KV, 2>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
+      case 3: launch_group<KV, 3>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
+      case 4: launch_group<KV, 4>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
+      case 5: launch_group<KV, 5>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
+      case 6: launch_group<KV, 6>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
+      case 7: launch_group<KV, 7>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
+      default: launch_group<KV, 8>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
+    }
+  } else {
+    split_kernel<<<dim3(static_cast<unsigned>(splits), static_cast<unsigned>(q_heads)), kThreads, 0, stream>>>(
+        q, k, v, workspace, past, q_heads, kv_heads, head_dim, scale);
+  }
   merge_kernel<<<static_cast<unsigned>(q_heads), kThreads, 0, stream>>>(workspace, out, splits, head_dim);
   return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t attention_decode(const float* q, const float* k, const float* v, float* out, const int64_t* past,
+                             int64_t capacity, int64_t q_heads, int64_t kv_heads, int64_t head_dim, float* workspace,
+                             cudaStream_t stream) {
+  return launch_decode(q, k, v, out, past, capacity, q_heads, kv_heads, head_dim, workspace, stream);
+}
+
+cudaError_t attention_decode(const float* q, const uint16_t* k, const uint16_t* v, float* out, const int64_t* past,
+                             int64_t capacity, int64_t q_heads, int64_t kv_heads, int64_t head_dim, float* workspace,
+                             cudaStream_t stream) {
+  return launch_decode(q, k, v, out, past, capacity, q_heads, kv_heads, head_dim, workspace, stream);
 }
 
 cudaError_t attention_segments(const float* q, const float* k, const float* v, float* out, int64_t n, int64_t heads,

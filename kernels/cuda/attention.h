@@ -23,18 +23,27 @@ cudaError_t attention_causal(const float* q, const float* k, const float* v, flo
                              int64_t q_heads, int64_t kv_heads, int64_t head_dim, cudaStream_t stream);
 
 // The same with `past` read from device memory when the kernel runs, so that
-// one captured decode graph serves every step.
+// one captured decode graph serves every step; K/V as FP32 or as the BF16
+// bits of the decoder's cache (widened to FP32 as they are read).
 cudaError_t attention_causal_at(const float* q, const float* k, const float* v, float* out, int64_t len,
+                                const int64_t* past, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
+                                cudaStream_t stream);
+cudaError_t attention_causal_at(const float* q, const uint16_t* k, const uint16_t* v, float* out, int64_t len,
                                 const int64_t* past, int64_t q_heads, int64_t kv_heads, int64_t head_dim,
                                 cudaStream_t stream);
 
 // One decode step over a long cache, the keys split across blocks
 // (flash-decoding) so that the whole GPU streams them: q, out (q_heads,
-// head_dim); k, v (capacity, kv_heads, head_dim) of which rows
-// 0..*past are read (*past in device memory, < capacity). workspace: floats
-// from attention_decode_workspace(capacity, ...).
+// head_dim); k, v (capacity, kv_heads, head_dim), FP32 or BF16 bits, of
+// which rows 0..*past are read (*past in device memory, < capacity). Up to
+// 8 query heads per KV head and head_dim up to 128, one block serves the
+// whole group (each key read once). workspace: floats from
+// attention_decode_workspace(capacity, ...).
 int64_t attention_decode_workspace(int64_t capacity, int64_t q_heads, int64_t head_dim);
 cudaError_t attention_decode(const float* q, const float* k, const float* v, float* out, const int64_t* past,
+                             int64_t capacity, int64_t q_heads, int64_t kv_heads, int64_t head_dim, float* workspace,
+                             cudaStream_t stream);
+cudaError_t attention_decode(const float* q, const uint16_t* k, const uint16_t* v, float* out, const int64_t* past,
                              int64_t capacity, int64_t q_heads, int64_t kv_heads, int64_t head_dim, float* workspace,
                              cudaStream_t stream);
 

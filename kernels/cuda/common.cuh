@@ -44,6 +44,15 @@ __device__ __forceinline__ float block_reduce(float v) {
 __device__ __forceinline__ float block_sum(float v) { return block_reduce<false>(v); }
 __device__ __forceinline__ float block_max(float v) { return block_reduce<true>(v); }
 
+// FP32 to BF16 bits, round to nearest even, NaN stays (a quiet) NaN: the one
+// rounding every kernel that writes BF16 uses (so that a fused kernel's
+// output equals the unfused kernels' bit for bit).
+__device__ __forceinline__ uint16_t bf16_bits(float v) {
+  const uint32_t bits = __float_as_uint(v);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);
+  return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
 // Grid size for n elements in blocks of `threads`, capped for a grid-stride loop.
 inline unsigned grid_for(int64_t n, int threads) {
   const int64_t blocks = (n + threads - 1) / threads;

@@ -28,13 +28,17 @@ __global__ void silu_mul_kernel(const float* gate, const float* up, float* out, 
   }
 }
 
-__global__ void silu_mul_fused_kernel(const float* gu, float* out, int64_t rows, int64_t inter) {
+__device__ __forceinline__ void store(float* out, int64_t i, float v) { out[i] = v; }
+__device__ __forceinline__ void store(uint16_t* out, int64_t i, float v) { out[i] = bf16_bits(v); }
+
+template <typename Out>
+__global__ void silu_mul_fused_kernel(const float* gu, Out* out, int64_t rows, int64_t inter) {
   const int64_t n = rows * inter;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t r = i / inter, c = i % inter;
     const float g = gu[r * 2 * inter + c];
-    out[i] = g / (1.f + expf(-g)) * gu[r * 2 * inter + inter + c];
+    store(out, i, g / (1.f + expf(-g)) * gu[r * 2 * inter + inter + c]);
   }
 }
 
@@ -78,12 +82,7 @@ __global__ void gather_kernel(const void* table, DType type, int64_t rows, int64
 __global__ void f32_to_bf16_kernel(const float* x, uint16_t* out, int64_t n) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const uint32_t bits = __float_as_uint(x[i]);
-    if ((bits & 0x7fffffffu) > 0x7f800000u) {
-      out[i] = static_cast<uint16_t>((bits >> 16) | 0x40u);  // quiet NaN
-    } else {
-      out[i] = static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
-    }
+    out[i] = bf16_bits(x[i]);
   }
 }
 
@@ -123,6 +122,12 @@ cudaError_t silu_mul(const float* gate, const float* up, float* out, int64_t n, 
 }
 
 cudaError_t silu_mul_fused(const float* gu, float* out, int64_t rows, int64_t inter, cudaStream_t stream) {
+  if (rows <= 0 || inter <= 0) return cudaSuccess;
+  silu_mul_fused_kernel<<<grid_for(rows * inter, kThreads), kThreads, 0, stream>>>(gu, out, rows, inter);
+  return cudaGetLastError();
+}
+
+cudaError_t silu_mul_fused_bf16(const float* gu, uint16_t* out, int64_t rows, int64_t inter, cudaStream_t stream) {
   if (rows <= 0 || inter <= 0) return cudaSuccess;
   silu_mul_fused_kernel<<<grid_for(rows * inter, kThreads), kThreads, 0, stream>>>(gu, out, rows, inter);
   return cudaGetLastError();

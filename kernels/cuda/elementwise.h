@@ -20,6 +20,9 @@ cudaError_t quick_gelu(float* x, int64_t n, cudaStream_t stream);
 // The fused gate/up projection: gu (rows, 2 * inter) holds gate then up in
 // each row; out (rows, inter) = silu(gate) * up.
 cudaError_t silu_mul_fused(const float* gu, float* out, int64_t rows, int64_t inter, cudaStream_t stream);
+// The same written as BF16 bits (the next projection's input), bit for bit
+// silu_mul_fused then f32_to_bf16.
+cudaError_t silu_mul_fused_bf16(const float* gu, uint16_t* out, int64_t rows, int64_t inter, cudaStream_t stream);
 // x += y (n).
 cudaError_t add_inplace(float* x, const float* y, int64_t n, cudaStream_t stream);
 // out (count, dim) = table[ids] as FP32; table (rows, dim) in `type`; an id

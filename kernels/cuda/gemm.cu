@@ -64,24 +64,32 @@ bool Gemm::linear_bf16(const float* x, int64_t m, int64_t k, const uint16_t* w, 
     *error = "linear_bf16: bad shape";
     return false;
   }
-  cudaError_t c = f32_to_bf16(x, scratch, m * k, stream_);
+  const cudaError_t c = f32_to_bf16(x, scratch, m * k, stream_);
   if (c != cudaSuccess) {
     *error = std::string("linear_bf16: ") + cudaGetErrorString(c);
     return false;
   }
-  // Column-major view: y as (n, m) = (wᵀ as (n, k)) · (x as (k, m)).
-  const float alpha = 1.f, beta = 0.f;
+  return linear_from_bf16(scratch, m, k, w, n, bias, y, false, error);
+}
+
+bool Gemm::linear_from_bf16(const uint16_t* x, int64_t m, int64_t k, const uint16_t* w, int64_t n, const float* bias,
+                            float* y, bool accumulate, std::string* error) {
+  if (m <= 0 || k <= 0 || n <= 0 || m > 0x7fffffff || k > 0x7fffffff || n > 0x7fffffff) {
+    *error = "linear_bf16: bad shape";
+    return false;
+  }
+  // Column-major view: y as (n, m) = (wᵀ as (n, k)) · (x as (k, m)) + beta y.
+  const float alpha = 1.f, beta = accumulate ? 1.f : 0.f;
   const cublasStatus_t s = cublasGemmEx(static_cast<cublasHandle_t>(handle_), CUBLAS_OP_T, CUBLAS_OP_N,
                                         static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, w,
-                                        CUDA_R_16BF, static_cast<int>(k), scratch, CUDA_R_16BF, static_cast<int>(k),
-                                        &beta, y, CUDA_R_32F, static_cast<int>(n), CUBLAS_COMPUTE_32F,
-                                        CUBLAS_GEMM_DEFAULT);
+                                        CUDA_R_16BF, static_cast<int>(k), x, CUDA_R_16BF, static_cast<int>(k), &beta,
+                                        y, CUDA_R_32F, static_cast<int>(n), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
   if (s != CUBLAS_STATUS_SUCCESS) {
     *error = status_text(s);
     return false;
   }
   if (bias) {
-    c = add_bias_rows(y, bias, m, n, stream_);
+    const cudaError_t c = add_bias_rows(y, bias, m, n, stream_);
     if (c != cudaSuccess) {
       *error = std::string("linear_bf16 bias: ") + cudaGetErrorString(c);
       return false;

@@ -26,6 +26,11 @@ class Gemm {
   // scratch: (m, k) BF16, for x rounded. false and *error on a cuBLAS or launch failure.
   bool linear_bf16(const float* x, int64_t m, int64_t k, const uint16_t* w, int64_t n, const float* bias, float* y,
                    uint16_t* scratch, std::string* error);
+  // The same with x already BF16 (a kernel that wrote it so: no conversion
+  // launch); with `accumulate`, y += x wᵀ (+ bias) in cuBLAS's epilogue (a
+  // residual connection without its own launch).
+  bool linear_from_bf16(const uint16_t* x, int64_t m, int64_t k, const uint16_t* w, int64_t n, const float* bias,
+                        float* y, bool accumulate, std::string* error);
 
  private:
   Gemm(void* handle, cudaStream_t stream, void* workspace) : handle_(handle), stream_(stream), workspace_(workspace) {}

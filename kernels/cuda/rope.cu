@@ -37,7 +37,49 @@ __global__ void rope_kernel(float* x, int64_t len, int64_t heads, int64_t head_d
   }
 }
 
+__global__ void rope_split_append_kernel(RopeSplitAppend a) {
+  const int64_t half = a.head_dim / 2, heads = a.q_heads + 2 * a.kv_heads, n = a.len * heads * half;
+  const int64_t at = *a.past;
+  for (int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; e < n;
+       e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t i = e % half, hh = (e / half) % heads, t = e / (half * heads);
+    const float* src = a.qkv + (t * heads + hh) * a.head_dim;
+    float x1 = src[i], x2 = src[i + half];
+    if (a.bias) {
+      x1 += a.bias[hh * a.head_dim + i];
+      x2 += a.bias[hh * a.head_dim + i + half];
+    }
+    if (hh >= a.q_heads + a.kv_heads) {  // a value: appended as it is
+      uint16_t* dst = a.v_cache + ((at + t) * a.kv_heads + (hh - a.q_heads - a.kv_heads)) * a.head_dim;
+      dst[i] = bf16_bits(x1);
+      dst[i + half] = bf16_bits(x2);
+      continue;
+    }
+    const float* c = a.cos + t * a.head_dim;
+    const float* s = a.sin + t * a.head_dim;
+    const float y1 = x1 * c[i] - x2 * s[i], y2 = x2 * c[i + half] + x1 * s[i + half];
+    if (hh < a.q_heads) {
+      float* dst = a.q + (t * a.q_heads + hh) * a.head_dim;
+      dst[i] = y1;
+      dst[i + half] = y2;
+    } else {
+      uint16_t* dst = a.k_cache + ((at + t) * a.kv_heads + (hh - a.q_heads)) * a.head_dim;
+      dst[i] = bf16_bits(y1);
+      dst[i + half] = bf16_bits(y2);
+    }
+  }
+}
+
 }  // namespace
+
+cudaError_t rope_split_append(const RopeSplitAppend& a, cudaStream_t stream) {
+  if (!a.qkv || !a.cos || !a.sin || !a.q || !a.k_cache || !a.v_cache || !a.past) return cudaErrorInvalidValue;
+  if (a.len <= 0 || a.q_heads <= 0 || a.kv_heads <= 0 || a.head_dim <= 0 || a.head_dim % 2)
+    return cudaErrorInvalidValue;
+  const int64_t pairs = a.len * (a.q_heads + 2 * a.kv_heads) * (a.head_dim / 2);
+  rope_split_append_kernel<<<grid_for(pairs, kThreads), kThreads, 0, stream>>>(a);
+  return cudaGetLastError();
+}
 
 cudaError_t mrope_cos_sin(const int64_t* positions, int64_t len, int64_t head_dim, const float* inv_freq,
                           const int32_t* stream, float* cos, float* sin, cudaStream_t cuda_stream) {

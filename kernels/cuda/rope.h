@@ -20,4 +20,25 @@ cudaError_t mrope_cos_sin(const int64_t* positions, int64_t len, int64_t head_di
 cudaError_t rope_apply(float* x, int64_t len, int64_t heads, int64_t head_dim, const float* cos, const float* sin,
                        cudaStream_t stream);
 
+// The decoder's step from the fused q/k/v projection to the cache, in one
+// launch: qkv (len, q_heads + 2 kv_heads, head_dim) plus bias (the same
+// shape without len, or null) is split into q (len, q_heads, head_dim),
+// rotated; k, rotated, and v into cache rows [*past, *past + len) of
+// k_cache and v_cache (capacity, kv_heads, head_dim) as BF16 bits, *past
+// read when the kernel runs (a captured decode graph appends where the step
+// is). Bit for bit the bias, split copies, rope_apply, copy_rows_at and
+// f32_to_bf16 it replaces.
+struct RopeSplitAppend {
+  const float* qkv = nullptr;
+  const float* bias = nullptr;
+  int64_t len = 0, q_heads = 0, kv_heads = 0, head_dim = 0;
+  const float* cos = nullptr;  // (len, head_dim)
+  const float* sin = nullptr;
+  float* q = nullptr;
+  uint16_t* k_cache = nullptr;  // BF16 bits
+  uint16_t* v_cache = nullptr;
+  const int64_t* past = nullptr;  // (1) device
+};
+cudaError_t rope_split_append(const RopeSplitAppend& a, cudaStream_t stream);
+
 }  // namespace deskpilot::kernels::cuda

@@ -125,6 +125,16 @@ TEST(CudaLanguageModel, GraphDecodeEqualsDirectDecode) {
       ASSERT_TRUE(cg->reserve(n + 64, &error)) << error;
       ASSERT_TRUE(cd->reserve(n + 64, &error)) << error;
     }
+    if (step == 8) {  // a longer prefill than any before: new work buffers, captured again
+      const int64_t m = n + 6;
+      std::vector<float> more(static_cast<size_t>(m * hidden));
+      for (int64_t i = 0; i < m; ++i)
+        ASSERT_TRUE(model->lm().embed(&ids[static_cast<size_t>(i % n)], 1, more.data() + i * hidden, &error));
+      const auto at = text_positions(cg->length(), m);
+      ASSERT_TRUE(graphed->forward(more.data(), m, at.data(), cg.get(), lg.data(), false, &error)) << error;
+      ASSERT_TRUE(direct->forward(more.data(), m, at.data(), cd.get(), ld.data(), false, &error)) << error;
+      ASSERT_EQ(lg, ld);
+    }
     const int32_t id = static_cast<int32_t>(std::max_element(lg.begin(), lg.end()) - lg.begin());
     ASSERT_TRUE(model->lm().embed(&id, 1, x.data(), &error));
     const auto pos = text_positions(cg->length(), 1);
@@ -134,8 +144,47 @@ TEST(CudaLanguageModel, GraphDecodeEqualsDirectDecode) {
   }
   EXPECT_EQ(graphed->graph_error(), "");
   EXPECT_EQ(graphed->graph_replays(), 12);
-  EXPECT_EQ(graphed->graph_captures(), 2);
+  EXPECT_EQ(graphed->graph_captures(), 3);
   EXPECT_EQ(direct->graph_replays(), 0);
+}
+
+// A cache that ends and a new one of the same shape (the next engine::Session,
+// often at the freed one's address, its buffers too): the new cache's steps
+// are its own, equal to a fresh model's, and the graph is captured for it.
+TEST(CudaLanguageModel, ANewCacheNeverReplaysTheGraphOfAnEndedOne) {
+  if (kernels::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  std::string error;
+  auto model = Model::load(deskpilot::testing::kGoldenDir + "models/qwen2vl-tied", &error);
+  ASSERT_NE(model, nullptr) << error;
+  auto reused = CudaLanguageModel::create(model->lm(), &error);
+  auto fresh = CudaLanguageModel::create(model->lm(), &error);
+  ASSERT_TRUE(reused && fresh) << error;
+  const int64_t hidden = model->lm().config().hidden_size, vocab = model->lm().config().vocab_size;
+  // Prefill `prompt`, then 6 greedy steps; the logits of every step.
+  const auto session = [&](CudaLanguageModel& m, const std::string& prompt) {
+    const auto ids = model->tokenizer().encode(prompt);
+    const auto n = static_cast<int64_t>(ids.size());
+    std::vector<float> x(static_cast<size_t>(n * hidden)), logits(static_cast<size_t>(vocab)), all;
+    EXPECT_TRUE(model->lm().embed(ids.data(), n, x.data(), &error));
+    auto cache = m.new_cache(64, &error);  // the same shape every time
+    EXPECT_NE(cache, nullptr) << error;
+    if (!cache) return all;
+    EXPECT_TRUE(m.forward(x.data(), n, text_positions(0, n).data(), cache.get(), logits.data(), false, &error));
+    for (int step = 0; step < 6; ++step) {
+      const int32_t id = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      EXPECT_TRUE(model->lm().embed(&id, 1, x.data(), &error));
+      EXPECT_TRUE(m.forward(x.data(), 1, text_positions(cache->length(), 1).data(), cache.get(), logits.data(),
+                            false, &error))
+          << error;
+      all.insert(all.end(), logits.begin(), logits.end());
+    }
+    return all;
+  };
+  session(*reused, "Open the terminal and list my files");
+  const auto second = session(*reused, "Click the Save button");
+  EXPECT_EQ(second, session(*fresh, "Click the Save button"));
+  EXPECT_EQ(reused->graph_captures(), 2);  // one per cache
+  EXPECT_EQ(reused->graph_replays(), 12);
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, TinyModelCuda,

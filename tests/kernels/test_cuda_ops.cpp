@@ -17,6 +17,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "kernels/cpu/attention.h"
@@ -26,12 +27,15 @@
 #include "kernels/cpu/rope.h"
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/flash_attention.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/layernorm.h"
+#include "kernels/cuda/rmsnorm.h"
 #include "kernels/cuda/rope.h"
 #include "kernels/cuda/runtime.h"
 #include "kernels/cuda/sampling.h"
 #include "kernels/dtype.h"
+#include "tests/kernels/flash_attention_emulation.h"
 
 namespace deskpilot::kernels {
 namespace {
@@ -416,6 +420,85 @@ TEST(CudaOps, SplitDecodeAttentionMatchesTheReference) {
     }
 }
 
+// Flash attention on tensor cores against its CPU emulation (tight: only the
+// order of FP32 sums within a tile and a rare BF16 rounding of p differ) and
+// against the exact reference (the bound the emulation measures), with K and
+// V stored as FP32 and as BF16, the prefix length from the argument and from
+// device memory. Rows past the keys a query sees are NaN: never read.
+TEST(CudaFlashAttention, MatchesItsEmulationAndTheReference) {
+  SKIP_WITHOUT_GPU();
+  if (!cuda::flash_attention_supported(128)) GTEST_SKIP() << "flash attention needs compute capability 8.0";
+  for (const deskpilot::testing::FlashCase& c : deskpilot::testing::flash_cases()) {
+    SCOPED_TRACE("len " + std::to_string(c.len) + " past " + std::to_string(c.past) + " heads " +
+                 std::to_string(c.q_heads) + "/" + std::to_string(c.kv_heads) + " head_dim " +
+                 std::to_string(c.head_dim) + (c.starts.empty() ? " causal" : " segments"));
+    ASSERT_TRUE(cuda::flash_attention_supported(c.head_dim));
+    const int64_t keys = c.past + c.len, spare = 70;  // rows after the last key: NaN
+    const auto q = random_floats(static_cast<size_t>(c.len * c.q_heads * c.head_dim), 31);
+    auto k = random_floats(static_cast<size_t>((keys + spare) * c.kv_heads * c.head_dim), 32);
+    auto v = random_floats(k.size(), 33);
+    std::vector<float> want(q.size()), emulated(q.size());
+    if (c.starts.empty())
+      attention_causal_reference(q.data(), k.data(), v.data(), want.data(), c.len, c.past, c.q_heads, c.kv_heads,
+                                 c.head_dim);
+    else
+      attention_segments_reference(q.data(), k.data(), v.data(), want.data(), c.len, c.q_heads, c.head_dim,
+                                   c.starts.data(), static_cast<int64_t>(c.starts.size()) - 1);
+    deskpilot::testing::flash_attention_emulated(q.data(), k.data(), v.data(), emulated.data(), c.len, c.past, c.starts,
+                                      c.q_heads, c.kv_heads, c.head_dim);
+    for (size_t i = static_cast<size_t>(keys * c.kv_heads * c.head_dim); i < k.size(); ++i)
+      k[i] = v[i] = std::numeric_limits<float>::quiet_NaN();
+    std::vector<uint16_t> k16(k.size()), v16(v.size());
+    for (size_t i = 0; i < k.size(); ++i) {
+      k16[i] = f32_to_bf16(k[i]);
+      v16[i] = f32_to_bf16(v[i]);
+    }
+    DeviceBuffer<float> dq(q), dk(k), dv(v);
+    DeviceBuffer<uint16_t> dk16(k16), dv16(v16);
+    DeviceBuffer<int64_t> dpast(std::vector<int64_t>{c.past});
+    DeviceBuffer<int64_t> dstarts(c.starts.empty() ? std::vector<int64_t>{0} : c.starts);
+    for (int variant = 0; variant < 3; ++variant) {  // F32 KV; BF16 KV; F32 KV with past on the device
+      SCOPED_TRACE(variant == 0 ? "F32 K/V" : variant == 1 ? "BF16 K/V" : "past on the device");
+      if (variant == 2 && !c.starts.empty()) continue;
+      DeviceBuffer<float> dout(q.size());
+      cuda::FlashAttentionArgs a;
+      a.q = dq.get();
+      a.k = variant == 1 ? static_cast<const void*>(dk16.get()) : dk.get();
+      a.v = variant == 1 ? static_cast<const void*>(dv16.get()) : dv.get();
+      a.storage = variant == 1 ? cuda::KvStorage::kBf16 : cuda::KvStorage::kF32;
+      a.out = dout.get();
+      a.len = c.len;
+      a.past = variant == 2 ? 0 : c.past;  // with past_at, what the kernel reads decides
+      a.past_at = variant == 2 ? dpast.get() : nullptr;
+      a.starts = c.starts.empty() ? nullptr : dstarts.get();
+      a.segments = static_cast<int64_t>(c.starts.size()) - 1;
+      a.q_heads = c.q_heads;
+      a.kv_heads = c.kv_heads;
+      a.head_dim = c.head_dim;
+      ASSERT_EQ(cuda::flash_attention(a, nullptr), cudaSuccess);
+      const auto got = dout.download();
+      expect_close(got, emulated, 4e-3, 1e-3);
+      expect_close(got, want, deskpilot::testing::kFlashAttentionBound, 0);
+      EXPECT_TRUE(dout.guard_intact());
+    }
+  }
+  // What it does not run is refused, not run.
+  EXPECT_FALSE(cuda::flash_attention_supported(33));
+  EXPECT_FALSE(cuda::flash_attention_supported(256));
+  DeviceBuffer<float> d(4 * 64);
+  cuda::FlashAttentionArgs bad;
+  bad.q = bad.out = d.get();
+  bad.k = bad.v = d.get();
+  bad.len = 1;
+  bad.q_heads = 3;
+  bad.kv_heads = 2;  // not a group
+  bad.head_dim = 64;
+  EXPECT_EQ(cuda::flash_attention(bad, nullptr), cudaErrorInvalidValue);
+  bad.q_heads = 2;
+  bad.head_dim = 33;
+  EXPECT_EQ(cuda::flash_attention(bad, nullptr), cudaErrorInvalidValue);
+}
+
 // Top-p on the device: every draw lies in the CPU's nucleus (probabilities
 // sorted, the smallest prefix reaching top_p), a tiny top_p is greedy, and
 // over many uniforms the draws follow the renormalised nucleus (each
@@ -510,6 +593,169 @@ TEST(CudaOps, Bf16GemmMatchesCpuOnTheSameRoundedInputs) {
         EXPECT_TRUE(dy.guard_intact());
         EXPECT_TRUE(scratch.guard_intact());
       }
+}
+
+// The decoder's fused kernels give what the kernels they replace give, bit
+// for bit: norms and SwiGLU writing BF16 = the FP32 kernel then f32_to_bf16;
+// bias + split + rotation + cache append = add_bias_rows, the split, two
+// rope_apply, copy_rows_at and f32_to_bf16 for the cache (rows around the
+// appended ones untouched); a projection accumulating into y = y + the
+// projection.
+TEST(CudaOps, FusedDecoderKernelsEqualTheKernelsTheyReplace) {
+  SKIP_WITHOUT_GPU();
+  const auto bits_of = [](DeviceBuffer<float>& f, size_t n) {
+    DeviceBuffer<uint16_t> b(n);
+    EXPECT_EQ(cuda::f32_to_bf16(f.get(), b.get(), static_cast<int64_t>(n), nullptr), cudaSuccess);
+    return b.download();
+  };
+  for (int64_t rows : kBatches)
+    for (int64_t dim : {int64_t{33}, int64_t{1025}}) {
+      SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(dim));
+      const auto x = random_floats(static_cast<size_t>(rows * dim), 41);
+      const auto w = random_floats(static_cast<size_t>(dim), 42);
+      DeviceBuffer<float> dx(x), dw(w), norm32(x.size());
+      DeviceBuffer<uint16_t> norm16(x.size());
+      ASSERT_EQ(cuda::rmsnorm_f32(dx.get(), dw.get(), norm32.get(), rows, dim, 1e-6f, nullptr), cudaSuccess);
+      ASSERT_EQ(cuda::rmsnorm_bf16(dx.get(), dw.get(), norm16.get(), rows, dim, 1e-6f, nullptr), cudaSuccess);
+      EXPECT_EQ(norm16.download(), bits_of(norm32, x.size()));
+      EXPECT_TRUE(norm16.guard_intact());
+      const auto gu = random_floats(static_cast<size_t>(rows * 2 * dim), 43, -8, 8);
+      DeviceBuffer<float> dgu(gu), act32(static_cast<size_t>(rows * dim));
+      DeviceBuffer<uint16_t> act16(static_cast<size_t>(rows * dim));
+      ASSERT_EQ(cuda::silu_mul_fused(dgu.get(), act32.get(), rows, dim, nullptr), cudaSuccess);
+      ASSERT_EQ(cuda::silu_mul_fused_bf16(dgu.get(), act16.get(), rows, dim, nullptr), cudaSuccess);
+      EXPECT_EQ(act16.download(), bits_of(act32, static_cast<size_t>(rows * dim)));
+      EXPECT_TRUE(act16.guard_intact());
+    }
+
+  const int64_t q_heads = 4, kv_heads = 2, hd = 16, past = 5, capacity = 40;
+  const int64_t qd = q_heads * hd, kvd = kv_heads * hd, row = qd + 2 * kvd;
+  for (int64_t len : kBatches) {
+    SCOPED_TRACE("len " + std::to_string(len));
+    const auto qkv = random_floats(static_cast<size_t>(len * row), 44);
+    const auto bias = random_floats(static_cast<size_t>(row), 45);
+    std::vector<int64_t> positions(static_cast<size_t>(3 * len));
+    for (int64_t t = 0; t < len; ++t) positions[t] = positions[len + t] = positions[2 * len + t] = past + t;
+    std::vector<float> freq(static_cast<size_t>(hd / 2));
+    std::vector<int32_t> streams(freq.size());
+    const int64_t section[3] = {2, 3, 3};
+    mrope_frequencies(hd, 1e6, section, freq.data(), streams.data());
+    DeviceBuffer<int64_t> dpos(positions), dpast(std::vector<int64_t>{past});
+    DeviceBuffer<float> dfreq(freq), dcos(static_cast<size_t>(len * hd)), dsin(static_cast<size_t>(len * hd));
+    DeviceBuffer<int32_t> dstreams(streams);
+    ASSERT_EQ(cuda::mrope_cos_sin(dpos.get(), len, hd, dfreq.get(), dstreams.get(), dcos.get(), dsin.get(), nullptr),
+              cudaSuccess);
+    // The unfused way: bias, split (on the host), rotate, append, round the cache.
+    DeviceBuffer<float> biased(qkv), dbias(bias);
+    ASSERT_EQ(cuda::add_bias_rows(biased.get(), dbias.get(), len, row, nullptr), cudaSuccess);
+    const auto b = biased.download();
+    std::vector<float> q(static_cast<size_t>(len * qd)), k(static_cast<size_t>(len * kvd)), v(k.size());
+    for (int64_t t = 0; t < len; ++t) {
+      std::copy_n(b.begin() + t * row, qd, q.begin() + t * qd);
+      std::copy_n(b.begin() + t * row + qd, kvd, k.begin() + t * kvd);
+      std::copy_n(b.begin() + t * row + qd + kvd, kvd, v.begin() + t * kvd);
+    }
+    DeviceBuffer<float> dq(q), dk(k), dv(v);
+    ASSERT_EQ(cuda::rope_apply(dq.get(), len, q_heads, hd, dcos.get(), dsin.get(), nullptr), cudaSuccess);
+    ASSERT_EQ(cuda::rope_apply(dk.get(), len, kv_heads, hd, dcos.get(), dsin.get(), nullptr), cudaSuccess);
+    DeviceBuffer<float> kc32(std::vector<float>(static_cast<size_t>(capacity * kvd), -1.f)), vc32(kc32.download());
+    ASSERT_EQ(cuda::copy_rows_at(dk.get(), kc32.get(), len, kvd, dpast.get(), nullptr), cudaSuccess);
+    ASSERT_EQ(cuda::copy_rows_at(dv.get(), vc32.get(), len, kvd, dpast.get(), nullptr), cudaSuccess);
+    const auto want_k = bits_of(kc32, static_cast<size_t>(capacity * kvd));
+    const auto want_v = bits_of(vc32, static_cast<size_t>(capacity * kvd));
+    // The fused way, into caches that start as the unfused ones did.
+    const std::vector<uint16_t> empty(static_cast<size_t>(capacity * kvd), f32_to_bf16(-1.f));
+    DeviceBuffer<float> fq(q.size());
+    DeviceBuffer<uint16_t> kc16(empty), vc16(empty);
+    DeviceBuffer<float> dqkv(qkv);
+    cuda::RopeSplitAppend a;
+    a.qkv = dqkv.get();
+    a.bias = dbias.get();
+    a.len = len;
+    a.q_heads = q_heads;
+    a.kv_heads = kv_heads;
+    a.head_dim = hd;
+    a.cos = dcos.get();
+    a.sin = dsin.get();
+    a.q = fq.get();
+    a.k_cache = kc16.get();
+    a.v_cache = vc16.get();
+    a.past = dpast.get();
+    ASSERT_EQ(cuda::rope_split_append(a, nullptr), cudaSuccess);
+    EXPECT_EQ(fq.download(), dq.download());
+    EXPECT_EQ(kc16.download(), want_k);
+    EXPECT_EQ(vc16.download(), want_v);
+    EXPECT_TRUE(fq.guard_intact() && kc16.guard_intact() && vc16.guard_intact());
+  }
+
+  std::string error;
+  auto gemm = cuda::Gemm::create(nullptr, &error);
+  ASSERT_NE(gemm, nullptr) << error;
+  const int64_t m = 19, k = 260, n = 33;
+  const auto x = random_floats(static_cast<size_t>(m * k), 46);
+  const auto wf = random_floats(static_cast<size_t>(n * k), 47, -0.5f, 0.5f);
+  const auto y0 = random_floats(static_cast<size_t>(m * n), 48);
+  std::vector<uint16_t> w(wf.size()), x16(x.size());
+  for (size_t i = 0; i < w.size(); ++i) w[i] = f32_to_bf16(wf[i]);
+  for (size_t i = 0; i < x.size(); ++i) x16[i] = f32_to_bf16(x[i]);
+  DeviceBuffer<uint16_t> dw(w), dx16(x16);
+  DeviceBuffer<float> plain(y0.size()), acc(y0);
+  ASSERT_TRUE(gemm->linear_from_bf16(dx16.get(), m, k, dw.get(), n, nullptr, plain.get(), false, &error)) << error;
+  ASSERT_TRUE(gemm->linear_from_bf16(dx16.get(), m, k, dw.get(), n, nullptr, acc.get(), true, &error)) << error;
+  auto want = plain.download();
+  for (size_t i = 0; i < want.size(); ++i) want[i] += y0[i];
+  expect_close(acc.download(), want, 1e-5, 1e-6);
+  EXPECT_TRUE(acc.guard_intact());
+}
+
+// The decoder's BF16 cache read by the FP32-softmax kernels: equal to the
+// FP32 kernels on the same values widened (the rounding is the cache's,
+// not the kernels'), for decode (grouped and not) and prefill.
+TEST(CudaOps, AttentionOverABf16CacheEqualsFp32OnTheRoundedValues) {
+  SKIP_WITHOUT_GPU();
+  for (const auto& [q_heads, kv_heads, head_dim] :
+       {std::tuple<int64_t, int64_t, int64_t>{28, 4, 128}, {4, 2, 33}, {8, 1, 64}, {2, 2, 256}}) {
+    SCOPED_TRACE(std::to_string(q_heads) + "/" + std::to_string(kv_heads) + " heads, head_dim " +
+                 std::to_string(head_dim));
+    const int64_t capacity = 700, past = 611, len = 19;
+    const auto q = random_floats(static_cast<size_t>(len * q_heads * head_dim), 51);
+    auto k = random_floats(static_cast<size_t>(capacity * kv_heads * head_dim), 52);
+    auto v = random_floats(k.size(), 53);
+    std::vector<uint16_t> k16(k.size()), v16(v.size());
+    for (size_t i = 0; i < k.size(); ++i) {
+      k16[i] = f32_to_bf16(k[i]);
+      v16[i] = f32_to_bf16(v[i]);
+      k[i] = bf16_to_f32(k16[i]);
+      v[i] = bf16_to_f32(v16[i]);
+    }
+    DeviceBuffer<float> dq(q), dk(k), dv(v), want(q.size()), got(q.size());
+    DeviceBuffer<uint16_t> dk16(k16), dv16(v16);
+    DeviceBuffer<int64_t> dpast(std::vector<int64_t>{past});
+    DeviceBuffer<float> work(static_cast<size_t>(cuda::attention_decode_workspace(capacity, q_heads, head_dim)));
+    ASSERT_EQ(cuda::attention_decode(dq.get(), dk.get(), dv.get(), want.get(), dpast.get(), capacity, q_heads,
+                                     kv_heads, head_dim, work.get(), nullptr),
+              cudaSuccess);
+    ASSERT_EQ(cuda::attention_decode(dq.get(), dk16.get(), dv16.get(), got.get(), dpast.get(), capacity, q_heads,
+                                     kv_heads, head_dim, work.get(), nullptr),
+              cudaSuccess);
+    const auto decode_want = want.download(), decode_got = got.download();
+    EXPECT_EQ(std::vector<float>(decode_got.begin(), decode_got.begin() + q_heads * head_dim),
+              std::vector<float>(decode_want.begin(), decode_want.begin() + q_heads * head_dim));
+    // And the grouped decode against the exact reference (keys 0..past).
+    std::vector<float> exact(static_cast<size_t>(q_heads * head_dim));
+    attention_causal_reference(q.data(), k.data(), v.data(), exact.data(), 1, past, q_heads, kv_heads, head_dim);
+    expect_close(std::vector<float>(decode_got.begin(), decode_got.begin() + q_heads * head_dim), exact, 2e-6, 1e-5);
+    const int64_t prefix = past - len + 1;  // the 19 queries are the cache's last rows
+    DeviceBuffer<int64_t> dprefix(std::vector<int64_t>{prefix});
+    ASSERT_EQ(cuda::attention_causal_at(dq.get(), dk.get(), dv.get(), want.get(), len, dprefix.get(), q_heads,
+                                        kv_heads, head_dim, nullptr),
+              cudaSuccess);
+    ASSERT_EQ(cuda::attention_causal_at(dq.get(), dk16.get(), dv16.get(), got.get(), len, dprefix.get(), q_heads,
+                                        kv_heads, head_dim, nullptr),
+              cudaSuccess);
+    EXPECT_EQ(got.download(), want.download());
+    EXPECT_TRUE(got.guard_intact() && work.guard_intact());
+  }
 }
 
 }  // namespace
