@@ -235,22 +235,24 @@ struct CudaLanguageModel::Impl {
     check(kc::rope_split_append(a, stream), "rope, split and append");
   }
 
-  // From the fused projection (work.qkv) to attention's output (work.attn):
-  // new K/V rows into the cache(s), then attention, for one sequence (n
-  // tokens, cache length at work.past[0]) or for b sequences of one token.
-  using Attend = void (*)(Impl&, const TextConfig&, int64_t layer, int64_t n, CudaKvCache* const* caches,
+  // From the fused projection (work.qkv) to attention's output: new K/V
+  // rows into the cache(s), then attention, for one sequence (n tokens,
+  // cache length at work.past[0]) or for b sequences of one token. The
+  // output goes to work.scratch as BF16 (the o projection's input; true) or,
+  // from the FP32 fallback kernel, to work.attn (false).
+  using Attend = bool (*)(Impl&, const TextConfig&, int64_t layer, int64_t n, CudaKvCache* const* caches,
                           int64_t count, Check& check);
 
-  static void attend_one(Impl& w, const TextConfig& c, int64_t l, int64_t n, CudaKvCache* const* caches, int64_t,
+  static bool attend_one(Impl& w, const TextConfig& c, int64_t l, int64_t n, CudaKvCache* const* caches, int64_t,
                          Check& check) {
     CudaKvCache& cache = *caches[0];
     Work& b = w.work;
     w.split_append(c, b.qkv, w.layers[l].qkv_bias, n, b.cos, b.sin, b.q, cache, l, b.past, check);
     if (n == 1) {  // decode: the keys split across blocks
-      check(kc::attention_decode(b.q, cache.k_[l], cache.v_[l], b.attn, b.past, cache.capacity_, c.num_heads,
+      check(kc::attention_decode(b.q, cache.k_[l], cache.v_[l], b.scratch, b.past, cache.capacity_, c.num_heads,
                                  c.num_kv_heads, c.head_dim, b.split, w.stream),
             "decode attention");
-      return;
+      return true;
     }
     if (w.flash) {
       kc::FlashAttentionArgs a;
@@ -258,21 +260,22 @@ struct CudaLanguageModel::Impl {
       a.k = cache.k_[l];
       a.v = cache.v_[l];
       a.storage = kc::KvStorage::kBf16;
-      a.out = b.attn;
+      a.out_bf16 = b.scratch;
       a.len = n;
       a.past_at = b.past;
       a.q_heads = c.num_heads;
       a.kv_heads = c.num_kv_heads;
       a.head_dim = c.head_dim;
       check(kc::flash_attention(a, w.stream), "flash attention");
-      return;
+      return true;
     }
     check(kc::attention_causal_at(b.q, cache.k_[l], cache.v_[l], b.attn, n, b.past, c.num_heads, c.num_kv_heads,
                                   c.head_dim, w.stream),
           "attention");
+    return false;
   }
 
-  static void attend_each(Impl& w, const TextConfig& c, int64_t l, int64_t, CudaKvCache* const* caches,
+  static bool attend_each(Impl& w, const TextConfig& c, int64_t l, int64_t, CudaKvCache* const* caches,
                           int64_t count, Check& check) {
     const int64_t hd = c.head_dim, qd = c.num_heads * hd, qkv_row = qd + 2 * c.num_kv_heads * hd;
     Work& b = w.work;
@@ -280,10 +283,11 @@ struct CudaLanguageModel::Impl {
       CudaKvCache& cache = *caches[r];
       w.split_append(c, b.qkv + r * qkv_row, w.layers[l].qkv_bias, 1, b.cos + r * hd, b.sin + r * hd, b.q + r * qd,
                      cache, l, b.past + r, check);
-      check(kc::attention_decode(b.q + r * qd, cache.k_[l], cache.v_[l], b.attn + r * qd, b.past + r,
+      check(kc::attention_decode(b.q + r * qd, cache.k_[l], cache.v_[l], b.scratch + r * qd, b.past + r,
                                  cache.capacity_, c.num_heads, c.num_kv_heads, c.head_dim, b.split, w.stream),
             "decode attention");
     }
+    return true;
   }
 
   // Everything from the inputs in work.h / work.positions / work.past to
@@ -291,9 +295,9 @@ struct CudaLanguageModel::Impl {
   // synchronisation and no host memory (a decode step is captured from it).
   void run(const TextConfig& c, int64_t n, CudaKvCache* const* caches, int64_t count, Attend attend,
            int64_t logit_rows_out, Check& check) {
-    // Per layer, 11 launches at batch 1 (23 before; cuBLAS may add a split-K
-    // reduction to a projection): norms and the activation write the
-    // next projection's BF16 input, the bias, split, rotation and cache
+    // Per layer, 10 launches at batch 1 (23 before; cuBLAS may add a split-K
+    // reduction to a projection): norms, attention and the activation write
+    // the next projection's BF16 input, the bias, split, rotation and cache
     // append are one kernel, and both residual additions happen in the
     // projections' epilogue.
     const int64_t d = c.hidden_size, hd = c.head_dim, inter = c.intermediate_size;
@@ -305,8 +309,8 @@ struct CudaLanguageModel::Impl {
       const DeviceLayer& L = layers[l];
       check(kc::rmsnorm_bf16(b.h, L.input_norm, b.scratch, n, d, eps, s), "rmsnorm");
       linear_scratch(n, L.qkv, b.qkv, false, check);
-      attend(*this, c, l, n, caches, count, check);
-      check(kc::f32_to_bf16(b.attn, b.scratch, n * L.o.cols, s), "attention output to BF16");
+      if (!attend(*this, c, l, n, caches, count, check))
+        check(kc::f32_to_bf16(b.attn, b.scratch, n * L.o.cols, s), "attention output to BF16");
       linear_scratch(n, L.o, b.h, true, check);  // h += o(attn)
       check(kc::rmsnorm_bf16(b.h, L.post_norm, b.scratch, n, d, eps, s), "rmsnorm");
       linear_scratch(n, L.gate_up, b.gu, false, check);

@@ -210,7 +210,11 @@ __global__ void split_group_kernel(const float* q, const KV* k, const KV* v, flo
   }
 }
 
-__global__ void merge_kernel(const float* work, float* out, int64_t splits, int64_t head_dim) {
+__device__ __forceinline__ void store(float* out, int64_t i, float v) { out[i] = v; }
+__device__ __forceinline__ void store(uint16_t* out, int64_t i, float v) { out[i] = bf16_bits(v); }
+
+template <typename Out>
+__global__ void merge_kernel(const float* work, Out* out, int64_t splits, int64_t head_dim) {
   const int64_t h = blockIdx.x;
   const float* base = work + h * splits * (head_dim + 2);
   float m = -FLT_MAX;
@@ -230,7 +234,7 @@ __global__ void merge_kernel(const float* work, float* out, int64_t splits, int6
       const float* st = base + s * (head_dim + 2);
       if (st[head_dim + 1] > 0.f) o += st[d] * expf(st[head_dim] - m);
     }
-    out[h * head_dim + d] = o * inv;
+    store(out, h * head_dim + d, o * inv);
   }
 }
 
@@ -407,8 +411,8 @@ void launch_group(const float* q, const KV* k, const KV* v, float* workspace, co
   split_group_kernel<KV, G><<<grid, kThreads, 0, stream>>>(q, k, v, workspace, past, kv_heads, head_dim, scale);
 }
 
-template <typename KV>
-cudaError_t launch_decode(const float* q, const KV* k, const KV* v, float* out, const int64_t* past,
+template <typename KV, typename Out>
+cudaError_t launch_decode(const float* q, const KV* k, const KV* v, Out* out, const int64_t* past,
                           int64_t capacity, int64_t q_heads, int64_t kv_heads, int64_t head_dim, float* workspace,
                           cudaStream_t stream) {
   if (!past || capacity <= 0 || q_heads <= 0 || kv_heads <= 0 || q_heads % kv_heads || head_dim <= 0)
@@ -449,6 +453,12 @@ cudaError_t attention_decode(const float* q, const float* k, const float* v, flo
 cudaError_t attention_decode(const float* q, const uint16_t* k, const uint16_t* v, float* out, const int64_t* past,
                              int64_t capacity, int64_t q_heads, int64_t kv_heads, int64_t head_dim, float* workspace,
                              cudaStream_t stream) {
+  return launch_decode(q, k, v, out, past, capacity, q_heads, kv_heads, head_dim, workspace, stream);
+}
+
+cudaError_t attention_decode(const float* q, const uint16_t* k, const uint16_t* v, uint16_t* out,
+                             const int64_t* past, int64_t capacity, int64_t q_heads, int64_t kv_heads,
+                             int64_t head_dim, float* workspace, cudaStream_t stream) {
   return launch_decode(q, k, v, out, past, capacity, q_heads, kv_heads, head_dim, workspace, stream);
 }
 

@@ -46,6 +46,11 @@ cudaError_t attention_decode(const float* q, const float* k, const float* v, flo
 cudaError_t attention_decode(const float* q, const uint16_t* k, const uint16_t* v, float* out, const int64_t* past,
                              int64_t capacity, int64_t q_heads, int64_t kv_heads, int64_t head_dim, float* workspace,
                              cudaStream_t stream);
+// The same writing BF16 bits (the next projection's input): the FP32 result
+// rounded as f32_to_bf16 rounds it.
+cudaError_t attention_decode(const float* q, const uint16_t* k, const uint16_t* v, uint16_t* out,
+                             const int64_t* past, int64_t capacity, int64_t q_heads, int64_t kv_heads,
+                             int64_t head_dim, float* workspace, cudaStream_t stream);
 
 // q, k, v, out: (n, heads, head_dim); starts: (segments + 1) device, with
 // starts[0] = 0 and starts[segments] = n; token t attends to its segment.

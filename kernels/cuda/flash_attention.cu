@@ -79,7 +79,8 @@ __device__ Keys span_of(int64_t first, int64_t last, int64_t group, int64_t past
 template <int HD, typename KV>
 __global__ void __launch_bounds__(kFlashThreads)
     flash_kernel(const float* __restrict__ q, const KV* __restrict__ k, const KV* __restrict__ v,
-                 float* __restrict__ out, int64_t len, int64_t past, const int64_t* past_at, const int64_t* starts,
+                 float* __restrict__ out, uint16_t* __restrict__ out_bf16, int64_t len, int64_t past,
+                 const int64_t* past_at, const int64_t* starts,
                  int64_t segments, int64_t q_heads, int64_t kv_heads, float scale_log2) {
   constexpr int kSteps = HD / 16;             // k-steps of Q K^T
   constexpr int kOutTiles = HD / 8;           // n-tiles of P V
@@ -98,18 +99,18 @@ __global__ void __launch_bounds__(kFlashThreads)
   // This thread's rows g and g + 8 of its warp's 16: row r is token r / group,
   // query head kvh * group + r % group.
   const float* qp[2];
-  float* op[2];
+  int64_t op[2];  // offset of the row's output, -1: a padding row
   Keys mine[2];
   for (int i = 0; i < 2; ++i) {
     const int64_t r = row0 + warp * kRowsPerWarp + g + 8 * i;
     if (r < rows) {
       const int64_t t = r / group, h = kvh * group + r % group;
       qp[i] = q + t * q_row + h * HD;
-      op[i] = out + t * q_row + h * HD;
+      op[i] = t * q_row + h * HD;
       mine[i] = keys_of(t, past, starts, segments);
     } else {
       qp[i] = nullptr;
-      op[i] = nullptr;
+      op[i] = -1;
       mine[i] = {0, 0};
     }
   }
@@ -201,18 +202,24 @@ __global__ void __launch_bounds__(kFlashThreads)
   }
   for (int i = 0; i < 2; ++i) {
     const float total = group_sum(l[i]);
-    if (!op[i]) continue;
+    if (op[i] < 0) continue;
     const float inv = total > 0.f ? 1.f / total : 0.f;
-    for (int n = 0; n < kOutTiles; ++n)
-      *reinterpret_cast<float2*>(op[i] + n * 8 + c * 2) = make_float2(o[n][2 * i] * inv, o[n][2 * i + 1] * inv);
+    for (int n = 0; n < kOutTiles; ++n) {
+      const float lo = o[n][2 * i] * inv, hi = o[n][2 * i + 1] * inv;
+      const int64_t at = op[i] + n * 8 + c * 2;
+      if (out_bf16)
+        *reinterpret_cast<uint32_t*>(out_bf16 + at) = bf16_bits(lo) | static_cast<uint32_t>(bf16_bits(hi)) << 16;
+      else
+        *reinterpret_cast<float2*>(out + at) = make_float2(lo, hi);
+    }
   }
 }
 
 template <int HD, typename KV>
 cudaError_t launch(const FlashAttentionArgs& a, const KV* k, const KV* v, dim3 grid, float scale_log2,
                    cudaStream_t stream) {
-  flash_kernel<HD, KV><<<grid, kFlashThreads, 0, stream>>>(a.q, k, v, a.out, a.len, a.past, a.past_at, a.starts,
-                                                           a.segments, a.q_heads, a.kv_heads, scale_log2);
+  flash_kernel<HD, KV><<<grid, kFlashThreads, 0, stream>>>(a.q, k, v, a.out, a.out_bf16, a.len, a.past, a.past_at,
+                                                           a.starts, a.segments, a.q_heads, a.kv_heads, scale_log2);
   return cudaGetLastError();
 }
 
@@ -249,7 +256,7 @@ bool flash_attention_supported(int64_t head_dim) {
 }
 
 cudaError_t flash_attention(const FlashAttentionArgs& a, cudaStream_t stream) {
-  if (!a.q || !a.k || !a.v || !a.out || a.len <= 0 || a.q_heads <= 0 || a.kv_heads <= 0 || a.q_heads % a.kv_heads)
+  if (!a.q || !a.k || !a.v || !a.out == !a.out_bf16 || a.len <= 0 || a.q_heads <= 0 || a.kv_heads <= 0 || a.q_heads % a.kv_heads)
     return cudaErrorInvalidValue;
   if (a.starts ? (a.segments <= 0 || a.q_heads != a.kv_heads) : a.past < 0) return cudaErrorInvalidValue;
   if (!head_dim_compiled(a.head_dim)) return cudaErrorInvalidValue;

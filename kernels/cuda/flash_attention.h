@@ -29,7 +29,8 @@ bool flash_attention_supported(int64_t head_dim);
 enum class KvStorage { kF32, kBf16 };
 
 // q: (len, q_heads, head_dim) FP32; k, v: (keys, kv_heads, head_dim) as
-// `storage` says; out: (len, q_heads, head_dim) FP32. Scale 1/sqrt(head_dim).
+// `storage` says; out: (len, q_heads, head_dim) FP32, or out_bf16 the same
+// as BF16 bits. Scale 1/sqrt(head_dim).
 // Row t's keys: with `starts` null, causal after a prefix: 0..past + t, past
 // from *past_at when that is set (read when the kernel runs) else `past`;
 // with `starts` (segments + 1 device values, starts[0] = 0, the last = len),
@@ -40,6 +41,7 @@ struct FlashAttentionArgs {
   const void* v = nullptr;
   KvStorage storage = KvStorage::kF32;
   float* out = nullptr;
+  uint16_t* out_bf16 = nullptr;  // instead of out: BF16 bits (the next projection's input)
   int64_t len = 0, past = 0;
   const int64_t* past_at = nullptr;
   const int64_t* starts = nullptr;

@@ -480,6 +480,15 @@ TEST(CudaFlashAttention, MatchesItsEmulationAndTheReference) {
       expect_close(got, emulated, 4e-3, 1e-3);
       expect_close(got, want, deskpilot::testing::kFlashAttentionBound, 0);
       EXPECT_TRUE(dout.guard_intact());
+      // Written as BF16 instead: the same values rounded.
+      DeviceBuffer<uint16_t> dout16(q.size());
+      a.out = nullptr;
+      a.out_bf16 = dout16.get();
+      ASSERT_EQ(cuda::flash_attention(a, nullptr), cudaSuccess);
+      std::vector<uint16_t> rounded(got.size());
+      for (size_t i = 0; i < got.size(); ++i) rounded[i] = f32_to_bf16(got[i]);
+      EXPECT_EQ(dout16.download(), rounded);
+      EXPECT_TRUE(dout16.guard_intact());
     }
   }
   // What it does not run is refused, not run.
@@ -739,6 +748,14 @@ TEST(CudaOps, AttentionOverABf16CacheEqualsFp32OnTheRoundedValues) {
                                      kv_heads, head_dim, work.get(), nullptr),
               cudaSuccess);
     const auto decode_want = want.download(), decode_got = got.download();
+    DeviceBuffer<uint16_t> got16(static_cast<size_t>(q_heads * head_dim));
+    ASSERT_EQ(cuda::attention_decode(dq.get(), dk16.get(), dv16.get(), got16.get(), dpast.get(), capacity, q_heads,
+                                     kv_heads, head_dim, work.get(), nullptr),
+              cudaSuccess);
+    std::vector<uint16_t> rounded(static_cast<size_t>(q_heads * head_dim));
+    for (size_t i = 0; i < rounded.size(); ++i) rounded[i] = f32_to_bf16(decode_got[i]);
+    EXPECT_EQ(got16.download(), rounded);  // the BF16 output: the FP32 one rounded
+    EXPECT_TRUE(got16.guard_intact());
     EXPECT_EQ(std::vector<float>(decode_got.begin(), decode_got.begin() + q_heads * head_dim),
               std::vector<float>(decode_want.begin(), decode_want.begin() + q_heads * head_dim));
     // And the grouped decode against the exact reference (keys 0..past).
