@@ -27,6 +27,7 @@
 #include "engine/image_patches.h"
 #include "engine/kv_cache.h"
 #include "engine/qwen2_lm.h"
+#include "engine/sampling.h"
 #include "engine/tensor_sink.h"
 #include "engine/vision_tower.h"
 
@@ -40,6 +41,13 @@ class DecoderCache {
   virtual bool reserve(int64_t tokens, std::string* error) = 0;
   // Forget everything after the first n tokens (a shared prompt prefix stays).
   virtual void truncate(int64_t n) = 0;
+};
+
+// One generation's token choice held by a backend that chooses on the
+// device (Decoder::new_token_chooser).
+class TokenChooser {
+ public:
+  virtual ~TokenChooser() = default;
 };
 
 class Decoder {
@@ -61,6 +69,20 @@ class Decoder {
   // i of positions (3, b), appended to caches[i]; logits (b, vocab).
   virtual bool forward_batch(const float* embeddings, int64_t b, const int64_t* positions,
                              DecoderCache* const* caches, float* logits, std::string* error) = 0;
+
+  // Choosing tokens on the device, where the backend can (CUDA): a decode
+  // step then sends back one id instead of the logits. new_token_chooser
+  // gives the state for one generation after `prompt` (nullptr: this
+  // backend leaves the choice to the host's Sampler, the CPU's way);
+  // note_token counts a token chosen elsewhere (the first, from the
+  // prefill's logits); forward_choose is forward() of one token ending in
+  // Sampler's choice with `uniform` as the step's draw.
+  virtual std::unique_ptr<TokenChooser> new_token_chooser(const std::vector<int32_t>& prompt,
+                                                          std::string* error) = 0;
+  virtual bool note_token(TokenChooser* chooser, int32_t id, std::string* error) = 0;
+  virtual bool forward_choose(const float* embedding, const int64_t* positions, DecoderCache* cache,
+                              TokenChooser* chooser, const SamplingParams& params, double uniform, int32_t* id,
+                              std::string* error) = 0;
 };
 
 class ImageEncoder {

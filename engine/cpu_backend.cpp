@@ -42,6 +42,18 @@ class CpuDecoder : public Decoder {
     lm_.forward_batch(embeddings, b, positions, kv.data(), logits);
     return true;
   }
+  // The host's Sampler chooses (it reads the logits where they already are).
+  std::unique_ptr<TokenChooser> new_token_chooser(const std::vector<int32_t>&, std::string*) override {
+    return nullptr;
+  }
+  bool note_token(TokenChooser*, int32_t, std::string* error) override {
+    if (error) *error = "the CPU backend does not choose tokens itself";
+    return false;
+  }
+  bool forward_choose(const float*, const int64_t*, DecoderCache*, TokenChooser*, const SamplingParams&, double,
+                      int32_t*, std::string* error) override {
+    return note_token(nullptr, 0, error);
+  }
 
  private:
   std::unique_ptr<Qwen2LanguageModel> owned_;  // random weights; else the Model owns the decoder

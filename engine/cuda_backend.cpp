@@ -27,6 +27,11 @@ class CudaCache : public DecoderCache {
   std::unique_ptr<CudaKvCache> cache_;
 };
 
+struct CudaChooser : TokenChooser {
+  explicit CudaChooser(std::unique_ptr<CudaTokenState> s) : state(std::move(s)) {}
+  std::unique_ptr<CudaTokenState> state;
+};
+
 class CudaDecoder : public Decoder {
  public:
   explicit CudaDecoder(std::unique_ptr<CudaLanguageModel> lm) : lm_(std::move(lm)) {}
@@ -48,6 +53,23 @@ class CudaDecoder : public Decoder {
     for (int64_t i = 0; i < b; ++i) kv[i] = static_cast<CudaCache*>(caches[i])->get();
     std::lock_guard<std::mutex> lock(mutex_);
     return lm_->forward_batch(embeddings, b, positions, kv.data(), logits, error);
+  }
+  std::unique_ptr<TokenChooser> new_token_chooser(const std::vector<int32_t>& prompt, std::string* error) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto state = lm_->new_token_state(prompt, error);
+    if (!state) return nullptr;
+    return std::make_unique<CudaChooser>(std::move(state));
+  }
+  bool note_token(TokenChooser* chooser, int32_t id, std::string* error) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return lm_->record_token(static_cast<CudaChooser*>(chooser)->state.get(), id, error);
+  }
+  bool forward_choose(const float* embedding, const int64_t* positions, DecoderCache* cache, TokenChooser* chooser,
+                      const SamplingParams& params, double uniform, int32_t* id, std::string* error) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return lm_->decode_choose(embedding, positions, static_cast<CudaCache*>(cache)->get(), params,
+                              static_cast<float>(uniform), static_cast<CudaChooser*>(chooser)->state.get(), id,
+                              error);
   }
 
  private:

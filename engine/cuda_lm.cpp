@@ -15,6 +15,7 @@
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/rmsnorm.h"
 #include "kernels/cuda/rope.h"
+#include "kernels/cuda/sampling.h"
 
 namespace deskpilot::engine {
 namespace {
@@ -112,19 +113,27 @@ struct Staging {
   int64_t* positions = nullptr;  // (3)
   int64_t* past = nullptr;       // (1)
   float* logits = nullptr;       // (vocab)
+  kc::TokenChoice* choice = nullptr;  // (1) how the step chooses its token
+  int32_t* id = nullptr;              // (1) the token it chose
   bool allocate(int64_t hidden, int64_t vocab, Check& check) {
     check(cudaMallocHost(&embedding, hidden * 4), "pinned buffers");
     check(cudaMallocHost(&positions, 3 * 8), "pinned buffers");
     check(cudaMallocHost(&past, 8), "pinned buffers");
     check(cudaMallocHost(&logits, vocab * 4), "pinned buffers");
+    check(cudaMallocHost(&choice, sizeof(kc::TokenChoice)), "pinned buffers");
+    check(cudaMallocHost(&id, sizeof(int32_t)), "pinned buffers");
     return check.ok;
   }
   ~Staging() {
     for (void* p : {static_cast<void*>(embedding), static_cast<void*>(positions), static_cast<void*>(past),
-                    static_cast<void*>(logits)})
+                    static_cast<void*>(logits), static_cast<void*>(choice), static_cast<void*>(id)})
       if (p) cudaFreeHost(p);
   }
 };
+
+// What a decode step ends with: the logits copied back, or a token chosen
+// on the device and its id copied back.
+enum class StepEnd { kLogits = 0, kChoice = 1 };
 
 // The captured decode step and what it was captured against: epochs, which
 // are unique in the process (a cache freed and another allocated at its
@@ -157,14 +166,16 @@ struct CudaLanguageModel::Impl {
   float* logits = nullptr;  // (logit_rows, vocab)
   int64_t logit_rows = 0;
   Staging staging;
-  DecodeGraph graph;
-  bool graphs = true;
+  kc::TokenChoice* choice = nullptr;  // (1) device copy of staging.choice
+  int32_t* chosen = nullptr;          // (1) device
+  DecodeGraph graphs[2];              // by StepEnd
+  bool graphs_on = true;
   bool flash = false;  // prefill attention on tensor cores (kernels/cuda/flash_attention.h)
   std::string graph_error;
   int64_t replays = 0, captures = 0;
 
   ~Impl() {
-    graph.reset();
+    for (DecodeGraph& g : graphs) g.reset();
     work.free();
     cudaFree(logits);
     gemm.reset();
@@ -177,9 +188,11 @@ struct CudaLanguageModel::Impl {
     gemm = kc::Gemm::create(stream, check.error);
     if (!gemm) return check.ok = false;
     if (!staging.allocate(c.hidden_size, c.vocab_size, check)) return false;
+    choice = weights.get<kc::TokenChoice>(1, check, "token choice");
+    chosen = weights.get<int32_t>(1, check, "token choice");
     const char* env = std::getenv("DESKPILOT_CUDA_GRAPHS");
     if (env && std::strcmp(env, "0") == 0) {
-      graphs = false;
+      graphs_on = false;
       graph_error = "DESKPILOT_CUDA_GRAPHS=0";
     }
     flash = cuda_util::flash_attention_wanted(c.head_dim);
@@ -322,49 +335,68 @@ struct CudaLanguageModel::Impl {
     linear_scratch(logit_rows_out, lm_head, logits, false, check);
   }
 
-  // One decode step replayed from the graph (captured first when needed).
-  // false with check.ok when graphs cannot be used: the caller runs it directly.
-  bool decode_with_graph(const TextConfig& c, CudaKvCache* cache, Check& check) {
-    if (!graphs) return false;
-    if (!graph.exec || graph.cache != cache || graph.cache_epoch != cache->epoch_ ||
-        graph.work_epoch != work.epoch) {
-      graph.reset();
-      if (!capture(c, cache)) return false;
+  // One decode step from staging (embedding, positions, past and, for a
+  // choice, staging.choice) to staging.logits or staging.id: launches only.
+  void step(const TextConfig& c, CudaKvCache* cache, StepEnd end, Check& check) {
+    const int64_t d = c.hidden_size, vocab = c.vocab_size;
+    check(cudaMemcpyAsync(work.h, staging.embedding, d * 4, cudaMemcpyHostToDevice, stream), "embedding");
+    check(cudaMemcpyAsync(work.positions, staging.positions, 3 * 8, cudaMemcpyHostToDevice, stream), "positions");
+    check(cudaMemcpyAsync(work.past, staging.past, 8, cudaMemcpyHostToDevice, stream), "past");
+    CudaKvCache* caches[1] = {cache};
+    run(c, 1, caches, 1, &Impl::attend_one, 1, check);
+    if (end == StepEnd::kLogits) {
+      check(cudaMemcpyAsync(staging.logits, logits, vocab * 4, cudaMemcpyDeviceToHost, stream), "logits");
+      return;
     }
-    if (!check(cudaGraphLaunch(graph.exec, stream), "decode graph")) return false;
-    ++replays;
-    return true;
+    check(cudaMemcpyAsync(choice, staging.choice, sizeof(kc::TokenChoice), cudaMemcpyHostToDevice, stream),
+          "token choice");
+    check(kc::choose_tokens(logits, 1, vocab, choice, chosen, stream), "token choice");
+    check(cudaMemcpyAsync(staging.id, chosen, sizeof(int32_t), cudaMemcpyDeviceToHost, stream), "token id");
   }
 
-  bool capture(const TextConfig& c, CudaKvCache* cache) {
-    const int64_t d = c.hidden_size, vocab = c.vocab_size;
+  // One decode step replayed from its graph (captured first when needed),
+  // else launched directly; the caller synchronises.
+  bool decode(const TextConfig& c, CudaKvCache* cache, StepEnd end, Check& check) {
+    if (graphs_on) {
+      DecodeGraph& graph = this->graphs[static_cast<int>(end)];
+      if (!graph.exec || graph.cache != cache || graph.cache_epoch != cache->epoch_ ||
+          graph.work_epoch != work.epoch) {
+        graph.reset();
+        capture(c, cache, end, graph);
+      }
+      if (graph.exec) {
+        if (!check(cudaGraphLaunch(graph.exec, stream), "decode graph")) return false;
+        ++replays;
+        return true;
+      }
+    }
+    step(c, cache, end, check);
+    return check.ok;
+  }
+
+  // Captures step() into `graph`; on failure turns graphs off (graph_error says why).
+  void capture(const TextConfig& c, CudaKvCache* cache, StepEnd end, DecodeGraph& graph) {
     std::string error;
     Check check{&error};
     cudaGraph_t g = nullptr;
     if (check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "begin capture")) {
-      check(cudaMemcpyAsync(work.h, staging.embedding, d * 4, cudaMemcpyHostToDevice, stream), "embedding");
-      check(cudaMemcpyAsync(work.positions, staging.positions, 3 * 8, cudaMemcpyHostToDevice, stream), "positions");
-      check(cudaMemcpyAsync(work.past, staging.past, 8, cudaMemcpyHostToDevice, stream), "past");
-      CudaKvCache* caches[1] = {cache};
-      run(c, 1, caches, 1, &Impl::attend_one, 1, check);
-      check(cudaMemcpyAsync(staging.logits, logits, vocab * 4, cudaMemcpyDeviceToHost, stream), "logits");
-      const cudaError_t end = cudaStreamEndCapture(stream, &g);  // always, so the stream leaves capture mode
-      check(end, "end capture");
+      step(c, cache, end, check);
+      const cudaError_t e = cudaStreamEndCapture(stream, &g);  // always, so the stream leaves capture mode
+      check(e, "end capture");
     }
     if (check.ok) check(cudaGraphInstantiate(&graph.exec, g, 0), "instantiate graph");
     if (g) cudaGraphDestroy(g);
     if (!check.ok) {
       (void)cudaGetLastError();
       graph.reset();
-      graphs = false;  // run launch by launch from now on
+      graphs_on = false;  // run launch by launch from now on
       graph_error = error;
-      return false;
+      return;
     }
     graph.cache = cache;
     graph.cache_epoch = cache->epoch_;
     graph.work_epoch = work.epoch;
     ++captures;
-    return true;
   }
 };
 
@@ -375,8 +407,9 @@ CudaLanguageModel::~CudaLanguageModel() = default;
 int64_t CudaLanguageModel::graph_replays() const { return impl_->replays; }
 int64_t CudaLanguageModel::graph_captures() const { return impl_->captures; }
 void CudaLanguageModel::set_graphs(bool on) {
-  impl_->graphs = on;
-  if (!on) impl_->graph.reset();
+  impl_->graphs_on = on;
+  if (!on)
+    for (DecodeGraph& g : impl_->graphs) g.reset();
 }
 const std::string& CudaLanguageModel::graph_error() const { return impl_->graph_error; }
 
@@ -507,13 +540,10 @@ bool CudaLanguageModel::forward(const float* embeddings, int64_t n, const int64_
     std::memcpy(w.staging.embedding, embeddings, d * 4);
     std::memcpy(w.staging.positions, positions, 3 * 8);
     *w.staging.past = past;
-    if (w.decode_with_graph(c, cache, check)) {
-      if (!check(cudaStreamSynchronize(s), "decode step")) return false;
-      std::memcpy(logits, w.staging.logits, vocab * 4);
-      cache->length_ += 1;
-      return true;
-    }
-    if (!check.ok) return false;
+    if (!w.decode(c, cache, StepEnd::kLogits, check) || !check(cudaStreamSynchronize(s), "decode step")) return false;
+    std::memcpy(logits, w.staging.logits, vocab * 4);
+    cache->length_ += 1;
+    return true;
   }
   check(cudaMemcpyAsync(w.work.h, embeddings, n * d * 4, cudaMemcpyHostToDevice, s), "upload embeddings");
   check(cudaMemcpyAsync(w.work.positions, positions, 3 * n * 8, cudaMemcpyHostToDevice, s), "upload positions");
@@ -524,6 +554,73 @@ bool CudaLanguageModel::forward(const float* embeddings, int64_t n, const int64_
   check(cudaStreamSynchronize(s), "forward");
   if (!check.ok) return false;
   cache->length_ += n;
+  return true;
+}
+
+CudaTokenState::~CudaTokenState() {
+  cudaFree(counts_);
+  cudaFree(seen_);
+}
+
+std::unique_ptr<CudaTokenState> CudaLanguageModel::new_token_state(const std::vector<int32_t>& prompt,
+                                                                   std::string* error) {
+  const int64_t vocab = config_.vocab_size;
+  std::unique_ptr<CudaTokenState> state(new CudaTokenState());
+  Check check{error};
+  check(cudaMalloc(reinterpret_cast<void**>(&state->counts_), static_cast<size_t>(vocab) * sizeof(int32_t)),
+        "token state");
+  if (check.ok) check(cudaMalloc(reinterpret_cast<void**>(&state->seen_), static_cast<size_t>(vocab)), "token state");
+  if (!check.ok) return nullptr;
+  std::vector<uint8_t> seen(static_cast<size_t>(vocab), 0);
+  for (int32_t id : prompt)
+    if (id >= 0 && id < vocab) seen[static_cast<size_t>(id)] = 1;
+  cudaStream_t s = impl_->stream;
+  check(cudaMemsetAsync(state->counts_, 0, static_cast<size_t>(vocab) * sizeof(int32_t), s), "token state");
+  check(cudaMemcpyAsync(state->seen_, seen.data(), seen.size(), cudaMemcpyHostToDevice, s), "token state");
+  check(cudaStreamSynchronize(s), "token state");
+  if (!check.ok) return nullptr;
+  return state;
+}
+
+bool CudaLanguageModel::record_token(CudaTokenState* state, int32_t id, std::string* error) {
+  Check check{error};
+  if (id < 0 || id >= config_.vocab_size) return check.fail("record_token: id " + std::to_string(id) + " outside the vocabulary");
+  check(kernels::cuda::record_token(state->counts_, state->seen_, id, impl_->stream), "record token");
+  return check(cudaStreamSynchronize(impl_->stream), "record token");
+}
+
+bool CudaLanguageModel::decode_choose(const float* embedding, const int64_t* positions, CudaKvCache* cache,
+                                      const SamplingParams& params, float uniform, CudaTokenState* state, int32_t* id,
+                                      std::string* error) {
+  const TextConfig& c = config_;
+  const int64_t past = cache->length();
+  if (past + 1 > cache->capacity()) {
+    *error = "CUDA decode: the KV cache is full (" + std::to_string(cache->capacity()) + " tokens)";
+    return false;
+  }
+  Impl& w = *impl_;
+  Check check{error};
+  if (!w.work.reserve(1, c, check) || !w.work.reserve_split(cache->capacity(), c, check) ||
+      !w.reserve_logits(1, c.vocab_size, check))
+    return false;
+  std::memcpy(w.staging.embedding, embedding, c.hidden_size * 4);
+  std::memcpy(w.staging.positions, positions, 3 * 8);
+  *w.staging.past = past;
+  kc::TokenChoice& ch = *w.staging.choice;
+  ch = kc::TokenChoice();
+  ch.temperature = static_cast<float>(params.temperature);
+  ch.top_k = static_cast<int32_t>(std::min<int64_t>(params.top_k, 0x7fffffff));
+  ch.top_p = static_cast<float>(params.top_p);
+  ch.repetition_penalty = static_cast<float>(params.repetition_penalty);
+  ch.frequency_penalty = params.frequency_penalty;
+  ch.presence_penalty = params.presence_penalty;
+  ch.uniform = uniform;
+  ch.counts = state->counts_;
+  ch.seen = state->seen_;
+  if (!w.decode(c, cache, StepEnd::kChoice, check) || !check(cudaStreamSynchronize(w.stream), "decode step"))
+    return false;
+  *id = *w.staging.id;
+  cache->length_ += 1;
   return true;
 }
 

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "engine/qwen2_lm.h"
+#include "engine/sampling.h"
 
 namespace deskpilot::engine {
 
@@ -46,6 +47,22 @@ class CudaKvCache {
   int64_t length_ = 0, capacity_ = 0, row_ = 0;
   uint64_t epoch_ = 0;        // a new process-wide epoch when the buffers move (a captured graph points into them)
   std::vector<uint16_t*> k_, v_;  // (layers) device pointers, BF16 bits
+};
+
+// One generation's token choice on the device (CudaLanguageModel::
+// decode_choose): per vocabulary id, its occurrences in the output and
+// whether it is in the prompt or the output (the penalties' inputs).
+class CudaTokenState {
+ public:
+  ~CudaTokenState();
+  CudaTokenState(const CudaTokenState&) = delete;
+  CudaTokenState& operator=(const CudaTokenState&) = delete;
+
+ private:
+  friend class CudaLanguageModel;
+  CudaTokenState() = default;
+  int32_t* counts_ = nullptr;  // (vocab) device
+  uint8_t* seen_ = nullptr;    // (vocab) device
 };
 
 class CudaLanguageModel {
@@ -73,6 +90,18 @@ class CudaLanguageModel {
   // projections once over all b rows; logits (b, vocab).
   bool forward_batch(const float* embeddings, int64_t b, const int64_t* positions, CudaKvCache* const* caches,
                      float* logits, std::string* error);
+
+  // The device state for choosing the tokens of one generation after
+  // `prompt` (ids outside the vocabulary are ignored, as the CPU's sampler
+  // does). nullptr and *error when memory runs out.
+  std::unique_ptr<CudaTokenState> new_token_state(const std::vector<int32_t>& prompt, std::string* error);
+  // A token chosen elsewhere (from the prefill's logits) counted into the state.
+  bool record_token(CudaTokenState* state, int32_t id, std::string* error);
+  // One decode step (as forward with n = 1) that ends in choosing the next
+  // token on the device (engine/sampling.h's order, `uniform` the step's
+  // draw): one id comes back instead of the logits, and the state counts it.
+  bool decode_choose(const float* embedding, const int64_t* positions, CudaKvCache* cache, const SamplingParams& params,
+                     float uniform, CudaTokenState* state, int32_t* id, std::string* error);
 
   // Decode steps replayed from a graph, and captures, since creation.
   int64_t graph_replays() const;

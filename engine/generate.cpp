@@ -215,7 +215,16 @@ bool Generation::accept(float* logits, const std::function<void(std::string_view
   if (done_) return true;
   const int64_t vocab = model_->lm().config().vocab_size;
   if (!result_.generated_ids.empty() && options_.sink) options_.sink("logits.step", {vocab}, logits);
-  const int32_t id = sampler_->sample(logits, vocab);
+  return take(sampler_->sample(logits, vocab), on_text);
+}
+
+bool Generation::accept_chosen(int32_t id, const std::function<void(std::string_view)>& on_text) {
+  if (done_) return true;
+  sampler_->record(id);
+  return take(id, on_text);
+}
+
+bool Generation::take(int32_t id, const std::function<void(std::string_view)>& on_text) {
   result_.generated_ids.push_back(id);
   if (!options_.ignore_eos && std::find(eos_.begin(), eos_.end(), id) != eos_.end()) {
     result_.finish_reason = "stop";
@@ -275,17 +284,37 @@ bool generate(const Model& model, const Prompt& prompt, const GenerateOptions& o
     return false;
   }
   std::vector<float> x(static_cast<size_t>(lm.config().hidden_size));  // (1, hidden)
+  Decoder& decoder = model.decoder();
   bool done = options.max_tokens <= 0;
-  while (!done && !(done = g.accept(logits.data(), on_text))) {
+  // Where the backend chooses tokens itself (CUDA), a step sends back one id
+  // instead of the logits; not when intermediates are dumped (they include
+  // the logits), nor when its state cannot be made (then the host chooses).
+  std::unique_ptr<TokenChooser> chooser;
+  if (!done && !options.sink) {
+    std::string why;
+    chooser = decoder.new_token_chooser(prompt.ids, &why);
+  }
+  if (!done) done = g.accept(logits.data(), on_text);  // the first token, from the prefill's logits
+  if (!done && chooser && !decoder.note_token(chooser.get(), g.next_token(), error)) {
+    *result = std::move(g.result());
+    return false;
+  }
+  while (!done) {
     const int32_t last = g.next_token();
     lm.embed(&last, 1, x.data(), nullptr);
-    if (!model.decoder().forward(x.data(), 1, text_positions(g.next_position(), 1).data(), g.cache(), logits.data(),
-                                 false, nullptr, error)) {
+    const auto positions = text_positions(g.next_position(), 1);
+    int32_t id = 0;
+    const bool ok = chooser ? decoder.forward_choose(x.data(), positions.data(), g.cache(), chooser.get(),
+                                                     g.sampling(), g.next_uniform(), &id, error)
+                            : decoder.forward(x.data(), 1, positions.data(), g.cache(), logits.data(), false, nullptr,
+                                              error);
+    if (!ok) {
       s.forget_tokens();
       *result = std::move(g.result());
       return false;
     }
     g.advanced();
+    done = chooser ? g.accept_chosen(id, on_text) : g.accept(logits.data(), on_text);
   }
   g.finish(on_text);
   *result = std::move(g.result());

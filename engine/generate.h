@@ -107,6 +107,11 @@ class Generation {
   // Samples from `logits` (vocab), streams the text that became final;
   // true when the generation is over (eos, stop string or max_tokens).
   bool accept(float* logits, const std::function<void(std::string_view)>& on_text);  // logits are changed (penalties)
+  // The same for a token the backend chose itself (Decoder::forward_choose,
+  // with sampling() and next_uniform() as its inputs).
+  bool accept_chosen(int32_t id, const std::function<void(std::string_view)>& on_text);
+  const SamplingParams& sampling() const { return sampler_->params(); }
+  double next_uniform() { return sampler_->next_uniform(); }
   // The input of the next decode step.
   int32_t next_token() const { return result_.generated_ids.back(); }
   int64_t next_position() const;  // M-RoPE position (all three streams equal)
@@ -126,6 +131,8 @@ class Generation {
   std::vector<std::string> stop_;
   std::vector<int64_t> eos_;
   std::unique_ptr<Sampler> sampler_;
+  // After a token was chosen: stream its text, decide whether it ends the generation.
+  bool take(int32_t id, const std::function<void(std::string_view)>& on_text);
   std::unique_ptr<StreamDecoder> decoder_;
   std::string text_;
   size_t emitted_ = 0;

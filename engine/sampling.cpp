@@ -69,8 +69,7 @@ int32_t Sampler::sample(float* logits, int64_t vocab) {
       keep = cut;  // the sorted prefix may reach beyond: the draw stops at keep
       total = mass;
     }
-    // A uniform draw in [0, 1) from the top 53 bits: the same bytes on every platform.
-    const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+    const double u = next_uniform();
     const double target = u * total;
     double acc = 0;
     chosen = -1;
@@ -96,9 +95,19 @@ int32_t Sampler::sample(float* logits, int64_t vocab) {
       chosen = order[keep - 1];
     }
   }
-  context_.push_back(chosen);
-  ++output_counts_[chosen];
+  record(chosen);
   return chosen;
+}
+
+double Sampler::next_uniform() {
+  if (params_.temperature <= 0.0) return 0.0;
+  // A uniform draw in [0, 1) from the top 53 bits: the same bytes on every platform.
+  return static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+}
+
+void Sampler::record(int32_t id) {
+  context_.push_back(id);
+  ++output_counts_[id];
 }
 
 }  // namespace deskpilot::engine

@@ -31,6 +31,13 @@ class Sampler {
   // logits (vocab) are modified in place. The chosen token is remembered.
   int32_t sample(float* logits, int64_t vocab);
 
+  // For a backend that chooses on the device (Decoder::forward_choose):
+  // the step's uniform draw, what sample() would draw (0 when greedy: no
+  // draw), and the token it chose, remembered as sample() does.
+  double next_uniform();
+  void record(int32_t id);
+  const SamplingParams& params() const { return params_; }
+
  private:
   SamplingParams params_;
   std::mt19937_64 rng_;

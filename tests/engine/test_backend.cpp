@@ -7,8 +7,9 @@
 //    cache keeps a prefix across truncation;
 //  - on a GPU (skipped elsewhere): the tiny checkpoints' greedy generation on
 //    cuda equals the CPU's wherever the CPU's choice is decisive, decode steps
-//    come from one captured CUDA graph, the batched decode step equals single
-//    steps, and the vision tower's features match the CPU's.
+//    come from one captured CUDA graph, tokens chosen on the device are the
+//    host sampler's choice, the batched decode step equals single steps, and
+//    the vision tower's features match the CPU's.
 #include "engine/backend.h"
 
 #include <gtest/gtest.h>
@@ -146,6 +147,37 @@ TEST_P(BothDevices, GreedyGenerationAgreesWithTheCpu) {
     if (top[0] - top[1] <= 0.2f) break;
     EXPECT_EQ(got.generated_ids[i], want.generated_ids[i]) << "token " << i;
   }
+}
+
+// Tokens chosen on the device (one id back per step) are the host
+// Sampler's choice from the same GPU's logits (dumping intermediates sends
+// the logits back and lets the host choose): equal under greedy with
+// repetition, frequency and presence penalties; with sampling, the same seed
+// gives the same tokens again.
+TEST_P(BothDevices, TokensChosenOnTheDeviceAreTheHostsChoice) {
+  std::string error;
+  Model* gpu = gpu_.get();
+  const auto ids = gpu->tokenizer().encode("Click the Save button, then close the dialog");
+  GenerateOptions device;
+  device.max_tokens = 24;
+  device.ignore_eos = true;
+  device.sampling.repetition_penalty = 1.3;
+  device.sampling.frequency_penalty = 0.4;
+  device.sampling.presence_penalty = 0.3;
+  GenerateOptions host = device;
+  host.sink = [](const std::string&, const std::vector<int64_t>&, const float*) {};
+  GenerateResult a, b;
+  ASSERT_TRUE(generate(*gpu, ids, device, nullptr, &a, &error)) << error;
+  ASSERT_TRUE(generate(*gpu, ids, host, nullptr, &b, &error)) << error;
+  EXPECT_EQ(a.generated_ids, b.generated_ids);
+  device.sampling.temperature = 0.8;
+  device.sampling.top_k = 20;
+  device.sampling.top_p = 0.9;
+  device.sampling.seed = 5;
+  ASSERT_TRUE(generate(*gpu, ids, device, nullptr, &a, &error)) << error;
+  ASSERT_TRUE(generate(*gpu, ids, device, nullptr, &b, &error)) << error;
+  EXPECT_EQ(a.generated_ids, b.generated_ids);
+  for (int32_t id : a.generated_ids) EXPECT_TRUE(id >= 0 && id < gpu->lm().config().vocab_size);
 }
 
 TEST_P(BothDevices, BatchedDecodeEqualsSingleSteps) {

@@ -190,6 +190,45 @@ TEST(CudaLanguageModel, ANewCacheNeverReplaysTheGraphOfAnEndedOne) {
   EXPECT_EQ(reused->graph_replays(), 12);
 }
 
+// Greedy choice inside the decode step (one id back instead of the logits)
+// picks the argmax of the logits the same step gives, step after step, from
+// its own captured graph.
+TEST(CudaLanguageModel, ChoosingOnTheDeviceIsTheArgmaxOfTheStepsLogits) {
+  if (kernels::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  std::string error;
+  auto model = Model::load(deskpilot::testing::kGoldenDir + "models/qwen25vl-untied", &error);
+  ASSERT_NE(model, nullptr) << error;
+  auto gpu = CudaLanguageModel::create(model->lm(), &error);
+  ASSERT_NE(gpu, nullptr) << error;
+  const int64_t hidden = model->lm().config().hidden_size, vocab = model->lm().config().vocab_size;
+  const auto ids = model->tokenizer().encode("Open the terminal and list my files");
+  const auto n = static_cast<int64_t>(ids.size());
+  std::vector<float> x(static_cast<size_t>(n * hidden)), logits(static_cast<size_t>(vocab));
+  ASSERT_TRUE(model->lm().embed(ids.data(), n, x.data(), &error));
+  auto with_logits = gpu->new_cache(n + 16, &error), with_choice = gpu->new_cache(n + 16, &error);
+  ASSERT_TRUE(with_logits && with_choice) << error;
+  ASSERT_TRUE(gpu->forward(x.data(), n, text_positions(0, n).data(), with_logits.get(), logits.data(), false, &error));
+  ASSERT_TRUE(gpu->forward(x.data(), n, text_positions(0, n).data(), with_choice.get(), logits.data(), false, &error));
+  auto state = gpu->new_token_state(ids, &error);
+  ASSERT_NE(state, nullptr) << error;
+  int32_t token = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  ASSERT_TRUE(gpu->record_token(state.get(), token, &error)) << error;
+  const int64_t captures = gpu->graph_captures();
+  for (int step = 0; step < 8; ++step) {
+    ASSERT_TRUE(model->lm().embed(&token, 1, x.data(), &error));
+    const auto pos = text_positions(with_logits->length(), 1);
+    ASSERT_TRUE(gpu->forward(x.data(), 1, pos.data(), with_logits.get(), logits.data(), false, &error)) << error;
+    int32_t chosen = -1;
+    ASSERT_TRUE(gpu->decode_choose(x.data(), pos.data(), with_choice.get(), SamplingParams(), 0.f, state.get(),
+                                   &chosen, &error))
+        << error;
+    token = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    ASSERT_EQ(chosen, token) << "step " << step;
+  }
+  EXPECT_EQ(gpu->graph_captures(), captures + 2);  // one graph for each way a step ends
+  EXPECT_EQ(gpu->graph_error(), "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Golden, TinyModelCuda,
                          ::testing::Values("qwen2vl-tied", "qwen25vl-untied", "qwen2vl-untied-f16"));
 

@@ -570,6 +570,89 @@ TEST(CudaOps, TopPSamplingDrawsFromTheNucleus) {
   EXPECT_EQ(cuda::sample_top_p(d.get(), 1, 4, 1.f, 1.5f, d.get(), id.get(), nullptr), cudaErrorInvalidValue);
 }
 
+// The token choice of a decode step on the device: penalties as
+// engine/sampling.h applies them (repetition over the marked tokens,
+// frequency and presence over the counted ones), then greedy exactly as the
+// CPU picks; sampling stays inside the CPU's top-k and nucleus, a zero draw
+// takes the first kept id; the chosen token is counted and marked.
+TEST(CudaOps, TokenChoiceAppliesPenaltiesThenChooses) {
+  SKIP_WITHOUT_GPU();
+  const int64_t vocab = 1025;
+  std::vector<float> logits = random_floats(static_cast<size_t>(vocab), 61, -3, 3);
+  logits[7] = 5.f;    // the best, until its penalties
+  logits[100] = 4.9f;
+  logits[3] = -2.5f;
+  std::vector<int32_t> counts(static_cast<size_t>(vocab), 0);
+  std::vector<uint8_t> seen(static_cast<size_t>(vocab), 0);
+  counts[7] = 2;
+  counts[200] = 1;
+  for (int32_t id : {3, 7, 100, 200}) seen[id] = 1;
+  const float r = 1.3f;
+  const double freq = 0.4, presence = 0.6;
+  std::vector<float> want = logits;
+  for (int64_t i = 0; i < vocab; ++i) {
+    if (seen[i]) want[i] = want[i] < 0 ? want[i] * r : want[i] / r;
+    if (counts[i] > 0) want[i] -= static_cast<float>(freq * counts[i] + presence);
+  }
+  const int32_t best = static_cast<int32_t>(std::max_element(want.begin(), want.end()) - want.begin());
+  ASSERT_EQ(best, 100);  // 7 paid its penalties
+  DeviceBuffer<float> dl(logits);
+  DeviceBuffer<int32_t> dcounts(counts), ids(1);
+  DeviceBuffer<uint8_t> dseen(seen);
+  cuda::TokenChoice greedy;
+  greedy.repetition_penalty = r;
+  greedy.frequency_penalty = freq;
+  greedy.presence_penalty = presence;
+  greedy.counts = dcounts.get();
+  greedy.seen = dseen.get();
+  DeviceBuffer<cuda::TokenChoice> dchoice(std::vector<cuda::TokenChoice>{greedy});
+  ASSERT_EQ(cuda::choose_tokens(dl.get(), 1, vocab, dchoice.get(), ids.get(), nullptr), cudaSuccess);
+  EXPECT_EQ(ids.download()[0], best);
+  EXPECT_EQ(dl.download(), want);  // the penalties, exactly the CPU's
+  auto after = dcounts.download();
+  EXPECT_EQ(after[100], 1);
+  EXPECT_EQ(after[7], 2);
+  EXPECT_EQ(dseen.download()[100], 1);
+
+  // Sampling: temperature 0.8, top-k 5, top-p 0.9, 64 rows of different draws.
+  const int64_t rows = 64, k = 5;
+  const float temperature = 0.8f, top_p = 0.9f;
+  std::vector<int64_t> order(static_cast<size_t>(vocab));
+  for (int64_t i = 0; i < vocab; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return logits[a] > logits[b]; });
+  std::vector<double> p(static_cast<size_t>(k));
+  double z = 0;
+  for (int64_t i = 0; i < k; ++i) z += p[i] = std::exp((logits[order[i]] - logits[order[0]]) / temperature);
+  std::vector<bool> kept(static_cast<size_t>(vocab), false);
+  double mass = 0;
+  for (int64_t i = 0; i < k; ++i) {
+    kept[order[i]] = true;
+    if ((mass += p[i] / z) >= top_p) break;
+  }
+  std::vector<float> all;
+  std::vector<cuda::TokenChoice> choices(static_cast<size_t>(rows));
+  for (int64_t row = 0; row < rows; ++row) {
+    all.insert(all.end(), logits.begin(), logits.end());
+    choices[row].temperature = temperature;
+    choices[row].top_k = static_cast<int32_t>(k);
+    choices[row].top_p = top_p;
+    choices[row].uniform = static_cast<float>(row) / rows;
+  }
+  DeviceBuffer<float> dall(all);
+  DeviceBuffer<cuda::TokenChoice> dchoices(choices);
+  DeviceBuffer<int32_t> dids(static_cast<size_t>(rows));
+  ASSERT_EQ(cuda::choose_tokens(dall.get(), rows, vocab, dchoices.get(), dids.get(), nullptr), cudaSuccess);
+  const auto got = dids.download();
+  int64_t first_kept = 0;
+  while (!kept[first_kept]) ++first_kept;
+  EXPECT_EQ(got[0], first_kept);  // a zero draw: the first kept id
+  for (int32_t id : got) {
+    ASSERT_TRUE(id >= 0 && id < vocab);
+    EXPECT_TRUE(kept[id]) << "token " << id << " is outside top-k and the nucleus";
+  }
+  EXPECT_TRUE(dids.guard_intact());
+}
+
 TEST(CudaOps, Bf16GemmMatchesCpuOnTheSameRoundedInputs) {
   SKIP_WITHOUT_GPU();
   std::string error;
