@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 
 #include "engine/cuda_util.h"
 #include "kernels/cpu/rope.h"
@@ -49,28 +50,33 @@ struct Work {
   int64_t* positions = nullptr;  // (3, rows)
   int64_t* past = nullptr;       // (rows) cache length of each sequence before the step
   uint16_t* scratch = nullptr;   // (rows, max(hidden, q_dim, intermediate)) BF16 GEMM input (normed, activated)
-  float* split = nullptr;        // split-key decode attention's partial states, for caches up to split_capacity
-  int64_t split_capacity = 0;
+  float* split = nullptr;        // split-key decode attention's partial states: split_rows caches up to split_capacity
+  int64_t split_capacity = 0, split_rows = 0;
+  uint16_t** rows_k = nullptr;   // (layers, rows) a batched step's cache of each row, per layer (device tables)
+  uint16_t** rows_v = nullptr;
 
   void free() {
     for (void* p : {static_cast<void*>(h), static_cast<void*>(qkv), static_cast<void*>(q), static_cast<void*>(attn),
                     static_cast<void*>(gu), static_cast<void*>(cos), static_cast<void*>(sin),
                     static_cast<void*>(positions), static_cast<void*>(past), static_cast<void*>(scratch),
-                    static_cast<void*>(split)})
+                    static_cast<void*>(split), static_cast<void*>(rows_k), static_cast<void*>(rows_v)})
       cudaFree(p);
     *this = Work{0, epoch};
   }
 
-  // Room for decode attention over caches of up to `capacity` tokens.
-  bool reserve_split(int64_t capacity, const TextConfig& c, Check& check) {
-    if (capacity <= split_capacity) return true;
+  // Room for decode attention over `count` caches of up to `capacity` tokens.
+  bool reserve_split(int64_t capacity, int64_t count, const TextConfig& c, Check& check) {
+    if (capacity <= split_capacity && count <= split_rows) return true;
+    capacity = std::max(capacity, split_capacity);
+    count = std::max(count, split_rows);
     cudaFree(split);
     split = nullptr;
-    split_capacity = 0;
+    split_capacity = split_rows = 0;
     epoch = next_epoch();
-    split = alloc<float>(kc::attention_decode_workspace(capacity, c.num_heads, c.head_dim), check);
+    split = alloc<float>(count * kc::attention_decode_workspace(capacity, c.num_heads, c.head_dim), check);
     if (!check.ok) return false;
     split_capacity = capacity;
+    split_rows = count;
     return true;
   }
 
@@ -96,6 +102,8 @@ struct Work {
     positions = alloc<int64_t>(3 * n, check);
     past = alloc<int64_t>(n, check);
     scratch = alloc<uint16_t>(n * std::max({d, qd, inter}), check);
+    rows_k = alloc<uint16_t*>(c.num_layers * n, check);
+    rows_v = alloc<uint16_t*>(c.num_layers * n, check);
     epoch = next_epoch();
     if (!check.ok) {
       free();
@@ -131,6 +139,46 @@ struct Staging {
   }
 };
 
+// Pinned inputs and outputs of a batched decode step, for up to `rows`
+// sequences (grown on demand; a graph captured against them is keyed on
+// `epoch`).
+struct BatchStaging {
+  int64_t rows = 0;
+  uint64_t epoch = 0;
+  float* embeddings = nullptr;  // (rows, hidden)
+  int64_t* positions = nullptr;  // (3, rows) as (3, b) for a batch of b
+  int64_t* past = nullptr;       // (rows)
+  uint16_t** tables = nullptr;   // (2, layers, rows) as (2, layers, b): each row's K, then V cache per layer
+  float* logits = nullptr;       // (rows, vocab)
+  void release() {
+    for (void* p : {static_cast<void*>(embeddings), static_cast<void*>(positions), static_cast<void*>(past),
+                    static_cast<void*>(tables), static_cast<void*>(logits)})
+      if (p) cudaFreeHost(p);
+    embeddings = nullptr;
+    positions = past = nullptr;
+    tables = nullptr;
+    logits = nullptr;
+    rows = 0;
+  }
+  bool reserve(int64_t n, const TextConfig& c, Check& check) {
+    if (n <= rows) return true;
+    release();
+    epoch = next_epoch();
+    check(cudaMallocHost(&embeddings, n * c.hidden_size * 4), "pinned buffers");
+    check(cudaMallocHost(&positions, 3 * n * 8), "pinned buffers");
+    check(cudaMallocHost(&past, n * 8), "pinned buffers");
+    check(cudaMallocHost(&tables, 2 * c.num_layers * n * sizeof(uint16_t*)), "pinned buffers");
+    check(cudaMallocHost(&logits, n * c.vocab_size * 4), "pinned buffers");
+    if (!check.ok) {
+      release();
+      return false;
+    }
+    rows = n;
+    return true;
+  }
+  ~BatchStaging() { release(); }
+};
+
 // What a decode step ends with: the logits copied back, or a token chosen
 // on the device and its id copied back.
 enum class StepEnd { kLogits = 0, kChoice = 1 };
@@ -138,11 +186,12 @@ enum class StepEnd { kLogits = 0, kChoice = 1 };
 // The captured decode step and what it was captured against: epochs, which
 // are unique in the process (a cache freed and another allocated at its
 // address, or buffers handed out again at the same addresses, never look
-// like the ones captured).
+// like the ones captured). A batched step's graph reads its caches from
+// tables, so it is keyed on the staging's epoch instead of a cache.
 struct DecodeGraph {
   cudaGraphExec_t exec = nullptr;
   const CudaKvCache* cache = nullptr;
-  uint64_t cache_epoch = 0, work_epoch = 0;
+  uint64_t cache_epoch = 0, work_epoch = 0, staging_epoch = 0;
   void reset() {
     if (exec) cudaGraphExecDestroy(exec);
     exec = nullptr;
@@ -169,6 +218,8 @@ struct CudaLanguageModel::Impl {
   kc::TokenChoice* choice = nullptr;  // (1) device copy of staging.choice
   int32_t* chosen = nullptr;          // (1) device
   DecodeGraph graphs[2];              // by StepEnd
+  BatchStaging batch;
+  std::map<int64_t, DecodeGraph> batch_graphs;  // by batch size
   bool graphs_on = true;
   bool flash = false;  // prefill attention on tensor cores (kernels/cuda/flash_attention.h)
   std::string graph_error;
@@ -176,6 +227,7 @@ struct CudaLanguageModel::Impl {
 
   ~Impl() {
     for (DecodeGraph& g : graphs) g.reset();
+    batch_graphs.clear();
     work.free();
     cudaFree(logits);
     gemm.reset();
@@ -288,18 +340,28 @@ struct CudaLanguageModel::Impl {
     return false;
   }
 
-  static bool attend_each(Impl& w, const TextConfig& c, int64_t l, int64_t, CudaKvCache* const* caches,
-                          int64_t count, Check& check) {
-    const int64_t hd = c.head_dim, qd = c.num_heads * hd, qkv_row = qd + 2 * c.num_kv_heads * hd;
-    Work& b = w.work;
-    for (int64_t r = 0; r < count && check.ok; ++r) {
-      CudaKvCache& cache = *caches[r];
-      w.split_append(c, b.qkv + r * qkv_row, w.layers[l].qkv_bias, 1, b.cos + r * hd, b.sin + r * hd, b.q + r * qd,
-                     cache, l, b.past + r, check);
-      check(kc::attention_decode(b.q + r * qd, cache.k_[l], cache.v_[l], b.scratch + r * qd, b.past + r,
-                                 cache.capacity_, c.num_heads, c.num_kv_heads, c.head_dim, b.split, w.stream),
-            "decode attention");
-    }
+  // A batched decode step: token r appended to and attending over the cache
+  // in work.rows_k/rows_v[l * b + r], all b rows in one launch each.
+  static bool attend_rows(Impl& w, const TextConfig& c, int64_t l, int64_t b, CudaKvCache* const*, int64_t,
+                          Check& check) {
+    Work& k = w.work;
+    kc::RopeSplitAppend a;
+    a.qkv = k.qkv;
+    a.bias = w.layers[l].qkv_bias;
+    a.len = b;
+    a.q_heads = c.num_heads;
+    a.kv_heads = c.num_kv_heads;
+    a.head_dim = c.head_dim;
+    a.cos = k.cos;
+    a.sin = k.sin;
+    a.q = k.q;
+    a.past = k.past;
+    a.k_rows = k.rows_k + l * b;
+    a.v_rows = k.rows_v + l * b;
+    check(kc::rope_split_append(a, w.stream), "rope, split and append");
+    check(kc::attention_decode_rows(k.q, k.rows_k + l * b, k.rows_v + l * b, k.scratch, k.past, b, k.split_capacity,
+                                    c.num_heads, c.num_kv_heads, c.head_dim, k.split, w.stream),
+          "decode attention");
     return true;
   }
 
@@ -374,6 +436,58 @@ struct CudaLanguageModel::Impl {
     return check.ok;
   }
 
+  // A batched decode step of b rows from `batch` staging to batch.logits: launches only.
+  void batch_step(const TextConfig& c, int64_t b, Check& check) {
+    const int64_t d = c.hidden_size, layers = c.num_layers;
+    check(cudaMemcpyAsync(work.h, batch.embeddings, b * d * 4, cudaMemcpyHostToDevice, stream), "embeddings");
+    check(cudaMemcpyAsync(work.positions, batch.positions, 3 * b * 8, cudaMemcpyHostToDevice, stream), "positions");
+    check(cudaMemcpyAsync(work.past, batch.past, b * 8, cudaMemcpyHostToDevice, stream), "cache lengths");
+    const size_t table = static_cast<size_t>(layers * b) * sizeof(uint16_t*);
+    check(cudaMemcpyAsync(work.rows_k, batch.tables, table, cudaMemcpyHostToDevice, stream), "cache tables");
+    check(cudaMemcpyAsync(work.rows_v, batch.tables + layers * b, table, cudaMemcpyHostToDevice, stream),
+          "cache tables");
+    run(c, b, nullptr, b, &Impl::attend_rows, b, check);
+    check(cudaMemcpyAsync(batch.logits, logits, b * c.vocab_size * 4, cudaMemcpyDeviceToHost, stream), "logits");
+  }
+
+  // The batched step from its graph for this batch size (captured when
+  // missing or stale), else launched directly; the caller synchronises.
+  bool decode_batch(const TextConfig& c, int64_t b, Check& check) {
+    if (graphs_on) {
+      DecodeGraph& graph = batch_graphs[b];
+      if (!graph.exec || graph.work_epoch != work.epoch || graph.staging_epoch != batch.epoch) {
+        graph.reset();
+        std::string error;
+        Check capture_check{&error};
+        cudaGraph_t g = nullptr;
+        if (capture_check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "begin capture")) {
+          batch_step(c, b, capture_check);
+          const cudaError_t e = cudaStreamEndCapture(stream, &g);
+          capture_check(e, "end capture");
+        }
+        if (capture_check.ok) capture_check(cudaGraphInstantiate(&graph.exec, g, 0), "instantiate graph");
+        if (g) cudaGraphDestroy(g);
+        if (!capture_check.ok) {
+          (void)cudaGetLastError();
+          graph.reset();
+          graphs_on = false;
+          graph_error = error;
+        } else {
+          graph.work_epoch = work.epoch;
+          graph.staging_epoch = batch.epoch;
+          ++captures;
+        }
+      }
+      if (graph.exec) {
+        if (!check(cudaGraphLaunch(graph.exec, stream), "batched decode graph")) return false;
+        ++replays;
+        return true;
+      }
+    }
+    batch_step(c, b, check);
+    return check.ok;
+  }
+
   // Captures step() into `graph`; on failure turns graphs off (graph_error says why).
   void capture(const TextConfig& c, CudaKvCache* cache, StepEnd end, DecodeGraph& graph) {
     std::string error;
@@ -408,8 +522,10 @@ int64_t CudaLanguageModel::graph_replays() const { return impl_->replays; }
 int64_t CudaLanguageModel::graph_captures() const { return impl_->captures; }
 void CudaLanguageModel::set_graphs(bool on) {
   impl_->graphs_on = on;
-  if (!on)
+  if (!on) {
     for (DecodeGraph& g : impl_->graphs) g.reset();
+    impl_->batch_graphs.clear();
+  }
 }
 const std::string& CudaLanguageModel::graph_error() const { return impl_->graph_error; }
 
@@ -532,7 +648,7 @@ bool CudaLanguageModel::forward(const float* embeddings, int64_t n, const int64_
   Impl& w = *impl_;
   Check check{error};
   if (!w.work.reserve(n, c, check)) return false;
-  if (n == 1 && !w.work.reserve_split(cache->capacity(), c, check)) return false;
+  if (n == 1 && !w.work.reserve_split(cache->capacity(), 1, c, check)) return false;
   const int64_t rows = all_logits ? n : 1;
   if (!w.reserve_logits(rows, vocab, check)) return false;
   cudaStream_t s = w.stream;
@@ -600,7 +716,7 @@ bool CudaLanguageModel::decode_choose(const float* embedding, const int64_t* pos
   }
   Impl& w = *impl_;
   Check check{error};
-  if (!w.work.reserve(1, c, check) || !w.work.reserve_split(cache->capacity(), c, check) ||
+  if (!w.work.reserve(1, c, check) || !w.work.reserve_split(cache->capacity(), 1, c, check) ||
       !w.reserve_logits(1, c.vocab_size, check))
     return false;
   std::memcpy(w.staging.embedding, embedding, c.hidden_size * 4);
@@ -627,29 +743,32 @@ bool CudaLanguageModel::decode_choose(const float* embedding, const int64_t* pos
 bool CudaLanguageModel::forward_batch(const float* embeddings, int64_t b, const int64_t* positions,
                                       CudaKvCache* const* caches, float* logits, std::string* error) {
   const TextConfig& c = config_;
-  const int64_t d = c.hidden_size, vocab = c.vocab_size;
-  std::vector<int64_t> past(static_cast<size_t>(b));
+  const int64_t d = c.hidden_size, vocab = c.vocab_size, layers = c.num_layers;
+  int64_t capacity = 0;
   for (int64_t r = 0; r < b; ++r) {
-    past[r] = caches[r]->length();
-    if (past[r] + 1 > caches[r]->capacity()) {
+    if (caches[r]->length() + 1 > caches[r]->capacity()) {
       *error = "CUDA forward_batch: sequence " + std::to_string(r) + " has a full KV cache";
       return false;
     }
+    capacity = std::max(capacity, caches[r]->capacity());
   }
   Impl& w = *impl_;
   Check check{error};
-  int64_t capacity = 0;
-  for (int64_t r = 0; r < b; ++r) capacity = std::max(capacity, caches[r]->capacity());
-  if (!w.work.reserve(b, c, check) || !w.work.reserve_split(capacity, c, check) || !w.reserve_logits(b, vocab, check))
+  if (!w.work.reserve(b, c, check) || !w.work.reserve_split(capacity, b, c, check) ||
+      !w.reserve_logits(b, vocab, check) || !w.batch.reserve(b, c, check))
     return false;
-  cudaStream_t s = w.stream;
-  check(cudaMemcpyAsync(w.work.h, embeddings, b * d * 4, cudaMemcpyHostToDevice, s), "upload embeddings");
-  check(cudaMemcpyAsync(w.work.positions, positions, 3 * b * 8, cudaMemcpyHostToDevice, s), "upload positions");
-  check(cudaMemcpyAsync(w.work.past, past.data(), b * 8, cudaMemcpyHostToDevice, s), "upload cache lengths");
-  w.run(c, b, caches, b, &Impl::attend_each, b, check);
-  check(cudaMemcpyAsync(logits, w.logits, b * vocab * 4, cudaMemcpyDeviceToHost, s), "download logits");
-  check(cudaStreamSynchronize(s), "forward_batch");
-  if (!check.ok) return false;
+  BatchStaging& in = w.batch;
+  std::memcpy(in.embeddings, embeddings, static_cast<size_t>(b * d) * 4);
+  std::memcpy(in.positions, positions, static_cast<size_t>(3 * b) * 8);
+  for (int64_t r = 0; r < b; ++r) {
+    in.past[r] = caches[r]->length();
+    for (int64_t l = 0; l < layers; ++l) {
+      in.tables[l * b + r] = caches[r]->k_[l];
+      in.tables[(layers + l) * b + r] = caches[r]->v_[l];
+    }
+  }
+  if (!w.decode_batch(c, b, check) || !check(cudaStreamSynchronize(w.stream), "forward_batch")) return false;
+  std::memcpy(logits, in.logits, static_cast<size_t>(b * vocab) * 4);
   for (int64_t r = 0; r < b; ++r) caches[r]->length_ += 1;
   return true;
 }

@@ -118,10 +118,35 @@ __global__ void segments_kernel(const float* q, const float* k, const float* v, 
 // up to the capacity it was sized for.
 constexpr int64_t kSplitKeys = 256;
 
+// A batch of decode rows (grid z), each its own sequence: row z's cache
+// (k[z], v[z]), query, length (past_at[z]) and workspace. Null tables: one
+// sequence, the k and v arguments.
+template <typename KV>
+struct DecodeRows {
+  const KV* const* k = nullptr;  // (b) device
+  const KV* const* v = nullptr;
+};
+
+// Moves the per-row pointers to row blockIdx.z.
+template <typename KV>
+__device__ __forceinline__ void select_row(DecodeRows<KV> rows, const float*& q, const KV*& k, const KV*& v,
+                                           float*& work, const int64_t*& past_at, int64_t q_heads, int64_t head_dim,
+                                           int64_t splits) {
+  const int64_t z = blockIdx.z;
+  if (rows.k) {
+    k = rows.k[z];
+    v = rows.v[z];
+  }
+  q += z * q_heads * head_dim;
+  work += z * q_heads * splits * (head_dim + 2);
+  past_at += z;
+}
+
 template <typename KV>
 __global__ void split_kernel(const float* q, const KV* k, const KV* v, float* work, const int64_t* past_at,
-                             int64_t q_heads, int64_t kv_heads, int64_t head_dim, float scale) {
+                             int64_t q_heads, int64_t kv_heads, int64_t head_dim, float scale, DecodeRows<KV> rows) {
   const int64_t split = blockIdx.x, h = blockIdx.y, splits = gridDim.x;
+  select_row(rows, q, k, v, work, past_at, q_heads, head_dim, splits);
   const int64_t kvh = h / (q_heads / kv_heads);
   const int64_t end = *past_at + 1;
   const int64_t lo = split * kSplitKeys, hi = lo + kSplitKeys < end ? lo + kSplitKeys : end;
@@ -142,8 +167,9 @@ constexpr int kGroupPerLane = kGroupMaxHeadDim / kWarp;
 
 template <typename KV, int G>
 __global__ void split_group_kernel(const float* q, const KV* k, const KV* v, float* work, const int64_t* past_at,
-                                   int64_t kv_heads, int64_t head_dim, float scale) {
+                                   int64_t kv_heads, int64_t head_dim, float scale, DecodeRows<KV> rows) {
   const int64_t split = blockIdx.x, kvh = blockIdx.y, splits = gridDim.x;
+  select_row(rows, q, k, v, work, past_at, kv_heads * G, head_dim, splits);
   const int warp = threadIdx.x / kWarp, lane = threadIdx.x % kWarp;
   const int64_t end = *past_at + 1, kv_row = kv_heads * head_dim;
   const int64_t lo = split * kSplitKeys, hi = lo + kSplitKeys < end ? lo + kSplitKeys : end;
@@ -215,8 +241,9 @@ __device__ __forceinline__ void store(uint16_t* out, int64_t i, float v) { out[i
 
 template <typename Out>
 __global__ void merge_kernel(const float* work, Out* out, int64_t splits, int64_t head_dim) {
-  const int64_t h = blockIdx.x;
-  const float* base = work + h * splits * (head_dim + 2);
+  const int64_t h = blockIdx.x, q_heads = gridDim.x, z = blockIdx.y;  // head, row of a batch
+  const float* base = work + (z * q_heads + h) * splits * (head_dim + 2);
+  out += z * q_heads * head_dim;
   float m = -FLT_MAX;
   for (int64_t s = 0; s < splits; ++s) {
     const float* st = base + s * (head_dim + 2);
@@ -407,38 +434,41 @@ namespace {
 
 template <typename KV, int G>
 void launch_group(const float* q, const KV* k, const KV* v, float* workspace, const int64_t* past, dim3 grid,
-                  int64_t kv_heads, int64_t head_dim, float scale, cudaStream_t stream) {
-  split_group_kernel<KV, G><<<grid, kThreads, 0, stream>>>(q, k, v, workspace, past, kv_heads, head_dim, scale);
+                  int64_t kv_heads, int64_t head_dim, float scale, DecodeRows<KV> rows, cudaStream_t stream) {
+  split_group_kernel<KV, G><<<grid, kThreads, 0, stream>>>(q, k, v, workspace, past, kv_heads, head_dim, scale,
+                                                            rows);
 }
 
+// `b` rows: one sequence (rows without tables, b = 1) or a batch.
 template <typename KV, typename Out>
 cudaError_t launch_decode(const float* q, const KV* k, const KV* v, Out* out, const int64_t* past,
                           int64_t capacity, int64_t q_heads, int64_t kv_heads, int64_t head_dim, float* workspace,
-                          cudaStream_t stream) {
-  if (!past || capacity <= 0 || q_heads <= 0 || kv_heads <= 0 || q_heads % kv_heads || head_dim <= 0)
+                          DecodeRows<KV> rows, int64_t b, cudaStream_t stream) {
+  if (!past || capacity <= 0 || q_heads <= 0 || kv_heads <= 0 || q_heads % kv_heads || head_dim <= 0 || b <= 0)
     return cudaErrorInvalidValue;
-  if (head_dim > kMaxAttentionHeadDim || q_heads > 65535) return cudaErrorInvalidConfiguration;
+  if (head_dim > kMaxAttentionHeadDim || q_heads > 65535 || b > 65535) return cudaErrorInvalidConfiguration;
   const int64_t splits = (capacity + kSplitKeys - 1) / kSplitKeys;
   if (splits > 0x7fffffff) return cudaErrorInvalidConfiguration;
   const float scale = 1.f / sqrtf(static_cast<float>(head_dim));
   const int64_t group = q_heads / kv_heads;
-  const dim3 grouped(static_cast<unsigned>(splits), static_cast<unsigned>(kv_heads));
+  const auto z = static_cast<unsigned>(b);
+  const dim3 grouped(static_cast<unsigned>(splits), static_cast<unsigned>(kv_heads), z);
   if (head_dim <= kGroupMaxHeadDim && group <= kMaxGroup) {  // the group shares each key it reads
     switch (group) {
-      case 1: launch_group<KV, 1>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
-      case 2: launch_group<KV, 2>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
-      case 3: launch_group<KV, 3>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
-      case 4: launch_group<KV, 4>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
-      case 5: launch_group<KV, 5>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
-      case 6: launch_group<KV, 6>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
-      case 7: launch_group<KV, 7>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
-      default: launch_group<KV, 8>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, stream); break;
+      case 1: launch_group<KV, 1>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, rows, stream); break;
+      case 2: launch_group<KV, 2>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, rows, stream); break;
+      case 3: launch_group<KV, 3>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, rows, stream); break;
+      case 4: launch_group<KV, 4>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, rows, stream); break;
+      case 5: launch_group<KV, 5>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, rows, stream); break;
+      case 6: launch_group<KV, 6>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, rows, stream); break;
+      case 7: launch_group<KV, 7>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, rows, stream); break;
+      default: launch_group<KV, 8>(q, k, v, workspace, past, grouped, kv_heads, head_dim, scale, rows, stream); break;
     }
   } else {
-    split_kernel<<<dim3(static_cast<unsigned>(splits), static_cast<unsigned>(q_heads)), kThreads, 0, stream>>>(
-        q, k, v, workspace, past, q_heads, kv_heads, head_dim, scale);
+    split_kernel<<<dim3(static_cast<unsigned>(splits), static_cast<unsigned>(q_heads), z), kThreads, 0, stream>>>(
+        q, k, v, workspace, past, q_heads, kv_heads, head_dim, scale, rows);
   }
-  merge_kernel<<<static_cast<unsigned>(q_heads), kThreads, 0, stream>>>(workspace, out, splits, head_dim);
+  merge_kernel<<<dim3(static_cast<unsigned>(q_heads), z), kThreads, 0, stream>>>(workspace, out, splits, head_dim);
   return cudaGetLastError();
 }
 
@@ -447,19 +477,33 @@ cudaError_t launch_decode(const float* q, const KV* k, const KV* v, Out* out, co
 cudaError_t attention_decode(const float* q, const float* k, const float* v, float* out, const int64_t* past,
                              int64_t capacity, int64_t q_heads, int64_t kv_heads, int64_t head_dim, float* workspace,
                              cudaStream_t stream) {
-  return launch_decode(q, k, v, out, past, capacity, q_heads, kv_heads, head_dim, workspace, stream);
+  return launch_decode(q, k, v, out, past, capacity, q_heads, kv_heads, head_dim, workspace, DecodeRows<float>(), 1,
+                       stream);
 }
 
 cudaError_t attention_decode(const float* q, const uint16_t* k, const uint16_t* v, float* out, const int64_t* past,
                              int64_t capacity, int64_t q_heads, int64_t kv_heads, int64_t head_dim, float* workspace,
                              cudaStream_t stream) {
-  return launch_decode(q, k, v, out, past, capacity, q_heads, kv_heads, head_dim, workspace, stream);
+  return launch_decode(q, k, v, out, past, capacity, q_heads, kv_heads, head_dim, workspace, DecodeRows<uint16_t>(),
+                       1, stream);
 }
 
 cudaError_t attention_decode(const float* q, const uint16_t* k, const uint16_t* v, uint16_t* out,
                              const int64_t* past, int64_t capacity, int64_t q_heads, int64_t kv_heads,
                              int64_t head_dim, float* workspace, cudaStream_t stream) {
-  return launch_decode(q, k, v, out, past, capacity, q_heads, kv_heads, head_dim, workspace, stream);
+  return launch_decode(q, k, v, out, past, capacity, q_heads, kv_heads, head_dim, workspace, DecodeRows<uint16_t>(),
+                       1, stream);
+}
+
+cudaError_t attention_decode_rows(const float* q, const uint16_t* const* k, const uint16_t* const* v, uint16_t* out,
+                                  const int64_t* past, int64_t b, int64_t capacity, int64_t q_heads, int64_t kv_heads,
+                                  int64_t head_dim, float* workspace, cudaStream_t stream) {
+  if (!k || !v) return cudaErrorInvalidValue;
+  DecodeRows<uint16_t> rows;
+  rows.k = k;
+  rows.v = v;
+  return launch_decode<uint16_t>(q, nullptr, nullptr, out, past, capacity, q_heads, kv_heads, head_dim, workspace,
+                                 rows, b, stream);
 }
 
 cudaError_t attention_segments(const float* q, const float* k, const float* v, float* out, int64_t n, int64_t heads,

@@ -52,6 +52,16 @@ cudaError_t attention_decode(const float* q, const uint16_t* k, const uint16_t* 
                              const int64_t* past, int64_t capacity, int64_t q_heads, int64_t kv_heads,
                              int64_t head_dim, float* workspace, cudaStream_t stream);
 
+// One decode step of b sequences at once, each with its own cache: row r's
+// query q[r] (q: (b, q_heads, head_dim)), cache k[r], v[r] ((capacity_r,
+// kv_heads, head_dim) BF16 bits; k, v: (b) device tables) of which rows
+// 0..past[r] are read, out (b, q_heads, head_dim) BF16. `capacity`: the
+// largest capacity_r (it sizes the key split); workspace:
+// b * attention_decode_workspace(capacity, q_heads, head_dim) floats.
+cudaError_t attention_decode_rows(const float* q, const uint16_t* const* k, const uint16_t* const* v, uint16_t* out,
+                                  const int64_t* past, int64_t b, int64_t capacity, int64_t q_heads, int64_t kv_heads,
+                                  int64_t head_dim, float* workspace, cudaStream_t stream);
+
 // q, k, v, out: (n, heads, head_dim); starts: (segments + 1) device, with
 // starts[0] = 0 and starts[segments] = n; token t attends to its segment.
 cudaError_t attention_segments(const float* q, const float* k, const float* v, float* out, int64_t n, int64_t heads,

@@ -39,10 +39,14 @@ __global__ void rope_kernel(float* x, int64_t len, int64_t heads, int64_t head_d
 
 __global__ void rope_split_append_kernel(RopeSplitAppend a) {
   const int64_t half = a.head_dim / 2, heads = a.q_heads + 2 * a.kv_heads, n = a.len * heads * half;
-  const int64_t at = *a.past;
   for (int64_t e = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; e < n;
        e += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t i = e % half, hh = (e / half) % heads, t = e / (half * heads);
+    // Where token t's key and value go: row *past + t of the one cache, or row past[t] of its own.
+    const bool rows = a.k_rows != nullptr;
+    uint16_t* k_cache = rows ? a.k_rows[t] : a.k_cache;
+    uint16_t* v_cache = rows ? a.v_rows[t] : a.v_cache;
+    const int64_t slot = rows ? a.past[t] : *a.past + t;
     const float* src = a.qkv + (t * heads + hh) * a.head_dim;
     float x1 = src[i], x2 = src[i + half];
     if (a.bias) {
@@ -50,7 +54,7 @@ __global__ void rope_split_append_kernel(RopeSplitAppend a) {
       x2 += a.bias[hh * a.head_dim + i + half];
     }
     if (hh >= a.q_heads + a.kv_heads) {  // a value: appended as it is
-      uint16_t* dst = a.v_cache + ((at + t) * a.kv_heads + (hh - a.q_heads - a.kv_heads)) * a.head_dim;
+      uint16_t* dst = v_cache + (slot * a.kv_heads + (hh - a.q_heads - a.kv_heads)) * a.head_dim;
       dst[i] = bf16_bits(x1);
       dst[i + half] = bf16_bits(x2);
       continue;
@@ -63,7 +67,7 @@ __global__ void rope_split_append_kernel(RopeSplitAppend a) {
       dst[i] = y1;
       dst[i + half] = y2;
     } else {
-      uint16_t* dst = a.k_cache + ((at + t) * a.kv_heads + (hh - a.q_heads)) * a.head_dim;
+      uint16_t* dst = k_cache + (slot * a.kv_heads + (hh - a.q_heads)) * a.head_dim;
       dst[i] = bf16_bits(y1);
       dst[i + half] = bf16_bits(y2);
     }
@@ -73,7 +77,8 @@ __global__ void rope_split_append_kernel(RopeSplitAppend a) {
 }  // namespace
 
 cudaError_t rope_split_append(const RopeSplitAppend& a, cudaStream_t stream) {
-  if (!a.qkv || !a.cos || !a.sin || !a.q || !a.k_cache || !a.v_cache || !a.past) return cudaErrorInvalidValue;
+  const bool caches = a.k_rows ? a.v_rows != nullptr : a.k_cache && a.v_cache;
+  if (!a.qkv || !a.cos || !a.sin || !a.q || !caches || !a.past) return cudaErrorInvalidValue;
   if (a.len <= 0 || a.q_heads <= 0 || a.kv_heads <= 0 || a.head_dim <= 0 || a.head_dim % 2)
     return cudaErrorInvalidValue;
   const int64_t pairs = a.len * (a.q_heads + 2 * a.kv_heads) * (a.head_dim / 2);

@@ -37,7 +37,12 @@ struct RopeSplitAppend {
   float* q = nullptr;
   uint16_t* k_cache = nullptr;  // BF16 bits
   uint16_t* v_cache = nullptr;
-  const int64_t* past = nullptr;  // (1) device
+  const int64_t* past = nullptr;  // (1) device; (len) with the tables below
+  // A batch instead (one decode step of len sequences): token t is appended
+  // to its own cache k_rows[t], v_rows[t] (device tables of len pointers) at
+  // row past[t]; k_cache and v_cache are unused then.
+  uint16_t* const* k_rows = nullptr;
+  uint16_t* const* v_rows = nullptr;
 };
 cudaError_t rope_split_append(const RopeSplitAppend& a, cudaStream_t stream);
 

@@ -229,6 +229,59 @@ TEST(CudaLanguageModel, ChoosingOnTheDeviceIsTheArgmaxOfTheStepsLogits) {
   EXPECT_EQ(gpu->graph_error(), "");
 }
 
+// Batched decode steps (the server's) replay one graph per batch size,
+// whichever caches the rows are: the same logits as launch by launch, bit
+// for bit, as sequences leave the batch and come back.
+TEST(CudaLanguageModel, BatchedStepsReplayOneGraphPerBatchSize) {
+  if (kernels::cuda::device_count() == 0) GTEST_SKIP() << "no CUDA device";
+  std::string error;
+  auto model = Model::load(deskpilot::testing::kGoldenDir + "models/qwen2vl-tied", &error);
+  ASSERT_NE(model, nullptr) << error;
+  auto graphed = CudaLanguageModel::create(model->lm(), &error);
+  auto direct = CudaLanguageModel::create(model->lm(), &error);
+  ASSERT_TRUE(graphed && direct) << error;
+  direct->set_graphs(false);
+  const int64_t hidden = model->lm().config().hidden_size, vocab = model->lm().config().vocab_size;
+  const std::vector<std::string> texts = {"Open the terminal", "x", "Type hello into the Name field"};
+  std::vector<std::unique_ptr<CudaKvCache>> cg, cd;
+  std::vector<float> x, logits(static_cast<size_t>(vocab));
+  for (const std::string& text : texts) {
+    const auto ids = model->tokenizer().encode(text);
+    const auto n = static_cast<int64_t>(ids.size());
+    x.resize(static_cast<size_t>(n * hidden));
+    ASSERT_TRUE(model->lm().embed(ids.data(), n, x.data(), &error));
+    for (auto* list : {&cg, &cd}) {
+      CudaLanguageModel& m = list == &cg ? *graphed : *direct;
+      list->push_back(m.new_cache(n + 16, &error));
+      ASSERT_NE(list->back(), nullptr) << error;
+      ASSERT_TRUE(m.forward(x.data(), n, text_positions(0, n).data(), list->back().get(), logits.data(), false,
+                            &error));
+    }
+  }
+  const int64_t captures = graphed->graph_captures(), replays = graphed->graph_replays();
+  const std::vector<std::vector<int>> steps = {{0, 1, 2}, {0, 1, 2}, {0, 2}, {2, 0}, {0, 1, 2}};
+  for (const auto& rows : steps) {
+    const auto b = static_cast<int64_t>(rows.size());
+    std::vector<CudaKvCache*> kg, kd;
+    std::vector<int64_t> positions(static_cast<size_t>(3 * b));
+    std::vector<float> embeddings(static_cast<size_t>(b * hidden));
+    for (int64_t i = 0; i < b; ++i) {
+      kg.push_back(cg[rows[i]].get());
+      kd.push_back(cd[rows[i]].get());
+      const int32_t id = 100 + rows[i];
+      ASSERT_TRUE(model->lm().embed(&id, 1, embeddings.data() + i * hidden, &error));
+      for (int64_t st = 0; st < 3; ++st) positions[st * b + i] = kg.back()->length();
+    }
+    std::vector<float> lg(static_cast<size_t>(b * vocab)), ld(lg.size());
+    ASSERT_TRUE(graphed->forward_batch(embeddings.data(), b, positions.data(), kg.data(), lg.data(), &error)) << error;
+    ASSERT_TRUE(direct->forward_batch(embeddings.data(), b, positions.data(), kd.data(), ld.data(), &error)) << error;
+    ASSERT_EQ(lg, ld);
+  }
+  EXPECT_EQ(graphed->graph_error(), "");
+  EXPECT_EQ(graphed->graph_captures() - captures, 2);  // batches of 3 and of 2
+  EXPECT_EQ(graphed->graph_replays() - replays, 5);
+}
+
 INSTANTIATE_TEST_SUITE_P(Golden, TinyModelCuda,
                          ::testing::Values("qwen2vl-tied", "qwen25vl-untied", "qwen2vl-untied-f16"));
 
