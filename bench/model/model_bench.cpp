@@ -16,7 +16,13 @@
 //     (five screenshots of history reused), then 30 tokens of answer;
 //   - the Qwen2-VL tower (UI-TARS-2B/7B/72B: full attention in all 32
 //     blocks, MLP 5120) on the same screenshot;
-//   - decode after 32,768 cached tokens (long context).
+//   - decode after 32,768 cached tokens (long context);
+//   - the steady state of a long agent task: 8 steps of UI-TARS's
+//     conversation (system prompt, then per step a screenshot and the
+//     model's 30-token answer; only the last 5 screenshots kept, as
+//     UITarsPolicy's default history), each step prefilling what differs
+//     from the cached conversation (the prefix breaks where the oldest
+//     screenshot was dropped), per-step tokens and time.
 // Each phase also prints its roofline model: the bytes it must read (weights,
 // KV cache) and the FLOPs it must do (2 per multiply-add: projections, then
 // attention), and what the measured time achieves of them. On a GPU, rows
@@ -78,7 +84,9 @@ double vision_flops(const engine::VisionConfig& v, int64_t n, int64_t segment, i
   return v.depth * per_block + (v.depth - full_blocks) * local + full_blocks * whole;
 }
 
-std::string achieved(double flops, double ms) { return fmt("%.1f TFLOP", flops / 1e12) + fmt(", %.0f TFLOPS", flops / ms / 1e9); }
+std::string achieved(double flops, double ms) {
+  return fmt("%.2f TFLOP", flops / 1e12) + fmt(", %.1f TFLOPS", flops / ms / 1e9);
+}
 
 std::vector<float> random_floats(int64_t n, float scale) {
   std::vector<float> x(static_cast<size_t>(n));
@@ -257,6 +265,51 @@ int main(int argc, char** argv) {
     row("agent step (model time)", fmt("%.0f ms", prefill_ms + decode_ms),
         fmt("prefill of 2741 after 11000 cached %.0f ms", prefill_ms) + fmt(" + 30 tokens %.0f ms; prefill ", decode_ms) +
             achieved(decoder_flops(c, fresh, cached), prefill_ms));
+  }
+  // The steady state of a long task: what each step prefills once the
+  // history starts dropping screenshots.
+  if (!small) {
+    struct Item {
+      int64_t key, tokens;  // what the item is (same key: same cached tokens), how many tokens
+    };
+    const int64_t system = 600, screenshot = 2691 + 20, answer = 30, history = 5, steps = 8;
+    auto cache = lm->new_cache();
+    std::vector<Item> cached;  // what the cache holds, in order
+    const auto x = random_floats(screenshot * c.hidden_size, 0.05f);
+    std::string per_step;
+    for (int64_t step = 0; step < steps; ++step) {
+      std::vector<Item> conversation = {{-1, system}};
+      for (int64_t i = 0; i <= step; ++i) {
+        if (i > step - history) conversation.push_back({2 * i, screenshot});  // the last 5 screenshots
+        if (i < step) conversation.push_back({2 * i + 1, answer});             // every earlier answer
+      }
+      size_t same = 0;
+      int64_t kept = 0;
+      while (same < cached.size() && same < conversation.size() && cached[same].key == conversation[same].key)
+        kept += cached[same++].tokens;
+      cache->truncate(kept);
+      int64_t fresh = 0;
+      for (size_t i = same; i < conversation.size(); ++i) fresh += conversation[i].tokens;
+      if (!cache->reserve(kept + fresh + answer, &error)) return fail("agent steps: " + error);
+      t = clock_type::now();
+      for (size_t i = same; i < conversation.size(); ++i)
+        if (!prefill(*lm, cache.get(), x, conversation[i].tokens, &logits, &error)) return fail("agent steps: " + error);
+      const double prefill_ms = ms_since(t);
+      t = clock_type::now();
+      for (int64_t i = 0; i < answer; ++i)
+        if (!lm->forward(x.data(), 1, engine::text_positions(cache->length(), 1).data(), cache.get(), logits.data(),
+                         false, nullptr, &error))
+          return fail("agent steps: " + error);
+      const double decode_ms = ms_since(t);
+      conversation.push_back({2 * step + 1, answer});
+      cached = conversation;
+      per_step += fmt(" %.0f", static_cast<double>(fresh)) + fmt("/%.0f", prefill_ms + decode_ms);
+      if (step == steps - 1)
+        row("agent step, steady state (step 8 of 8)", fmt("%.0f ms", prefill_ms + decode_ms),
+            fmt("prefill %.0f tokens", static_cast<double>(fresh)) + fmt(" after %.0f cached", static_cast<double>(kept)) +
+                fmt(" %.0f ms", prefill_ms) + fmt(" + 30 tokens %.0f ms", decode_ms));
+    }
+    row("agent steps 1-8: tokens prefilled / ms", "", per_step);
   }
   // Long context: decode after 32,768 cached tokens (the KV cache is read every step).
   if (!small) {
