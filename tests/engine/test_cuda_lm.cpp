@@ -5,7 +5,7 @@
 // Tolerance, and why: the GPU path rounds every projection's input and the
 // F32/F16 weights to BF16 (FP32 accumulation), keeps the KV cache in BF16
 // and runs prefill attention on tensor cores (BF16 operands). Emulating
-// exactly that on the CPU (tests/engine/gpu_decoder_emulation.h, run by
+// exactly that on the CPU (tests/engine/gpu_emulation.h, run by
 // test_gpu_emulation.cpp on every machine) moves the logits by at most
 // 0.038, 0.035 and 0.036 (logits up to 4); the bound is kGpuLogitBound, 0.1.
 // Greedy tokens must agree wherever transformers' top-2 margin exceeds twice
@@ -22,7 +22,7 @@
 #include "engine/generate.h"
 #include "engine/model.h"
 #include "kernels/cuda/runtime.h"
-#include "tests/engine/gpu_decoder_emulation.h"
+#include "tests/engine/gpu_emulation.h"
 #include "tests/golden_util.h"
 
 namespace deskpilot::engine {

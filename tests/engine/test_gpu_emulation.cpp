@@ -1,5 +1,5 @@
 // The CUDA decoder's arithmetic emulated on the CPU (tests/engine/
-// gpu_decoder_emulation.h) against transformers' goldens on the three tiny
+// gpu_emulation.h) against transformers' goldens on the three tiny
 // checkpoints: prefill logits and decode steps through a BF16 cache. This
 // is what the GPU's bound (kGpuLogitBound, tests/engine/test_cuda_lm.cpp)
 // rests on; it runs on every machine. The emulation must stay within half
@@ -7,9 +7,11 @@
 // nothing).
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "engine/generate.h"
 #include "engine/model.h"
-#include "tests/engine/gpu_decoder_emulation.h"
+#include "tests/engine/gpu_emulation.h"
 #include "tests/golden_util.h"
 
 namespace deskpilot::engine {
@@ -53,6 +55,36 @@ TEST_P(GpuEmulation, StaysWithinHalfTheGpuBoundOfTransformers) {
               GetParam().c_str(), worst, deskpilot::testing::kGpuLogitBound);
   EXPECT_LE(worst, deskpilot::testing::kGpuLogitBound / 2);
   EXPECT_GT(from_fp32, 1e-4f);  // BF16 rounding does move the logits
+}
+
+// The vision tower on the random patches of BothDevices.VisionFeaturesMatchTheCpu
+// (tests/engine/test_backend.cpp), against the CPU tower: within half of
+// the bound the GPU's features are held to there.
+TEST_P(GpuEmulation, VisionStaysWithinHalfTheGpuBoundOfTheCpu) {
+  std::string error;
+  auto model = Model::load(deskpilot::testing::kGoldenDir + "models/" + GetParam(), &error);
+  ASSERT_NE(model, nullptr) << error;
+  ASSERT_NE(model->vision(), nullptr);
+  const VisionConfig& c = model->files().model.vision;
+  ImagePatches image;
+  image.grid_t = 1;
+  image.grid_h = 4 * c.spatial_merge_size;
+  image.grid_w = 6 * c.spatial_merge_size;
+  const int64_t cols = c.in_channels * c.temporal_patch_size * c.patch_size * c.patch_size;
+  image.pixel_values.resize(static_cast<size_t>(image.patches() * cols));
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> d(-1.8f, 2.1f);
+  for (float& v : image.pixel_values) v = d(rng);
+  const std::vector<float> want = model->vision()->encode(image);
+  const std::vector<float> got = deskpilot::testing::gpu_vision_emulated(*model->vision(), image);
+  ASSERT_EQ(got.size(), want.size());
+  float scale = 0;
+  for (float v : want) scale = std::max(scale, std::fabs(v));
+  const float diff = max_abs_diff(got.data(), want.data(), want.size());
+  std::printf("%s vision, the GPU's arithmetic emulated: max |features - cpu| = %.3g of max |feature| %.3g (%.1f%%)\n",
+              GetParam().c_str(), diff, scale, 100 * diff / scale);
+  EXPECT_LE(diff, deskpilot::testing::kGpuFeatureBound / 2 * scale);
+  EXPECT_GT(diff, 1e-6f * scale);  // it does round
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, GpuEmulation, ::testing::Values("qwen2vl-tied", "qwen25vl-untied", "qwen2vl-untied-f16"));
