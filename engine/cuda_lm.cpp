@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <mutex>
+#include <tuple>
 
 #include "engine/cuda_util.h"
 #include "kernels/cpu/rope.h"
@@ -220,6 +222,7 @@ struct CudaLanguageModel::Impl {
   DecodeGraph graphs[2];              // by StepEnd
   BatchStaging batch;
   std::map<int64_t, DecodeGraph> batch_graphs;  // by batch size
+  std::shared_ptr<CudaTokenState::Pool> token_pool = std::make_shared<CudaTokenState::Pool>();
   bool graphs_on = true;
   bool flash = false;  // prefill attention on tensor cores (kernels/cuda/flash_attention.h)
   std::string graph_error;
@@ -673,9 +676,27 @@ bool CudaLanguageModel::forward(const float* embeddings, int64_t n, const int64_
   return true;
 }
 
+// Buffers of ended token states, shared by the model and its states (a
+// state may outlive the model).
+struct CudaTokenState::Pool {
+  std::mutex mutex;
+  std::vector<std::pair<int32_t*, uint8_t*>> free;
+  ~Pool() {
+    for (auto& [counts, seen] : free) {
+      cudaFree(counts);
+      cudaFree(seen);
+    }
+  }
+};
+
 CudaTokenState::~CudaTokenState() {
-  cudaFree(counts_);
-  cudaFree(seen_);
+  if (!pool_) {
+    cudaFree(counts_);
+    cudaFree(seen_);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(pool_->mutex);
+  pool_->free.emplace_back(counts_, seen_);
 }
 
 std::unique_ptr<CudaTokenState> CudaLanguageModel::new_token_state(const std::vector<int32_t>& prompt,
@@ -683,10 +704,21 @@ std::unique_ptr<CudaTokenState> CudaLanguageModel::new_token_state(const std::ve
   const int64_t vocab = config_.vocab_size;
   std::unique_ptr<CudaTokenState> state(new CudaTokenState());
   Check check{error};
-  check(cudaMalloc(reinterpret_cast<void**>(&state->counts_), static_cast<size_t>(vocab) * sizeof(int32_t)),
-        "token state");
-  if (check.ok) check(cudaMalloc(reinterpret_cast<void**>(&state->seen_), static_cast<size_t>(vocab)), "token state");
-  if (!check.ok) return nullptr;
+  {
+    std::lock_guard<std::mutex> lock(impl_->token_pool->mutex);
+    auto& free = impl_->token_pool->free;
+    if (!free.empty()) {
+      std::tie(state->counts_, state->seen_) = free.back();
+      free.pop_back();
+    }
+  }
+  if (!state->counts_) {
+    check(cudaMalloc(reinterpret_cast<void**>(&state->counts_), static_cast<size_t>(vocab) * sizeof(int32_t)),
+          "token state");
+    if (check.ok) check(cudaMalloc(reinterpret_cast<void**>(&state->seen_), static_cast<size_t>(vocab)), "token state");
+    if (!check.ok) return nullptr;  // the state frees what it got
+  }
+  state->pool_ = impl_->token_pool;
   std::vector<uint8_t> seen(static_cast<size_t>(vocab), 0);
   for (int32_t id : prompt)
     if (id >= 0 && id < vocab) seen[static_cast<size_t>(id)] = 1;

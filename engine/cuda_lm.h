@@ -51,9 +51,12 @@ class CudaKvCache {
 
 // One generation's token choice on the device (CudaLanguageModel::
 // decode_choose): per vocabulary id, its occurrences in the output and
-// whether it is in the prompt or the output (the penalties' inputs).
+// whether it is in the prompt or the output (the penalties' inputs). Its
+// buffers go back to the model's pool when it ends, for the next request
+// (no cudaMalloc/cudaFree per request).
 class CudaTokenState {
  public:
+  struct Pool;
   ~CudaTokenState();
   CudaTokenState(const CudaTokenState&) = delete;
   CudaTokenState& operator=(const CudaTokenState&) = delete;
@@ -63,6 +66,7 @@ class CudaTokenState {
   CudaTokenState() = default;
   int32_t* counts_ = nullptr;  // (vocab) device
   uint8_t* seen_ = nullptr;    // (vocab) device
+  std::shared_ptr<Pool> pool_;
 };
 
 class CudaLanguageModel {
