@@ -43,6 +43,24 @@ class DecoderCache {
   virtual void truncate(int64_t n) = 0;
 };
 
+// An image's features kept in device memory by a GPU encoder
+// (ImageEncoder::encode_resident), for a decoder on the same device to take
+// without a trip through the host (Decoder::forward_resident).
+class ResidentFeatures {
+ public:
+  virtual ~ResidentFeatures() = default;
+  virtual int64_t rows() const = 0;
+  // A copy on the host, what encode() gives.
+  virtual bool download(std::vector<float>* out, std::string* error) const = 0;
+};
+
+// Rows [at, at + count) of a prefill taken from rows [first, first + count)
+// of resident features instead of the host embeddings.
+struct ResidentRows {
+  int64_t at = 0, first = 0, count = 0;
+  const ResidentFeatures* features = nullptr;
+};
+
 // One generation's token choice held by a backend that chooses on the
 // device (Decoder::new_token_chooser).
 class TokenChooser {
@@ -83,6 +101,14 @@ class Decoder {
   virtual bool forward_choose(const float* embedding, const int64_t* positions, DecoderCache* cache,
                               TokenChooser* chooser, const SamplingParams& params, double uniform, int32_t* id,
                               std::string* error) = 0;
+
+  // Whether forward_resident takes features a GPU encoder left on the device.
+  virtual bool takes_resident_features() const = 0;
+  // forward() with `rows` of the embeddings taken from resident features
+  // (the embeddings' own rows there are ignored).
+  virtual bool forward_resident(const float* embeddings, int64_t n, const int64_t* positions, DecoderCache* cache,
+                                float* logits, bool all_logits, const std::vector<ResidentRows>& rows,
+                                std::string* error) = 0;
 };
 
 class ImageEncoder {
@@ -92,6 +118,10 @@ class ImageEncoder {
   // VisionTower::encode: (patches / merge^2, out_hidden) features.
   virtual bool encode(const ImagePatches& image, const TensorSink& sink, std::vector<float>* features,
                       std::string* error) = 0;
+  // Whether encode_resident keeps the features in device memory (a GPU).
+  virtual bool keeps_features_resident() const = 0;
+  // The same features left on the device; nullptr and *error on failure.
+  virtual std::unique_ptr<ResidentFeatures> encode_resident(const ImagePatches& image, std::string* error) = 0;
 };
 
 // The backends of a loaded checkpoint on `device` (the weights are uploaded

@@ -54,6 +54,12 @@ class CpuDecoder : public Decoder {
                       int32_t*, std::string* error) override {
     return note_token(nullptr, 0, error);
   }
+  bool takes_resident_features() const override { return false; }
+  bool forward_resident(const float*, int64_t, const int64_t*, DecoderCache*, float*, bool,
+                        const std::vector<ResidentRows>&, std::string* error) override {
+    if (error) *error = "the CPU backend takes image features on the host";
+    return false;
+  }
 
  private:
   std::unique_ptr<Qwen2LanguageModel> owned_;  // random weights; else the Model owns the decoder
@@ -69,6 +75,11 @@ class CpuImageEncoder : public ImageEncoder {
               std::string*) override {
     *features = tower_.encode(image, sink);
     return true;
+  }
+  bool keeps_features_resident() const override { return false; }
+  std::unique_ptr<ResidentFeatures> encode_resident(const ImagePatches&, std::string* error) override {
+    if (error) *error = "the CPU backend keeps no features on a device";
+    return nullptr;
   }
 
  private:

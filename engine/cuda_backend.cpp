@@ -27,6 +27,13 @@ class CudaCache : public DecoderCache {
   std::unique_ptr<CudaKvCache> cache_;
 };
 
+struct CudaResident : ResidentFeatures {
+  explicit CudaResident(std::unique_ptr<CudaFeatures> f) : features(std::move(f)) {}
+  int64_t rows() const override { return features->rows(); }
+  bool download(std::vector<float>* out, std::string* error) const override { return features->download(out, error); }
+  std::unique_ptr<CudaFeatures> features;
+};
+
 struct CudaChooser : TokenChooser {
   explicit CudaChooser(std::unique_ptr<CudaTokenState> s) : state(std::move(s)) {}
   std::unique_ptr<CudaTokenState> state;
@@ -53,6 +60,25 @@ class CudaDecoder : public Decoder {
     for (int64_t i = 0; i < b; ++i) kv[i] = static_cast<CudaCache*>(caches[i])->get();
     std::lock_guard<std::mutex> lock(mutex_);
     return lm_->forward_batch(embeddings, b, positions, kv.data(), logits, error);
+  }
+  bool takes_resident_features() const override { return true; }
+  bool forward_resident(const float* embeddings, int64_t n, const int64_t* positions, DecoderCache* cache,
+                        float* logits, bool all_logits, const std::vector<ResidentRows>& rows,
+                        std::string* error) override {
+    std::vector<CudaLanguageModel::DeviceRows> device(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const auto* f = dynamic_cast<const CudaResident*>(rows[i].features);
+      if (!f || rows[i].first < 0 || rows[i].first + rows[i].count > f->rows()) {
+        if (error) *error = "CUDA forward: resident features that are not this device's, or too few rows";
+        return false;
+      }
+      device[i].at = rows[i].at;
+      device[i].count = rows[i].count;
+      device[i].data = f->features->data() + rows[i].first * f->features->hidden();
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    return lm_->forward(embeddings, n, positions, static_cast<CudaCache*>(cache)->get(), logits, all_logits, error,
+                        device);
   }
   std::unique_ptr<TokenChooser> new_token_chooser(const std::vector<int32_t>& prompt, std::string* error) override {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -85,6 +111,13 @@ class CudaImageEncoder : public ImageEncoder {
               std::string* error) override {
     std::lock_guard<std::mutex> lock(mutex_);
     return tower_->encode(image, features, error);
+  }
+  bool keeps_features_resident() const override { return true; }
+  std::unique_ptr<ResidentFeatures> encode_resident(const ImagePatches& image, std::string* error) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto f = tower_->encode_resident(image, error);
+    if (!f) return nullptr;
+    return std::make_unique<CudaResident>(std::move(f));
   }
 
  private:

@@ -204,6 +204,19 @@ struct DecodeGraph {
 
 }  // namespace
 
+// Buffers of ended token states, shared by the model and its states (a
+// state may outlive the model).
+struct CudaTokenState::Pool {
+  std::mutex mutex;
+  std::vector<std::pair<int32_t*, uint8_t*>> free;
+  ~Pool() {
+    for (auto& [counts, seen] : free) {
+      cudaFree(counts);
+      cudaFree(seen);
+    }
+  }
+};
+
 struct CudaLanguageModel::Impl {
   cudaStream_t stream = nullptr;
   std::unique_ptr<kc::Gemm> gemm;
@@ -640,7 +653,8 @@ std::unique_ptr<CudaKvCache> CudaLanguageModel::new_cache(int64_t capacity, std:
 }
 
 bool CudaLanguageModel::forward(const float* embeddings, int64_t n, const int64_t* positions, CudaKvCache* cache,
-                                float* logits, bool all_logits, std::string* error) {
+                                float* logits, bool all_logits, std::string* error,
+                                const std::vector<DeviceRows>& device_rows) {
   const TextConfig& c = config_;
   const int64_t d = c.hidden_size, vocab = c.vocab_size, past = cache->length();
   if (n <= 0 || past + n > cache->capacity()) {
@@ -654,8 +668,14 @@ bool CudaLanguageModel::forward(const float* embeddings, int64_t n, const int64_
   if (n == 1 && !w.work.reserve_split(cache->capacity(), 1, c, check)) return false;
   const int64_t rows = all_logits ? n : 1;
   if (!w.reserve_logits(rows, vocab, check)) return false;
+  for (const DeviceRows& r : device_rows)
+    if (r.at < 0 || r.count < 0 || r.at + r.count > n || (r.count > 0 && !r.data)) {
+      *error = "CUDA forward: device rows [" + std::to_string(r.at) + ", " + std::to_string(r.at + r.count) +
+               ") outside the " + std::to_string(n) + " tokens";
+      return false;
+    }
   cudaStream_t s = w.stream;
-  if (n == 1 && !all_logits) {
+  if (n == 1 && !all_logits && device_rows.empty()) {
     std::memcpy(w.staging.embedding, embeddings, d * 4);
     std::memcpy(w.staging.positions, positions, 3 * 8);
     *w.staging.past = past;
@@ -665,6 +685,11 @@ bool CudaLanguageModel::forward(const float* embeddings, int64_t n, const int64_
     return true;
   }
   check(cudaMemcpyAsync(w.work.h, embeddings, n * d * 4, cudaMemcpyHostToDevice, s), "upload embeddings");
+  for (const DeviceRows& r : device_rows)
+    if (r.count > 0)
+      check(cudaMemcpyAsync(w.work.h + r.at * d, r.data, static_cast<size_t>(r.count * d) * 4,
+                            cudaMemcpyDeviceToDevice, s),
+            "image features");
   check(cudaMemcpyAsync(w.work.positions, positions, 3 * n * 8, cudaMemcpyHostToDevice, s), "upload positions");
   check(cudaMemcpyAsync(w.work.past, &past, 8, cudaMemcpyHostToDevice, s), "upload cache length");
   CudaKvCache* caches[1] = {cache};
@@ -675,19 +700,6 @@ bool CudaLanguageModel::forward(const float* embeddings, int64_t n, const int64_
   cache->length_ += n;
   return true;
 }
-
-// Buffers of ended token states, shared by the model and its states (a
-// state may outlive the model).
-struct CudaTokenState::Pool {
-  std::mutex mutex;
-  std::vector<std::pair<int32_t*, uint8_t*>> free;
-  ~Pool() {
-    for (auto& [counts, seen] : free) {
-      cudaFree(counts);
-      cudaFree(seen);
-    }
-  }
-};
 
 CudaTokenState::~CudaTokenState() {
   if (!pool_) {

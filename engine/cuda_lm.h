@@ -83,12 +83,21 @@ class CudaLanguageModel {
   // and *error when memory runs out.
   std::unique_ptr<CudaKvCache> new_cache(int64_t capacity, std::string* error) const;
 
+  // Rows of a prefill's embeddings that come from device memory (an image's
+  // features left there by the vision tower): rows [at, at + count) are
+  // data's (count, hidden) instead of the host embeddings'.
+  struct DeviceRows {
+    int64_t at = 0, count = 0;
+    const float* data = nullptr;
+  };
+
   // As Qwen2LanguageModel::forward, host buffers in and out: embeddings (n,
   // hidden), positions (3, n); logits (n, vocab) when all_logits, else the
-  // last token's (vocab). The cache must have room for n more tokens.
-  // Not thread-safe (one stream, shared work buffers).
+  // last token's (vocab); `rows` replace embeddings' rows where given. The
+  // cache must have room for n more tokens. Not thread-safe (one stream,
+  // shared work buffers).
   bool forward(const float* embeddings, int64_t n, const int64_t* positions, CudaKvCache* cache, float* logits,
-               bool all_logits, std::string* error);
+               bool all_logits, std::string* error, const std::vector<DeviceRows>& rows = {});
 
   // Qwen2LanguageModel::forward_batch: one decode step of b sequences, the
   // projections once over all b rows; logits (b, vocab).

@@ -3,6 +3,8 @@
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <mutex>
+#include <tuple>
 
 #include "engine/cuda_util.h"
 #include "kernels/cuda/attention.h"
@@ -31,6 +33,15 @@ struct DeviceBlock {
 
 }  // namespace
 
+// Buffers of ended CudaFeatures, for the next images.
+struct CudaFeatures::Pool {
+  std::mutex mutex;
+  std::vector<std::pair<float*, size_t>> free;  // (buffer, floats)
+  ~Pool() {
+    for (auto& [p, n] : free) cudaFree(p);
+  }
+};
+
 struct CudaVisionTower::Impl {
   VisionConfig config;
   bool qwen25 = false;
@@ -45,6 +56,7 @@ struct CudaVisionTower::Impl {
   float *merger_fc1_b = nullptr, *merger_fc2_b = nullptr;
   bool flash = false;     // attention on tensor cores (kernels/cuda/flash_attention.h)
   cuda_util::Arena work;  // an image's buffers, kept for the next image
+  std::shared_ptr<CudaFeatures::Pool> features = std::make_shared<CudaFeatures::Pool>();
 
   ~Impl() {
     gemm.reset();
@@ -169,7 +181,51 @@ std::unique_ptr<CudaVisionTower> CudaVisionTower::create_random(const VisionConf
   return std::unique_ptr<CudaVisionTower>(new CudaVisionTower(std::move(impl)));
 }
 
+CudaFeatures::~CudaFeatures() {
+  if (!data_) return;
+  std::lock_guard<std::mutex> lock(pool_->mutex);
+  pool_->free.emplace_back(data_, capacity_);
+}
+
+bool CudaFeatures::download(std::vector<float>* out, std::string* error) const {
+  out->resize(static_cast<size_t>(rows_ * hidden_));
+  Check check{error};
+  return check(cudaMemcpy(out->data(), data_, out->size() * 4, cudaMemcpyDeviceToHost), "vision features download");
+}
+
+std::unique_ptr<CudaFeatures> CudaVisionTower::encode_resident(const ImagePatches& image, std::string* error) {
+  const VisionConfig& c = impl_->config;
+  const int64_t unit = c.spatial_merge_size * c.spatial_merge_size;
+  std::unique_ptr<CudaFeatures> f(new CudaFeatures());
+  f->rows_ = image.patches() / unit;
+  f->hidden_ = c.out_hidden_size;
+  f->pool_ = impl_->features;
+  const size_t need = static_cast<size_t>(std::max<int64_t>(f->rows_ * f->hidden_, 1));
+  {
+    std::lock_guard<std::mutex> lock(f->pool_->mutex);  // the smallest free buffer that fits
+    auto& free = f->pool_->free;
+    size_t best = free.size();
+    for (size_t i = 0; i < free.size(); ++i)
+      if (free[i].second >= need && (best == free.size() || free[i].second < free[best].second)) best = i;
+    if (best < free.size()) {
+      std::tie(f->data_, f->capacity_) = free[best];
+      free.erase(free.begin() + static_cast<std::ptrdiff_t>(best));
+    }
+  }
+  if (!f->data_) {
+    Check check{error};
+    if (!check(cudaMalloc(reinterpret_cast<void**>(&f->data_), need * 4), "vision features")) return nullptr;
+    f->capacity_ = need;
+  }
+  if (!run(image, f->data_, nullptr, error)) return nullptr;
+  return f;
+}
+
 bool CudaVisionTower::encode(const ImagePatches& image, std::vector<float>* features, std::string* error) {
+  return run(image, nullptr, features, error);
+}
+
+bool CudaVisionTower::run(const ImagePatches& image, float* device, std::vector<float>* host, std::string* error) {
   Impl& w = *impl_;
   const VisionConfig& c = w.config;
   const int64_t n = image.patches(), width = c.width, heads = c.num_heads, hd = width / heads;
@@ -288,10 +344,13 @@ bool CudaVisionTower::encode(const ImagePatches& image, std::vector<float>* feat
   linear(x, units, w.merger_fc1, w.merger_fc1_b, merged);
   check(kc::gelu_erf(merged, units * unit * width, s), "vision gelu");
   linear(merged, units, w.merger_fc2, w.merger_fc2_b, out);
-  check(kc::embedding_gather(out, kernels::DType::kF32, units, out_hidden, gather_out, units, restored, s),
+  check(kc::embedding_gather(out, kernels::DType::kF32, units, out_hidden, gather_out, units,
+                             device ? device : restored, s),
         "original order");
-  features->resize(static_cast<size_t>(units * out_hidden));
-  check(cudaMemcpyAsync(features->data(), restored, features->size() * 4, cudaMemcpyDeviceToHost, s), "vision download");
+  if (host) {
+    host->resize(static_cast<size_t>(units * out_hidden));
+    check(cudaMemcpyAsync(host->data(), restored, host->size() * 4, cudaMemcpyDeviceToHost, s), "vision download");
+  }
   check(cudaStreamSynchronize(s), "vision");
   return check.ok;
 }

@@ -19,6 +19,31 @@
 
 namespace deskpilot::engine {
 
+// An image's features left in device memory, (rows, hidden), for a decoder
+// on the same device (CudaLanguageModel::forward's device rows). The buffer
+// goes back to the tower's pool when they go (no cudaFree, which waits for
+// the whole device, per image).
+class CudaFeatures {
+ public:
+  struct Pool;
+  ~CudaFeatures();
+  CudaFeatures(const CudaFeatures&) = delete;
+  CudaFeatures& operator=(const CudaFeatures&) = delete;
+  const float* data() const { return data_; }
+  int64_t rows() const { return rows_; }
+  int64_t hidden() const { return hidden_; }
+  // A copy on the host (what the CPU's encoder would have given).
+  bool download(std::vector<float>* out, std::string* error) const;
+
+ private:
+  friend class CudaVisionTower;
+  CudaFeatures() = default;
+  float* data_ = nullptr;
+  size_t capacity_ = 0;  // floats
+  int64_t rows_ = 0, hidden_ = 0;
+  std::shared_ptr<Pool> pool_;
+};
+
 class CudaVisionTower {
  public:
   // Uploads the weights; nullptr and *error on failure (memory, cuBLAS).
@@ -33,9 +58,14 @@ class CudaVisionTower {
   // features: (patches / merge^2, out_hidden), as VisionTower::encode.
   // Not thread-safe (one stream).
   bool encode(const ImagePatches& image, std::vector<float>* features, std::string* error);
+  // The same features left in device memory; nullptr and *error on failure.
+  std::unique_ptr<CudaFeatures> encode_resident(const ImagePatches& image, std::string* error);
 
  private:
   struct Impl;
+  // encode's work: the features gathered into `device` (room for them) or
+  // downloaded into `host`.
+  bool run(const ImagePatches& image, float* device, std::vector<float>* host, std::string* error);
   explicit CudaVisionTower(std::unique_ptr<Impl> impl);
   // A stream and a cuBLAS handle for a new tower.
   static std::unique_ptr<Impl> start(const VisionConfig& config, bool qwen25, std::string* error);

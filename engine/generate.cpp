@@ -140,17 +140,31 @@ bool Generation::start(const Model& model, const Prompt& prompt, const GenerateO
   s.keys_.resize(static_cast<size_t>(common));
   result_.reused_tokens = common;
 
-  // Vision: encode the images whose tokens are in the part to prefill (or take them from the session).
+  // Vision: encode the images whose tokens are in the part to prefill (or
+  // take them from the session). Where the encoder and the decoder share a
+  // GPU the features stay there (no trip through the host); not when
+  // intermediates are dumped (the host needs them then).
   auto t0 = std::chrono::steady_clock::now();
-  std::vector<const std::vector<float>*> features(prompt.images.size(), nullptr);
+  ImageEncoder* encoder = model.image_encoder();
+  const bool resident = encoder && !options.sink && encoder->keeps_features_resident() &&
+                        model.decoder().takes_resident_features();
+  std::vector<const Session::Features*> features(prompt.images.size(), nullptr);
   for (int64_t i = common; i < n; ++i) {
     const int64_t im = image_of[i];
     if (im < 0 || features[im]) continue;
     const uint64_t h = image_hash(prompt.images[im]);
     auto it = s.features_.find(h);
+    if (it != s.features_.end() && !resident && it->second.host.empty()) {  // on the device, wanted on the host
+      if (!it->second.resident->download(&it->second.host, error)) return false;
+    }
     if (it == s.features_.end()) {
-      std::vector<float> f;
-      if (!model.image_encoder()->encode(prompt.images[im], options.sink, &f, error)) return false;
+      Session::Features f;
+      if (resident) {
+        f.resident = encoder->encode_resident(prompt.images[im], error);
+        if (!f.resident) return false;
+      } else if (!encoder->encode(prompt.images[im], options.sink, &f.host, error)) {
+        return false;
+      }
       ++result_.images_encoded;
       it = s.features_.emplace(h, std::move(f)).first;
     }
@@ -170,10 +184,22 @@ bool Generation::start(const Model& model, const Prompt& prompt, const GenerateO
     if (error) *error = "prompt: " + *error;
     return false;
   }
+  // Image rows: copied from host features, or runs of rows the decoder takes from the device.
+  std::vector<ResidentRows> device_rows;
   for (int64_t i = common; i < n; ++i) {
     if (image_of[i] < 0) continue;
-    std::memcpy(x.data() + (i - common) * hidden, features[image_of[i]]->data() + patch_of[i] * hidden,
-                sizeof(float) * hidden);
+    const Session::Features& f = *features[image_of[i]];
+    if (!f.host.empty()) {
+      std::memcpy(x.data() + (i - common) * hidden, f.host.data() + patch_of[i] * hidden, sizeof(float) * hidden);
+      continue;
+    }
+    ResidentRows* run = device_rows.empty() ? nullptr : &device_rows.back();
+    if (run && run->features == f.resident.get() && run->at + run->count == i - common &&
+        run->first + run->count == patch_of[i]) {
+      ++run->count;
+    } else {
+      device_rows.push_back({i - common, patch_of[i], 1, f.resident.get()});
+    }
   }
   dump("inputs_embeds", {m, hidden}, x.data());
   std::vector<int64_t> positions(static_cast<size_t>(3 * m));  // (3, m)
@@ -194,8 +220,12 @@ bool Generation::start(const Model& model, const Prompt& prompt, const GenerateO
   done_ = false;
 
   t0 = std::chrono::steady_clock::now();
-  if (!model.decoder().forward(x.data(), m, positions.data(), s.cache_.get(), logits->data(), false, &options.sink,
-                               error)) {
+  const bool ok = device_rows.empty()
+                      ? model.decoder().forward(x.data(), m, positions.data(), s.cache_.get(), logits->data(), false,
+                                                &options.sink, error)
+                      : model.decoder().forward_resident(x.data(), m, positions.data(), s.cache_.get(),
+                                                         logits->data(), false, device_rows, error);
+  if (!ok) {
     s.forget_tokens();
     return false;
   }

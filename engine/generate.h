@@ -76,7 +76,13 @@ class Session {
   std::unique_ptr<DecoderCache> cache_;  // on the model's device
   std::vector<uint64_t> keys_;  // (cache length) what each cached position holds: token id or image patch
   std::list<uint64_t> lru_;     // image hashes, most recent first
-  std::unordered_map<uint64_t, std::vector<float>> features_;  // hash -> (tokens, hidden)
+  // An encoded image: (tokens, hidden) on the host, or left in device memory
+  // by a GPU encoder for a decoder on the same device.
+  struct Features {
+    std::vector<float> host;
+    std::unique_ptr<ResidentFeatures> resident;
+  };
+  std::unordered_map<uint64_t, Features> features_;  // by image hash
 };
 
 // Positions of text tokens: all three M-RoPE streams equal start + i.

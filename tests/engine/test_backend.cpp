@@ -252,6 +252,61 @@ TEST_P(BothDevices, VisionFeaturesMatchTheCpu) {
   EXPECT_LE(diff, deskpilot::testing::kGpuFeatureBound * scale);
 }
 
+// Features left on the device by the GPU's tower are the ones it sends to
+// the host, bit for bit, and a prefill that takes them from there (two runs
+// of rows, one image cut by the prompt's start) gives the logits of the
+// same prefill with the features in the host embeddings.
+TEST_P(BothDevices, ImageFeaturesTakenOnTheDeviceEqualTheHostsCopy) {
+  std::string error;
+  Model* gpu = gpu_.get();
+  const VisionConfig& c = gpu->files().model.vision;
+  ImagePatches image;
+  image.grid_t = 1;
+  image.grid_h = 2 * c.spatial_merge_size;
+  image.grid_w = 3 * c.spatial_merge_size;
+  const int64_t cols = c.in_channels * c.temporal_patch_size * c.patch_size * c.patch_size;
+  image.pixel_values.resize(static_cast<size_t>(image.patches() * cols));
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> d(-1.8f, 2.1f);
+  for (float& v : image.pixel_values) v = d(rng);
+  ImageEncoder* encoder = gpu->image_encoder();
+  ASSERT_TRUE(encoder->keeps_features_resident());
+  ASSERT_TRUE(gpu->decoder().takes_resident_features());
+  std::vector<float> host, downloaded;
+  ASSERT_TRUE(encoder->encode(image, nullptr, &host, &error)) << error;
+  auto resident = encoder->encode_resident(image, &error);
+  ASSERT_NE(resident, nullptr) << error;
+  ASSERT_TRUE(resident->download(&downloaded, &error)) << error;
+  EXPECT_EQ(downloaded, host);
+  const int64_t rows = resident->rows(), hidden = gpu->lm().config().hidden_size;
+  ASSERT_EQ(static_cast<int64_t>(host.size()), rows * hidden);
+  // 3 text rows, the image's rows 2.., 2 text rows, the whole image again.
+  const auto text = gpu->tokenizer().encode("Click the icon");
+  const int64_t n = 5 + (rows - 2) + rows;
+  std::vector<int32_t> ids(static_cast<size_t>(n), text[0]);
+  std::vector<float> x(static_cast<size_t>(n * hidden));
+  ASSERT_TRUE(gpu->lm().embed(ids.data(), n, x.data(), &error));
+  std::vector<float> with_host = x;
+  std::copy_n(host.begin() + 2 * hidden, (rows - 2) * hidden, with_host.begin() + 3 * hidden);
+  std::copy_n(host.begin(), rows * hidden, with_host.begin() + (5 + rows - 2) * hidden);
+  const std::vector<ResidentRows> runs = {{3, 2, rows - 2, resident.get()}, {5 + rows - 2, 0, rows, resident.get()}};
+  const int64_t vocab = gpu->lm().config().vocab_size;
+  std::vector<float> want(static_cast<size_t>(n * vocab)), got(want.size());
+  auto a = gpu->decoder().new_cache(), b = gpu->decoder().new_cache();
+  ASSERT_TRUE(a->reserve(n, &error) && b->reserve(n, &error)) << error;
+  ASSERT_TRUE(gpu->decoder().forward(with_host.data(), n, text_positions(0, n).data(), a.get(), want.data(), true,
+                                     nullptr, &error))
+      << error;
+  ASSERT_TRUE(gpu->decoder().forward_resident(x.data(), n, text_positions(0, n).data(), b.get(), got.data(), true, runs,
+                                              &error))
+      << error;
+  EXPECT_EQ(got, want);
+  // Rows past the features are refused, not read.
+  const std::vector<ResidentRows> bad = {{0, 1, rows, resident.get()}};
+  EXPECT_FALSE(gpu->decoder().forward_resident(x.data(), n, text_positions(0, n).data(), b.get(), got.data(), false,
+                                               bad, &error));
+}
+
 INSTANTIATE_TEST_SUITE_P(Tiny, BothDevices, ::testing::Values("qwen2vl-tied", "qwen25vl-untied", "qwen2vl-untied-f16"));
 
 }  // namespace
