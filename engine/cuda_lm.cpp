@@ -296,24 +296,21 @@ struct CudaLanguageModel::Impl {
       check.ok = false;
   }
 
-  // The fused projection's q/k/v for one sequence's n tokens (cache length
-  // at *past): bias, rotation, keys and values appended to the cache.
-  void split_append(const TextConfig& c, const float* qkv, const float* bias, int64_t n, const float* cos,
-                    const float* sin, float* q, CudaKvCache& cache, int64_t l, const int64_t* past, Check& check) {
+  // Layer l's bias, rotation and cache append of the n rows in the work
+  // buffers (qkv, cos/sin, past -> q); the caller says which cache(s).
+  kc::RopeSplitAppend split_append_args(const TextConfig& c, int64_t l, int64_t n) const {
     kc::RopeSplitAppend a;
-    a.qkv = qkv;
-    a.bias = bias;
+    a.qkv = work.qkv;
+    a.bias = layers[l].qkv_bias;
     a.len = n;
     a.q_heads = c.num_heads;
     a.kv_heads = c.num_kv_heads;
     a.head_dim = c.head_dim;
-    a.cos = cos;
-    a.sin = sin;
-    a.q = q;
-    a.k_cache = cache.k_[l];
-    a.v_cache = cache.v_[l];
-    a.past = past;
-    check(kc::rope_split_append(a, stream), "rope, split and append");
+    a.cos = work.cos;
+    a.sin = work.sin;
+    a.q = work.q;
+    a.past = work.past;
+    return a;
   }
 
   // From the fused projection (work.qkv) to attention's output: new K/V
@@ -328,7 +325,10 @@ struct CudaLanguageModel::Impl {
                          Check& check) {
     CudaKvCache& cache = *caches[0];
     Work& b = w.work;
-    w.split_append(c, b.qkv, w.layers[l].qkv_bias, n, b.cos, b.sin, b.q, cache, l, b.past, check);
+    kc::RopeSplitAppend append = w.split_append_args(c, l, n);
+    append.k_cache = cache.k_[l];
+    append.v_cache = cache.v_[l];
+    check(kc::rope_split_append(append, w.stream), "rope, split and append");
     if (n == 1) {  // decode: the keys split across blocks
       check(kc::attention_decode(b.q, cache.k_[l], cache.v_[l], b.scratch, b.past, cache.capacity_, c.num_heads,
                                  c.num_kv_heads, c.head_dim, b.split, w.stream),
@@ -361,17 +361,7 @@ struct CudaLanguageModel::Impl {
   static bool attend_rows(Impl& w, const TextConfig& c, int64_t l, int64_t b, CudaKvCache* const*, int64_t,
                           Check& check) {
     Work& k = w.work;
-    kc::RopeSplitAppend a;
-    a.qkv = k.qkv;
-    a.bias = w.layers[l].qkv_bias;
-    a.len = b;
-    a.q_heads = c.num_heads;
-    a.kv_heads = c.num_kv_heads;
-    a.head_dim = c.head_dim;
-    a.cos = k.cos;
-    a.sin = k.sin;
-    a.q = k.q;
-    a.past = k.past;
+    kc::RopeSplitAppend a = w.split_append_args(c, l, b);
     a.k_rows = k.rows_k + l * b;
     a.v_rows = k.rows_v + l * b;
     check(kc::rope_split_append(a, w.stream), "rope, split and append");
@@ -440,7 +430,10 @@ struct CudaLanguageModel::Impl {
       if (!graph.exec || graph.cache != cache || graph.cache_epoch != cache->epoch_ ||
           graph.work_epoch != work.epoch) {
         graph.reset();
-        capture(c, cache, end, graph);
+        if (capture(graph, [&](Check& k) { step(c, cache, end, k); })) {
+          graph.cache = cache;
+          graph.cache_epoch = cache->epoch_;
+        }
       }
       if (graph.exec) {
         if (!check(cudaGraphLaunch(graph.exec, stream), "decode graph")) return false;
@@ -473,26 +466,7 @@ struct CudaLanguageModel::Impl {
       DecodeGraph& graph = batch_graphs[b];
       if (!graph.exec || graph.work_epoch != work.epoch || graph.staging_epoch != batch.epoch) {
         graph.reset();
-        std::string error;
-        Check capture_check{&error};
-        cudaGraph_t g = nullptr;
-        if (capture_check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "begin capture")) {
-          batch_step(c, b, capture_check);
-          const cudaError_t e = cudaStreamEndCapture(stream, &g);
-          capture_check(e, "end capture");
-        }
-        if (capture_check.ok) capture_check(cudaGraphInstantiate(&graph.exec, g, 0), "instantiate graph");
-        if (g) cudaGraphDestroy(g);
-        if (!capture_check.ok) {
-          (void)cudaGetLastError();
-          graph.reset();
-          graphs_on = false;
-          graph_error = error;
-        } else {
-          graph.work_epoch = work.epoch;
-          graph.staging_epoch = batch.epoch;
-          ++captures;
-        }
+        if (capture(graph, [&](Check& k) { batch_step(c, b, k); })) graph.staging_epoch = batch.epoch;
       }
       if (graph.exec) {
         if (!check(cudaGraphLaunch(graph.exec, stream), "batched decode graph")) return false;
@@ -504,13 +478,16 @@ struct CudaLanguageModel::Impl {
     return check.ok;
   }
 
-  // Captures step() into `graph`; on failure turns graphs off (graph_error says why).
-  void capture(const TextConfig& c, CudaKvCache* cache, StepEnd end, DecodeGraph& graph) {
+  // Captures what `launches` puts on the stream into `graph` (its work epoch
+  // set; the caller sets what else it was captured against). On failure
+  // graphs are off from then on (graph_error says why) and false.
+  template <typename Launches>
+  bool capture(DecodeGraph& graph, Launches launches) {
     std::string error;
     Check check{&error};
     cudaGraph_t g = nullptr;
     if (check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "begin capture")) {
-      step(c, cache, end, check);
+      launches(check);
       const cudaError_t e = cudaStreamEndCapture(stream, &g);  // always, so the stream leaves capture mode
       check(e, "end capture");
     }
@@ -521,12 +498,11 @@ struct CudaLanguageModel::Impl {
       graph.reset();
       graphs_on = false;  // run launch by launch from now on
       graph_error = error;
-      return;
+      return false;
     }
-    graph.cache = cache;
-    graph.cache_epoch = cache->epoch_;
     graph.work_epoch = work.epoch;
     ++captures;
+    return true;
   }
 };
 

@@ -11,11 +11,6 @@ constexpr int kThreads = 128;                    // 4 warps per (token, head)
 constexpr int kWarps = kThreads / kWarp;
 constexpr int kPerLane = kMaxAttentionHeadDim / kWarp;  // head_dim elements each lane keeps
 
-// The keys a query sees: [lo, hi) in token rows.
-struct KeyRange {
-  int64_t lo, hi;
-};
-
 // A cached key or value as FP32: stored FP32, or BF16 bits (the cache).
 __device__ __forceinline__ float load(const float* p, int64_t i) { return p[i]; }
 __device__ __forceinline__ float load(const uint16_t* p, int64_t i) {
@@ -99,15 +94,8 @@ __global__ void causal_kernel(const float* q, const KV* k, const KV* v, float* o
 __global__ void segments_kernel(const float* q, const float* k, const float* v, float* out, int64_t heads,
                                 int64_t head_dim, const int64_t* starts, int64_t segments, float scale) {
   const int64_t t = blockIdx.x, h = blockIdx.y;
-  // The segment of token t: the last start <= t (binary search).
-  int64_t lo = 0, hi = segments;
-  while (hi - lo > 1) {
-    const int64_t mid = (lo + hi) / 2;
-    if (starts[mid] <= t) lo = mid;
-    else hi = mid;
-  }
   const int64_t offset = (t * heads + h) * head_dim;
-  attend(q + offset, k, v, out + offset, {starts[lo], starts[lo + 1]}, heads * head_dim, h, head_dim, scale);
+  attend(q + offset, k, v, out + offset, key_range(t, 0, starts, segments), heads * head_dim, h, head_dim, scale);
 }
 
 
@@ -279,19 +267,6 @@ constexpr int kQueriesPerWarp = kTileQueries / kWarps;
 
 size_t tiled_shared_bytes(int64_t head_dim) {
   return static_cast<size_t>(kTileKeys * (head_dim + 1) + kTileKeys * head_dim + kTileQueries * head_dim) * 4;
-}
-
-// The keys query token t sees: causal (past from the argument or device
-// memory) when starts is null, else its segment.
-__device__ KeyRange key_range(int64_t t, int64_t past, const int64_t* starts, int64_t segments) {
-  if (!starts) return {0, past + t + 1};
-  int64_t lo = 0, hi = segments;
-  while (hi - lo > 1) {
-    const int64_t mid = (lo + hi) / 2;
-    if (starts[mid] <= t) lo = mid;
-    else hi = mid;
-  }
-  return {starts[lo], starts[lo + 1]};
 }
 
 template <typename KV>

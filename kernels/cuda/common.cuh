@@ -44,6 +44,23 @@ __device__ __forceinline__ float block_reduce(float v) {
 __device__ __forceinline__ float block_sum(float v) { return block_reduce<false>(v); }
 __device__ __forceinline__ float block_max(float v) { return block_reduce<true>(v); }
 
+// The keys query token t attends to, [lo, hi) in cache rows: causal after
+// `past` cached rows when starts is null, else t's segment (starts:
+// segments + 1 offsets, starts[0] = 0; the last start <= t, by bisection).
+struct KeyRange {
+  int64_t lo, hi;
+};
+__device__ __forceinline__ KeyRange key_range(int64_t t, int64_t past, const int64_t* starts, int64_t segments) {
+  if (!starts) return {0, past + t + 1};
+  int64_t lo = 0, hi = segments;
+  while (hi - lo > 1) {
+    const int64_t mid = (lo + hi) / 2;
+    if (starts[mid] <= t) lo = mid;
+    else hi = mid;
+  }
+  return {starts[lo], starts[lo + 1]};
+}
+
 // FP32 to BF16 bits, round to nearest even, NaN stays (a quiet) NaN: the one
 // rounding every kernel that writes BF16 uses (so that a fused kernel's
 // output equals the unfused kernels' bit for bit).

@@ -16,22 +16,6 @@ constexpr int kBlockKeys = 64;                           // keys staged per tile
 constexpr int kFlashThreads = kFlashWarps * kWarp;
 constexpr int kPad = 8;  // BF16 after each staged row: the fragment loads hit 32 different banks
 
-struct Keys {
-  int64_t lo, hi;  // [lo, hi) in cache rows
-};
-
-// The keys token t sees: causal after `past`, or its segment.
-__device__ Keys keys_of(int64_t t, int64_t past, const int64_t* starts, int64_t segments) {
-  if (!starts) return {0, past + t + 1};
-  int64_t lo = 0, hi = segments;
-  while (hi - lo > 1) {
-    const int64_t mid = (lo + hi) / 2;
-    if (starts[mid] <= t) lo = mid;
-    else hi = mid;
-  }
-  return {starts[lo], starts[lo + 1]};
-}
-
 // Two values as the BF16 pair of one 32-bit mma operand register (the first
 // in the low half).
 __device__ __forceinline__ uint32_t pack(float lo, float hi) {
@@ -71,9 +55,9 @@ __device__ __forceinline__ float group_sum(float v) {
 }
 
 // Rows [first, last] of the (token, group head) rows: the keys any of them sees.
-__device__ Keys span_of(int64_t first, int64_t last, int64_t group, int64_t past, const int64_t* starts,
-                        int64_t segments) {
-  return {keys_of(first / group, past, starts, segments).lo, keys_of(last / group, past, starts, segments).hi};
+__device__ KeyRange span_of(int64_t first, int64_t last, int64_t group, int64_t past, const int64_t* starts,
+                            int64_t segments) {
+  return {key_range(first / group, past, starts, segments).lo, key_range(last / group, past, starts, segments).hi};
 }
 
 template <int HD, typename KV>
@@ -100,14 +84,14 @@ __global__ void __launch_bounds__(kFlashThreads)
   // query head kvh * group + r % group.
   const float* qp[2];
   int64_t op[2];  // offset of the row's output, -1: a padding row
-  Keys mine[2];
+  KeyRange mine[2];
   for (int i = 0; i < 2; ++i) {
     const int64_t r = row0 + warp * kRowsPerWarp + g + 8 * i;
     if (r < rows) {
       const int64_t t = r / group, h = kvh * group + r % group;
       qp[i] = q + t * q_row + h * HD;
       op[i] = t * q_row + h * HD;
-      mine[i] = keys_of(t, past, starts, segments);
+      mine[i] = key_range(t, past, starts, segments);
     } else {
       qp[i] = nullptr;
       op[i] = -1;
@@ -125,11 +109,11 @@ __global__ void __launch_bounds__(kFlashThreads)
   }
   // Key spans (ranges grow with the row): the block's, and this warp's.
   const int64_t block_last = (row0 + kBlockRows < rows ? row0 + kBlockRows : rows) - 1;
-  const Keys span = span_of(row0, block_last, group, past, starts, segments);
+  const KeyRange span = span_of(row0, block_last, group, past, starts, segments);
   const int64_t warp_first = row0 + warp * kRowsPerWarp;
   const int64_t warp_last = (warp_first + kRowsPerWarp < rows ? warp_first + kRowsPerWarp : rows) - 1;
-  const Keys warp_span =
-      warp_first < rows ? span_of(warp_first, warp_last, group, past, starts, segments) : Keys{0, 0};
+  const KeyRange warp_span =
+      warp_first < rows ? span_of(warp_first, warp_last, group, past, starts, segments) : KeyRange{0, 0};
 
   float o[kOutTiles][4];
   for (int n = 0; n < kOutTiles; ++n)

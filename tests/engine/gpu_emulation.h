@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <random>
 #include <vector>
 
 #include "engine/qwen2_lm.h"
@@ -39,6 +40,22 @@ constexpr float kGpuLogitBound = 0.1f;
 // |GPU features - CPU features| the CUDA vision tower is held to, as a
 // share of the largest |feature|; the emulation must stay within half.
 constexpr float kGpuFeatureBound = 0.015f;  // the emulation: 0.3%, 0.5%, 0.4% on the tiny towers
+
+// An image of units_h x units_w merged units of random pixels (uniform in
+// [-1.8, 2.1), `seed`): what the GPU's tower is compared on.
+inline engine::ImagePatches random_patches(const engine::VisionConfig& c, int64_t units_h, int64_t units_w,
+                                           unsigned seed) {
+  engine::ImagePatches image;
+  image.grid_t = 1;
+  image.grid_h = units_h * c.spatial_merge_size;
+  image.grid_w = units_w * c.spatial_merge_size;
+  const int64_t cols = c.in_channels * c.temporal_patch_size * c.patch_size * c.patch_size;
+  image.pixel_values.resize(static_cast<size_t>(image.patches() * cols));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-1.8f, 2.1f);
+  for (float& v : image.pixel_values) v = d(rng);
+  return image;
+}
 
 // Matrices stacked by rows, rounded to BF16 (the GPU's upload).
 inline std::vector<uint16_t> bf16_stack(std::initializer_list<const engine::Matrix*> parts) {

@@ -66,15 +66,7 @@ TEST_P(GpuEmulation, VisionStaysWithinHalfTheGpuBoundOfTheCpu) {
   ASSERT_NE(model, nullptr) << error;
   ASSERT_NE(model->vision(), nullptr);
   const VisionConfig& c = model->files().model.vision;
-  ImagePatches image;
-  image.grid_t = 1;
-  image.grid_h = 4 * c.spatial_merge_size;
-  image.grid_w = 6 * c.spatial_merge_size;
-  const int64_t cols = c.in_channels * c.temporal_patch_size * c.patch_size * c.patch_size;
-  image.pixel_values.resize(static_cast<size_t>(image.patches() * cols));
-  std::mt19937 rng(5);
-  std::uniform_real_distribution<float> d(-1.8f, 2.1f);
-  for (float& v : image.pixel_values) v = d(rng);
+  const ImagePatches image = deskpilot::testing::random_patches(c, 4, 6, 5);
   const std::vector<float> want = model->vision()->encode(image);
   const std::vector<float> got = deskpilot::testing::gpu_vision_emulated(*model->vision(), image);
   ASSERT_EQ(got.size(), want.size());
