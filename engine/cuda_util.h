@@ -139,7 +139,7 @@ inline void upload_bf16(const Matrix& m, uint16_t* dst, Check& check) {
   std::vector<uint16_t> b(block);
   for (size_t at = 0; at < n && check.ok; at += block) {
     const size_t len = std::min(block, n - at);
-    const auto* src = static_cast<const uint8_t*>(m.data) + at * kernels::dtype_size(m.dtype);
+    const auto* src = static_cast<const uint8_t*>(m.data) + kernels::dtype_bytes(m.dtype, static_cast<int64_t>(at));
     kernels::convert_to_f32(m.dtype, src, f.data(), len);
     for (size_t i = 0; i < len; ++i) b[i] = kernels::f32_to_bf16(f[i]);
     check(cudaMemcpy(dst + at, b.data(), len * 2, cudaMemcpyHostToDevice), "weights upload");

@@ -83,7 +83,7 @@ std::unique_ptr<Qwen2LanguageModel> Qwen2LanguageModel::create_random(const Text
 }
 
 int64_t Qwen2LanguageModel::weight_bytes() const {
-  const auto bytes = [](const Matrix& m) { return m.rows * m.cols * static_cast<int64_t>(kernels::dtype_size(m.dtype)); };
+  const auto bytes = [](const Matrix& m) { return m.rows * kernels::dtype_bytes(m.dtype, m.cols); };
   int64_t total = bytes(lm_head_);
   for (const DecoderLayer& L : layers_)
     total += bytes(L.q) + bytes(L.k) + bytes(L.v) + bytes(L.o) + bytes(L.gate) + bytes(L.up) + bytes(L.down);

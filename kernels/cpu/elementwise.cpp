@@ -30,7 +30,7 @@ void add_inplace(float* x, const float* y, int64_t n) {
 
 void embedding_gather(const void* table, DType type, int64_t rows, int64_t dim, const int32_t* ids, int64_t count,
                       float* out) {
-  const size_t row_bytes = dtype_size(type) * static_cast<size_t>(dim);
+  const size_t row_bytes = static_cast<size_t>(dtype_bytes(type, dim));
   for (int64_t r = 0; r < count; ++r) {
     float* dst = out + r * dim;
     if (ids[r] < 0 || ids[r] >= rows) {

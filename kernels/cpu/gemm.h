@@ -1,6 +1,7 @@
 // Linear layers on the CPU: y = x · Wᵀ + b with W stored as the checkpoint
 // stores it (F32, BF16 or F16, row-major [n, k], usually straight from the
-// memory-mapped safetensors file) and FP32 arithmetic.
+// memory-mapped safetensors file; or a GGUF block type, kernels/quant.h)
+// and FP32 arithmetic.
 //
 // Few rows of x (decode): each weight row is converted once into an L1
 // buffer and dotted with every row of x, so the weights are read once per
@@ -8,6 +9,9 @@
 // Many rows (prefill): blocks of weight rows are converted to FP32 and
 // multiplied with OpenBLAS's SGEMM (or the plain kernel when OpenBLAS is not
 // built in).
+// Block-quantized weights, few rows: x is quantized per 32 values to 8 bits
+// and each weight row is dotted in integers (kernels/cpu/quant_dot.h), unless
+// set_quant_arithmetic says otherwise; many rows: dequantized blocks, SGEMM.
 #pragma once
 
 #include <cstdint>
@@ -16,16 +20,27 @@
 
 namespace deskpilot::kernels {
 
-// x: (m, k); w: (n, k) of `wtype`; bias: (n) or nullptr; y: (m, n), row stride ldy >= n.
-void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias, float* y,
-            int64_t ldy);
-inline void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
-                   float* y) {
+// How linear() multiplies block-quantized weights with few rows of x.
+enum class QuantArithmetic {
+  kInt8, // activations in 8 bits, SIMD integer dot products (the default)
+  kInt8Reference, // the same integer sums in plain loops
+  kFp32, // the weights dequantized to FP32, FP32 products: the reference
+};
+void set_quant_arithmetic(QuantArithmetic a); // process-wide
+QuantArithmetic quant_arithmetic();
+
+// x: (m, k); w: (n, k) of `wtype`; bias: (n) or nullptr; y: (m, n), row stride
+// ldy >= n.
+void linear(const float *x, int64_t m, int64_t k, const void *w, DType wtype,
+            int64_t n, const float *bias, float *y, int64_t ldy);
+inline void linear(const float *x, int64_t m, int64_t k, const void *w,
+                   DType wtype, int64_t n, const float *bias, float *y) {
   linear(x, m, k, w, wtype, n, bias, y, n);
 }
 
-// The reference: the same product with double accumulation, one element at a time.
-void linear_reference(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
-                      float* y);
+// The reference: the same product with double accumulation, one element at a
+// time.
+void linear_reference(const float *x, int64_t m, int64_t k, const void *w,
+                      DType wtype, int64_t n, const float *bias, float *y);
 
-}  // namespace deskpilot::kernels
+} // namespace deskpilot::kernels

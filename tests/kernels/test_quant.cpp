@@ -1,0 +1,244 @@
+// The GGUF block formats against gguf-py (tests/golden/quant, written by
+// scripts/golden/quant_blocks.py): dequantization bit for bit, Q8_0 / Q4_0
+// quantization bit for bit, the K-quants' own quantizer within its error,
+// and the integer dot products against their plain versions and the FP32
+// product.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/gemm.h"
+#include "kernels/cpu/quant_dot.h"
+#include "kernels/quant.h"
+
+using namespace deskpilot::kernels;
+namespace {
+
+const std::string kGoldenDir =
+    std::string(DESKPILOT_TEST_DATA_DIR) + "/golden/";
+
+std::string read_text(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<float> floats(const std::string &bytes) {
+  std::vector<float> v(bytes.size() / 4);
+  std::memcpy(v.data(), bytes.data(), v.size() * 4);
+  return v;
+}
+
+uint32_t bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+const DType kBlockTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K,
+                             DType::kQ5_K, DType::kQ6_K};
+
+std::vector<float> gaussian(int64_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto &x : v)
+    x = dist(rng);
+  return v;
+}
+
+} // namespace
+
+TEST(Quant, DequantizeEqualsGgufPyBitForBit) {
+  for (DType t : {DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0,
+                  DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+    const std::string name(dtype_name(t));
+    const std::string blocks =
+        read_text(kGoldenDir + "quant/" + name + ".blocks");
+    const std::vector<float> want =
+        floats(read_text(kGoldenDir + "quant/" + name + ".f32"));
+    ASSERT_FALSE(want.empty()) << name;
+    ASSERT_EQ(dtype_bytes(t, static_cast<int64_t>(want.size())),
+              static_cast<int64_t>(blocks.size()))
+        << name;
+    std::vector<float> got(want.size());
+    convert_to_f32(t, blocks.data(), got.data(), got.size());
+    int64_t mismatches = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (bits(got[i]) != bits(want[i]) &&
+          !(std::isnan(got[i]) && std::isnan(want[i]))) {
+        if (mismatches++ < 5)
+          ADD_FAILURE() << name << " element " << i << ": " << got[i]
+                        << " vs gguf-py " << want[i];
+      }
+    }
+    EXPECT_EQ(mismatches, 0) << name;
+  }
+}
+
+TEST(Quant, Q8_0AndQ4_0QuantizeAsGgufPy) {
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kF16, DType::kBF16}) {
+    const std::string name(dtype_name(t));
+    const std::vector<float> x =
+        floats(read_text(kGoldenDir + "quant/" + name + ".input.f32"));
+    const std::string want =
+        read_text(kGoldenDir + "quant/" + name + ".quantized");
+    ASSERT_FALSE(x.empty()) << name;
+    std::string got(
+        static_cast<size_t>(dtype_bytes(t, static_cast<int64_t>(x.size()))),
+        '\0');
+    quantize(t, x.data(), got.data(), static_cast<int64_t>(x.size()));
+    ASSERT_EQ(got.size(), want.size()) << name;
+    EXPECT_TRUE(got == want)
+        << name << ": quantized bytes differ from gguf-py's";
+  }
+}
+
+TEST(Quant, F16RoundsToNearestEven) {
+  EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
+  EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00); // halfway to the next: infinity
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001); // smallest subnormal
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)),
+            0x0000); // a tie between 0 and it: even
+  EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)),
+            0x0002); // 1.5 units: to even (2)
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00); // tie: even
+  EXPECT_EQ(f32_to_f16(-2.0f), 0xc000);
+  EXPECT_TRUE(std::isnan(f16_to_f32(f32_to_f16(NAN))));
+  for (uint32_t h = 0; h < 0x7c00; ++h)
+    ASSERT_EQ(f32_to_f16(f16_to_f32(static_cast<uint16_t>(h))), h) << h;
+}
+
+// Every quantizer's round trip stays within what its bits allow: the error
+// per element relative to the block's largest magnitude.
+TEST(Quant, RoundTripErrorIsWithinTheFormatsResolution) {
+  const struct {
+    DType t;
+    double bound; // max |x - dequantize(quantize(x))| / max|x| over a block
+  } cases[] = {{DType::kQ8_0, 0.5 / 127 + 1e-3},
+               {DType::kQ4_0, 1.0 / 8 + 1e-3} /* +max clamps to 7 d */,
+               {DType::kQ4_K, 2.0 / 15},
+               {DType::kQ5_K, 1.0 / 31 + 0.02},
+               {DType::kQ6_K, 1.0 / 32 + 0.01}};
+  const int64_t n = 16 * 256;
+  for (const auto &c : cases) {
+    const std::vector<float> x = gaussian(n, 7, 0.05f);
+    std::vector<uint8_t> q(static_cast<size_t>(dtype_bytes(c.t, n)));
+    quantize(c.t, x.data(), q.data(), n);
+    std::vector<float> y(static_cast<size_t>(n));
+    dequantize(c.t, q.data(), y.data(), n);
+    double worst = 0.0, sq = 0.0, norm = 0.0;
+    const int64_t block = dtype_block(c.t);
+    for (int64_t b = 0; b < n / block; ++b) {
+      double amax = 0.0;
+      for (int64_t i = 0; i < block; ++i)
+        amax = std::max(amax, std::fabs(double(x[b * block + i])));
+      for (int64_t i = 0; i < block; ++i) {
+        const double e = std::fabs(double(x[b * block + i]) - y[b * block + i]);
+        worst = std::max(worst, e / amax);
+        sq += e * e;
+        norm += double(x[b * block + i]) * x[b * block + i];
+      }
+    }
+    EXPECT_LT(worst, c.bound) << dtype_name(c.t);
+    // A constant block, all zeros: exact.
+    std::vector<float> zeros(static_cast<size_t>(block), 0.0f),
+        back(static_cast<size_t>(block), 1.0f);
+    quantize(c.t, zeros.data(), q.data(), block);
+    dequantize(c.t, q.data(), back.data(), block);
+    for (float v : back)
+      EXPECT_EQ(v, 0.0f) << dtype_name(c.t);
+    RecordProperty(std::string(dtype_name(c.t)) + "_relative_rms",
+                   std::to_string(std::sqrt(sq / norm)));
+  }
+}
+
+// The SIMD dot products equal their plain versions (the same integer sums)
+// but for the order of FP32 additions, on random blocks (random bytes,
+// ordinary scales), and the FP32 product of the dequantized row within the
+// error of 8-bit activations.
+TEST(QuantDot, SimdEqualsPlainAndFp32WithinActivationRounding) {
+  const int64_t k = 4 * 256;
+  const std::vector<float> x = gaussian(k, 11);
+  std::vector<int8_t> q(static_cast<size_t>(k));
+  std::vector<float> d(static_cast<size_t>(k / 32));
+  std::vector<int32_t> sum(static_cast<size_t>(k / 32));
+  quantize_activations(x.data(), k, q.data(), d.data(), sum.data());
+  const QuantizedActivations a{q.data(), d.data(), sum.data()};
+  std::mt19937 rng(3);
+  for (DType t : kBlockTypes) {
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<float> w = gaussian(k, 100 + trial, 0.02f);
+      std::vector<uint8_t> row(static_cast<size_t>(dtype_bytes(t, k)));
+      if (trial % 2 == 0) {
+        quantize(t, w.data(), row.data(), k);
+      } else { // random bytes: every bit pattern of the quants; scales kept
+               // finite
+        for (auto &b : row)
+          b = static_cast<uint8_t>(rng());
+        std::vector<float> back(static_cast<size_t>(k));
+        dequantize(t, row.data(), back.data(), k);
+        bool finite = true;
+        for (float v : back)
+          finite = finite && std::isfinite(v);
+        if (!finite)
+          continue;
+      }
+      std::vector<float> wf(static_cast<size_t>(k));
+      dequantize(t, row.data(), wf.data(), k);
+      double exact = 0.0, scale = 0.0;
+      for (int64_t i = 0; i < k; ++i) {
+        exact += double(wf[i]) * x[i];
+        scale += std::fabs(double(wf[i]) * x[i]);
+      }
+      const float plain = quant_dot(t, row.data(), a, k, /*reference=*/true);
+      const float simd = quant_dot(t, row.data(), a, k);
+      EXPECT_NEAR(simd, plain, 1e-5 * scale + 1e-30)
+          << dtype_name(t) << " trial " << trial;
+      // 8-bit activations: each |x - d q| <= d / 2 = max|x| / 254 per group.
+      EXPECT_NEAR(plain, exact, scale / 100 + 1e-30)
+          << dtype_name(t) << " trial " << trial;
+    }
+  }
+}
+
+// linear() on block-quantized weights: the integer path (one to eight rows),
+// its plain version, and the FP32 path of many rows against the reference.
+TEST(QuantDot, LinearTakesEachArithmetic) {
+  const int64_t k = 512, n = 37;
+  const std::vector<float> wf = gaussian(n * k, 5, 0.02f);
+  for (DType t : kBlockTypes) {
+    std::vector<uint8_t> w(static_cast<size_t>(dtype_bytes(t, n * k)));
+    quantize(t, wf.data(), w.data(), n * k);
+    std::vector<float> bias = gaussian(n, 9);
+    for (int64_t m : {1, 3, 8, 20}) {
+      const std::vector<float> x = gaussian(m * k, 17 + m);
+      std::vector<float> want(static_cast<size_t>(m * n)), got(want.size()),
+          plain(want.size());
+      linear_reference(x.data(), m, k, w.data(), t, n, bias.data(),
+                       want.data());
+      set_quant_arithmetic(QuantArithmetic::kFp32);
+      linear(x.data(), m, k, w.data(), t, n, bias.data(), got.data());
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_NEAR(got[i], want[i], 1e-4) << dtype_name(t) << " m " << m;
+      set_quant_arithmetic(QuantArithmetic::kInt8Reference);
+      linear(x.data(), m, k, w.data(), t, n, bias.data(), plain.data());
+      set_quant_arithmetic(QuantArithmetic::kInt8);
+      linear(x.data(), m, k, w.data(), t, n, bias.data(), got.data());
+      for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_NEAR(got[i], plain[i], 1e-4) << dtype_name(t) << " m " << m;
+        ASSERT_NEAR(got[i], want[i], 0.05)
+            << dtype_name(t) << " m " << m; // 8-bit activations, |y| ~ 0.5
+      }
+    }
+  }
+  set_quant_arithmetic(QuantArithmetic::kInt8);
+}
