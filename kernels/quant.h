@@ -24,28 +24,28 @@
 
 namespace deskpilot::kernels {
 
-constexpr int64_t kQK8_0 = 32; // weights per Q8_0 / Q4_0 block
-constexpr int64_t kQKK = 256;  // weights per K-quant super-block
+constexpr int64_t kQK8_0 = 32;  // weights per Q8_0 / Q4_0 block
+constexpr int64_t kQKK = 256;   // weights per K-quant super-block
 
 struct BlockQ8_0 {
-  uint16_t d; // f16 scale
+  uint16_t d;  // f16 scale
   int8_t qs[32];
 };
 struct BlockQ4_0 {
   uint16_t d;
-  uint8_t qs[16]; // weight l in the low nibble of qs[l], weight l + 16 in the
-                  // high nibble
+  uint8_t qs[16];  // weight l in the low nibble of qs[l], weight l + 16 in the
+                   // high nibble
 };
 struct BlockQ4_K {
   uint16_t d, dmin;
-  uint8_t scales[12]; // eight 6-bit scales and mins (get_scale_min_k4)
-  uint8_t qs[128]; // per 64 weights: 32 bytes, low nibbles the first 32, high
-                   // the next 32
+  uint8_t scales[12];  // eight 6-bit scales and mins (get_scale_min_k4)
+  uint8_t qs[128];     // per 64 weights: 32 bytes, low nibbles the first 32, high
+                       // the next 32
 };
 struct BlockQ5_K {
   uint16_t d, dmin;
   uint8_t scales[12];
-  uint8_t qh[32]; // bit j of qh[l]: the fifth bit of weight 32 j + l
+  uint8_t qh[32];  // bit j of qh[l]: the fifth bit of weight 32 j + l
   uint8_t qs[128];
 };
 struct BlockQ6_K {
@@ -54,29 +54,25 @@ struct BlockQ6_K {
   int8_t scales[16];
   uint16_t d;
 };
-static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 &&
-              sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176 &&
-              sizeof(BlockQ6_K) == 210);
+static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_K) == 144 &&
+              sizeof(BlockQ5_K) == 176 && sizeof(BlockQ6_K) == 210);
 
 // Sub-block j's (0..7) 6-bit scale and min in a Q4_K / Q5_K block.
-inline void k4_scale_min(const uint8_t *scales, int j, uint8_t *sc,
-                         uint8_t *m) {
+inline void k4_scale_min(const uint8_t *scales, int j, uint8_t *sc, uint8_t *m) {
   if (j < 4) {
     *sc = scales[j] & 63;
     *m = scales[j + 4] & 63;
   } else {
-    *sc = static_cast<uint8_t>((scales[j + 4] & 0xF) |
-                               ((scales[j - 4] >> 6) << 4));
+    *sc = static_cast<uint8_t>((scales[j + 4] & 0xF) | ((scales[j - 4] >> 6) << 4));
     *m = static_cast<uint8_t>((scales[j + 4] >> 4) | ((scales[j] >> 6) << 4));
   }
 }
 
-uint16_t
-f32_to_f16(float v); // round to nearest even, as numpy's astype(float16)
+uint16_t f32_to_f16(float v);  // round to nearest even, as numpy's astype(float16)
 
 // n weights (a multiple of the type's block) from blocks at `src` to FP32.
 void dequantize(DType type, const void *src, float *dst, int64_t n);
 // n FP32 values into blocks of `type` at dst (dtype_bytes(type, n) bytes).
 void quantize(DType type, const float *src, void *dst, int64_t n);
 
-} // namespace deskpilot::kernels
+}  // namespace deskpilot::kernels

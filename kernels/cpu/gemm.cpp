@@ -24,38 +24,33 @@ namespace {
 
 // Rows of x handled by the weight-streaming kernel; more go to SGEMM.
 constexpr int64_t kStreamRows = 8;
-// Weight rows converted per SGEMM block: (kBlockRows, k) FP32 scratch per
-// thread.
+// Weight rows converted per SGEMM block: (kBlockRows, k) FP32 scratch per thread.
 constexpr int64_t kBlockRows = 128;
 
-inline void convert_row(const void *w, DType t, int64_t row, int64_t k,
-                        float *out) {
+inline void convert_row(const void* w, DType t, int64_t row, int64_t k, float* out) {
   switch (t) {
-  case DType::kF32:
-    std::memcpy(out, static_cast<const float *>(w) + row * k,
-                sizeof(float) * k);
-    return;
-  case DType::kBF16: {
-    const uint16_t *src = static_cast<const uint16_t *>(w) + row * k;
+    case DType::kF32:
+      std::memcpy(out, static_cast<const float*>(w) + row * k, sizeof(float) * k);
+      return;
+    case DType::kBF16: {
+      const uint16_t* src = static_cast<const uint16_t*>(w) + row * k;
 #pragma omp simd
-    for (int64_t i = 0; i < k; ++i) {
-      const uint32_t bits = static_cast<uint32_t>(src[i]) << 16;
-      float v;
-      std::memcpy(&v, &bits, sizeof v);
-      out[i] = v;
+      for (int64_t i = 0; i < k; ++i) {
+        const uint32_t bits = static_cast<uint32_t>(src[i]) << 16;
+        float v;
+        std::memcpy(&v, &bits, sizeof v);
+        out[i] = v;
+      }
+      return;
     }
-    return;
-  }
-  case DType::kF16: {
-    const uint16_t *src = static_cast<const uint16_t *>(w) + row * k;
-    for (int64_t i = 0; i < k; ++i)
-      out[i] = f16_to_f32(src[i]);
-    return;
-  }
-  default:
-    dequantize(t, static_cast<const uint8_t *>(w) + row * dtype_bytes(t, k),
-               out, k);
-    return;
+    case DType::kF16: {
+      const uint16_t* src = static_cast<const uint16_t*>(w) + row * k;
+      for (int64_t i = 0; i < k; ++i) out[i] = f16_to_f32(src[i]);
+      return;
+    }
+    default:
+      dequantize(t, static_cast<const uint8_t*>(w) + row * dtype_bytes(t, k), out, k);
+      return;
   }
 }
 
@@ -63,33 +58,29 @@ std::atomic<QuantArithmetic> g_quant_arithmetic{QuantArithmetic::kInt8};
 
 // m <= kStreamRows rows of x against block-quantized weights in integers:
 // x quantized once, then one pass over the weight rows.
-void linear_quant_stream(const float *x, int64_t m, int64_t k, const void *w,
-                         DType wtype, int64_t n, const float *bias, float *y,
-                         int64_t ldy, bool reference) {
-  std::vector<int8_t> q(static_cast<size_t>(m * k));         // (m, k)
-  std::vector<float> d(static_cast<size_t>(m * k / 32));     // (m, k / 32)
-  std::vector<int32_t> sum(static_cast<size_t>(m * k / 32)); // (m, k / 32)
+void linear_quant_stream(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n,
+                         const float* bias, float* y, int64_t ldy, bool reference) {
+  std::vector<int8_t> q(static_cast<size_t>(m * k));          // (m, k)
+  std::vector<float> d(static_cast<size_t>(m * k / 32));      // (m, k / 32)
+  std::vector<int32_t> sum(static_cast<size_t>(m * k / 32));  // (m, k / 32)
   for (int64_t i = 0; i < m; ++i)
-    quantize_activations(x + i * k, k, q.data() + i * k, d.data() + i * k / 32,
-                         sum.data() + i * k / 32);
+    quantize_activations(x + i * k, k, q.data() + i * k, d.data() + i * k / 32, sum.data() + i * k / 32);
   const int64_t row_bytes = dtype_bytes(wtype, k);
 #pragma omp parallel for schedule(static)
   for (int64_t j = 0; j < n; ++j) {
-    const void *row = static_cast<const uint8_t *>(w) + j * row_bytes;
+    const void* row = static_cast<const uint8_t*>(w) + j * row_bytes;
     const float b = bias ? bias[j] : 0.0f;
     for (int64_t i = 0; i < m; ++i) {
-      const QuantizedActivations a{q.data() + i * k, d.data() + i * k / 32,
-                                   sum.data() + i * k / 32};
+      const QuantizedActivations a{q.data() + i * k, d.data() + i * k / 32, sum.data() + i * k / 32};
       y[i * ldy + j] = quant_dot(wtype, row, a, k, reference) + b;
     }
   }
 }
 
-inline float dot(const float *a, const float *b, int64_t k) {
+inline float dot(const float* a, const float* b, int64_t k) {
   float acc = 0.0f;
 #pragma omp simd reduction(+ : acc)
-  for (int64_t i = 0; i < k; ++i)
-    acc += a[i] * b[i];
+  for (int64_t i = 0; i < k; ++i) acc += a[i] * b[i];
   return acc;
 }
 
@@ -102,106 +93,86 @@ inline float dot(const float *a, const float *b, int64_t k) {
 // One 16-bit weight row against m <= kStreamRows rows of x, 16 lanes at a
 // time: each chunk of weights is widened once (BF16: shift into the high
 // half; F16: vcvtph2ps) and multiplied into one accumulator per x row.
-void dot_row_avx512(const float *x, int64_t m, int64_t k, const uint16_t *w,
-                    bool bf16, float *out) {
+void dot_row_avx512(const float* x, int64_t m, int64_t k, const uint16_t* w, bool bf16, float* out) {
   __m512 acc[kStreamRows];
-  for (int64_t i = 0; i < kStreamRows; ++i)
-    acc[i] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < kStreamRows; ++i) acc[i] = _mm512_setzero_ps();
   int64_t t = 0;
   for (; t + 16 <= k; t += 16) {
-    const __m256i raw =
-        _mm256_loadu_si256(reinterpret_cast<const __m256i *>(w + t));
-    const __m512 wv = bf16 ? _mm512_castsi512_ps(_mm512_slli_epi32(
-                                 _mm512_cvtepu16_epi32(raw), 16))
+    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + t));
+    const __m512 wv = bf16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16))
                            : _mm512_cvtph_ps(raw);
-    for (int64_t i = 0; i < m; ++i)
-      acc[i] = _mm512_fmadd_ps(_mm512_loadu_ps(x + i * k + t), wv, acc[i]);
+    for (int64_t i = 0; i < m; ++i) acc[i] = _mm512_fmadd_ps(_mm512_loadu_ps(x + i * k + t), wv, acc[i]);
   }
-  if (t < k) { // the last k % 16 columns, masked
+  if (t < k) {  // the last k % 16 columns, masked
     const __mmask16 mask = static_cast<__mmask16>((1u << (k - t)) - 1);
     const __m256i raw = _mm256_maskz_loadu_epi16(mask, w + t);
-    const __m512 wv = bf16 ? _mm512_castsi512_ps(_mm512_slli_epi32(
-                                 _mm512_cvtepu16_epi32(raw), 16))
+    const __m512 wv = bf16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16))
                            : _mm512_cvtph_ps(raw);
-    for (int64_t i = 0; i < m; ++i)
-      acc[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, x + i * k + t), wv,
-                               acc[i]);
+    for (int64_t i = 0; i < m; ++i) acc[i] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, x + i * k + t), wv, acc[i]);
   }
-  for (int64_t i = 0; i < m; ++i)
-    out[i] = _mm512_reduce_add_ps(acc[i]);
+  for (int64_t i = 0; i < m; ++i) out[i] = _mm512_reduce_add_ps(acc[i]);
 }
 #endif
 
 // m <= kStreamRows: one pass over the weights, rows split across threads.
-void linear_stream(const float *x, int64_t m, int64_t k, const void *w,
-                   DType wtype, int64_t n, const float *bias, float *y,
-                   int64_t ldy) {
+void linear_stream(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
+                   float* y, int64_t ldy) {
 #if defined(__AVX512F__)
   if (wtype != DType::kF32) {
-    const uint16_t *w16 = static_cast<const uint16_t *>(w);
+    const uint16_t* w16 = static_cast<const uint16_t*>(w);
     const bool bf16 = wtype == DType::kBF16;
 #pragma omp parallel for schedule(static)
     for (int64_t j = 0; j < n; ++j) {
       float out[kStreamRows];
       dot_row_avx512(x, m, k, w16 + j * k, bf16, out);
       const float b = bias ? bias[j] : 0.0f;
-      for (int64_t i = 0; i < m; ++i)
-        y[i * ldy + j] = out[i] + b;
+      for (int64_t i = 0; i < m; ++i) y[i * ldy + j] = out[i] + b;
     }
     return;
   }
 #endif
 #pragma omp parallel
   {
-    std::vector<float> row(
-        static_cast<size_t>(k)); // (k) one weight row in FP32
+    std::vector<float> row(static_cast<size_t>(k));  // (k) one weight row in FP32
 #pragma omp for schedule(static)
     for (int64_t j = 0; j < n; ++j) {
-      const float *wr = row.data();
+      const float* wr = row.data();
       if (wtype == DType::kF32) {
-        wr = static_cast<const float *>(w) + j * k;
+        wr = static_cast<const float*>(w) + j * k;
       } else {
         convert_row(w, wtype, j, k, row.data());
       }
       const float b = bias ? bias[j] : 0.0f;
-      for (int64_t i = 0; i < m; ++i)
-        y[i * ldy + j] = dot(x + i * k, wr, k) + b;
+      for (int64_t i = 0; i < m; ++i) y[i * ldy + j] = dot(x + i * k, wr, k) + b;
     }
   }
 }
 
 // y[:, 0:nb] = x · wbᵀ for an FP32 block wb (nb, k), on the calling thread.
-void sgemm_block(const float *x, int64_t m, int64_t k, const float *wb,
-                 int64_t nb, float *y, int64_t ldy) {
+void sgemm_block(const float* x, int64_t m, int64_t k, const float* wb, int64_t nb, float* y, int64_t ldy) {
 #ifdef DESKPILOT_HAVE_OPENBLAS
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(m),
-              static_cast<blasint>(nb), static_cast<blasint>(k), 1.0f, x,
-              static_cast<blasint>(k), wb, static_cast<blasint>(k), 0.0f, y,
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(m), static_cast<blasint>(nb),
+              static_cast<blasint>(k), 1.0f, x, static_cast<blasint>(k), wb, static_cast<blasint>(k), 0.0f, y,
               static_cast<blasint>(ldy));
 #else
   for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < nb; ++j)
-      y[i * ldy + j] = dot(x + i * k, wb + j * k, k);
+    for (int64_t j = 0; j < nb; ++j) y[i * ldy + j] = dot(x + i * k, wb + j * k, k);
 #endif
 }
 
-} // namespace
+}  // namespace
 
 void set_quant_arithmetic(QuantArithmetic a) { g_quant_arithmetic.store(a); }
 QuantArithmetic quant_arithmetic() { return g_quant_arithmetic.load(); }
 
-void linear(const float *x, int64_t m, int64_t k, const void *w, DType wtype,
-            int64_t n, const float *bias, float *y, int64_t ldy) {
-  if (m <= 0 || n <= 0)
-    return;
-  if (is_quantized(wtype) && m <= kStreamRows &&
-      quant_arithmetic() != QuantArithmetic::kFp32) {
+void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias, float* y,
+            int64_t ldy) {
+  if (m <= 0 || n <= 0) return;
+  if (is_quantized(wtype) && m <= kStreamRows && quant_arithmetic() != QuantArithmetic::kFp32) {
     return linear_quant_stream(x, m, k, w, wtype, n, bias, y, ldy,
-                               quant_arithmetic() ==
-                                   QuantArithmetic::kInt8Reference);
+                               quant_arithmetic() == QuantArithmetic::kInt8Reference);
   }
-  if (m <= kStreamRows && !is_quantized(wtype))
-    return linear_stream(x, m, k, w, wtype, n, bias, y, ldy);
+  if (m <= kStreamRows && !is_quantized(wtype)) return linear_stream(x, m, k, w, wtype, n, bias, y, ldy);
 #ifdef DESKPILOT_HAVE_OPENBLAS
   // Threads come from OpenMP, one block of weight rows each; OpenBLAS's own
   // threads would fight them for the cores.
@@ -214,42 +185,36 @@ void linear(const float *x, int64_t m, int64_t k, const void *w, DType wtype,
   const int64_t blocks = (n + kBlockRows - 1) / kBlockRows;
 #pragma omp parallel
   {
-    std::vector<float> block; // (kBlockRows, k) this thread's weights in FP32
-    if (wtype != DType::kF32)
-      block.resize(static_cast<size_t>(std::min(n, kBlockRows) * k));
+    std::vector<float> block;  // (kBlockRows, k) this thread's weights in FP32
+    if (wtype != DType::kF32) block.resize(static_cast<size_t>(std::min(n, kBlockRows) * k));
 #pragma omp for schedule(dynamic, 1)
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t j0 = b * kBlockRows, nb = std::min(kBlockRows, n - j0);
-      const float *wb = static_cast<const float *>(w) + j0 * k;
+      const float* wb = static_cast<const float*>(w) + j0 * k;
       if (wtype != DType::kF32) {
-        for (int64_t j = 0; j < nb; ++j)
-          convert_row(w, wtype, j0 + j, k, block.data() + j * k);
+        for (int64_t j = 0; j < nb; ++j) convert_row(w, wtype, j0 + j, k, block.data() + j * k);
         wb = block.data();
       }
       sgemm_block(x, m, k, wb, nb, y + j0, ldy);
       if (bias) {
         for (int64_t i = 0; i < m; ++i)
-          for (int64_t j = 0; j < nb; ++j)
-            y[i * ldy + j0 + j] += bias[j0 + j];
+          for (int64_t j = 0; j < nb; ++j) y[i * ldy + j0 + j] += bias[j0 + j];
       }
     }
   }
 }
 
-void linear_reference(const float *x, int64_t m, int64_t k, const void *w,
-                      DType wtype, int64_t n, const float *bias, float *y) {
+void linear_reference(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
+                      float* y) {
   std::vector<float> row(static_cast<size_t>(k));
   for (int64_t j = 0; j < n; ++j) {
-    convert_to_f32(wtype,
-                   static_cast<const uint8_t *>(w) + j * dtype_bytes(wtype, k),
-                   row.data(), k);
+    convert_to_f32(wtype, static_cast<const uint8_t*>(w) + j * dtype_bytes(wtype, k), row.data(), k);
     for (int64_t i = 0; i < m; ++i) {
       double acc = bias ? bias[j] : 0.0;
-      for (int64_t t = 0; t < k; ++t)
-        acc += static_cast<double>(x[i * k + t]) * row[t];
+      for (int64_t t = 0; t < k; ++t) acc += static_cast<double>(x[i * k + t]) * row[t];
       y[i * n + j] = static_cast<float>(acc);
     }
   }
 }
 
-} // namespace deskpilot::kernels
+}  // namespace deskpilot::kernels

@@ -22,25 +22,23 @@ namespace deskpilot::kernels {
 
 // How linear() multiplies block-quantized weights with few rows of x.
 enum class QuantArithmetic {
-  kInt8, // activations in 8 bits, SIMD integer dot products (the default)
-  kInt8Reference, // the same integer sums in plain loops
-  kFp32, // the weights dequantized to FP32, FP32 products: the reference
+  kInt8,           // activations in 8 bits, SIMD integer dot products (the default)
+  kInt8Reference,  // the same integer sums in plain loops
+  kFp32,           // the weights dequantized to FP32, FP32 products: the reference
 };
-void set_quant_arithmetic(QuantArithmetic a); // process-wide
+void set_quant_arithmetic(QuantArithmetic a);  // process-wide
 QuantArithmetic quant_arithmetic();
 
-// x: (m, k); w: (n, k) of `wtype`; bias: (n) or nullptr; y: (m, n), row stride
-// ldy >= n.
-void linear(const float *x, int64_t m, int64_t k, const void *w, DType wtype,
-            int64_t n, const float *bias, float *y, int64_t ldy);
-inline void linear(const float *x, int64_t m, int64_t k, const void *w,
-                   DType wtype, int64_t n, const float *bias, float *y) {
+// x: (m, k); w: (n, k) of `wtype`; bias: (n) or nullptr; y: (m, n), row stride ldy >= n.
+void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias, float* y,
+            int64_t ldy);
+inline void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
+                   float* y) {
   linear(x, m, k, w, wtype, n, bias, y, n);
 }
 
-// The reference: the same product with double accumulation, one element at a
-// time.
-void linear_reference(const float *x, int64_t m, int64_t k, const void *w,
-                      DType wtype, int64_t n, const float *bias, float *y);
+// The reference: the same product with double accumulation, one element at a time.
+void linear_reference(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
+                      float* y);
 
-} // namespace deskpilot::kernels
+}  // namespace deskpilot::kernels

@@ -12,13 +12,11 @@
 
 namespace deskpilot::kernels {
 
-void quantize_activations(const float *x, int64_t k, int8_t *q, float *d,
-                          int32_t *sum) {
+void quantize_activations(const float *x, int64_t k, int8_t *q, float *d, int32_t *sum) {
   for (int64_t g = 0; g < k / 32; ++g) {
-    const float *xg = x + 32 * g; // (32)
+    const float *xg = x + 32 * g;  // (32)
     float amax = 0.0f;
-    for (int l = 0; l < 32; ++l)
-      amax = std::max(amax, std::fabs(xg[l]));
+    for (int l = 0; l < 32; ++l) amax = std::max(amax, std::fabs(xg[l]));
     const float scale = amax / 127.0f;
     const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
     int32_t s = 0;
@@ -38,27 +36,22 @@ namespace {
 
 // ---- the plain versions ----
 
-float dot_q8_0_ref(const BlockQ8_0 *w, const QuantizedActivations &a,
-                   int64_t blocks) {
+float dot_q8_0_ref(const BlockQ8_0 *w, const QuantizedActivations &a, int64_t blocks) {
   float acc = 0.0f;
   for (int64_t i = 0; i < blocks; ++i) {
     int32_t s = 0;
-    for (int l = 0; l < 32; ++l)
-      s += w[i].qs[l] * a.q[32 * i + l];
+    for (int l = 0; l < 32; ++l) s += w[i].qs[l] * a.q[32 * i + l];
     acc += f16_to_f32(w[i].d) * a.d[i] * static_cast<float>(s);
   }
   return acc;
 }
 
-float dot_q4_0_ref(const BlockQ4_0 *w, const QuantizedActivations &a,
-                   int64_t blocks) {
+float dot_q4_0_ref(const BlockQ4_0 *w, const QuantizedActivations &a, int64_t blocks) {
   float acc = 0.0f;
   for (int64_t i = 0; i < blocks; ++i) {
     const int8_t *q = a.q + 32 * i;
     int32_t s = 0;
-    for (int l = 0; l < 16; ++l)
-      s +=
-          ((w[i].qs[l] & 0xF) - 8) * q[l] + ((w[i].qs[l] >> 4) - 8) * q[l + 16];
+    for (int l = 0; l < 16; ++l) s += ((w[i].qs[l] & 0xF) - 8) * q[l] + ((w[i].qs[l] >> 4) - 8) * q[l + 16];
     acc += f16_to_f32(w[i].d) * a.d[i] * static_cast<float>(s);
   }
   return acc;
@@ -67,8 +60,7 @@ float dot_q4_0_ref(const BlockQ4_0 *w, const QuantizedActivations &a,
 // Q4_K and Q5_K: sum over sub-blocks of d*sc_j * d_g * Σ q·a  -  dmin*m_j * d_g
 // * Σ a.
 template <bool kFifthBit, typename Block>
-float dot_k4_ref(const Block *w, const QuantizedActivations &a,
-                 int64_t blocks) {
+float dot_k4_ref(const Block *w, const QuantizedActivations &a, int64_t blocks) {
   float acc = 0.0f;
   for (int64_t i = 0; i < blocks; ++i) {
     const float d = f16_to_f32(w[i].d), dmin = f16_to_f32(w[i].dmin);
@@ -78,37 +70,32 @@ float dot_k4_ref(const Block *w, const QuantizedActivations &a,
       int32_t s = 0;
       for (int l = 0; l < 32; ++l) {
         int q = (j % 2 == 0) ? (bytes[l] & 0xF) : (bytes[l] >> 4);
-        if constexpr (kFifthBit)
-          q += ((w[i].qh[l] >> j) & 1) << 4;
+        if constexpr (kFifthBit) q += ((w[i].qh[l] >> j) & 1) << 4;
         s += q * a.q[32 * g + l];
       }
       uint8_t sc, m;
       k4_scale_min(w[i].scales, j, &sc, &m);
-      acc +=
-          d * static_cast<float>(sc) * a.d[g] * static_cast<float>(s) -
-          dmin * static_cast<float>(m) * a.d[g] * static_cast<float>(a.sum[g]);
+      acc += d * static_cast<float>(sc) * a.d[g] * static_cast<float>(s) -
+             dmin * static_cast<float>(m) * a.d[g] * static_cast<float>(a.sum[g]);
     }
   }
   return acc;
 }
 
-float dot_q6_k_ref(const BlockQ6_K *w, const QuantizedActivations &a,
-                   int64_t blocks) {
+float dot_q6_k_ref(const BlockQ6_K *w, const QuantizedActivations &a, int64_t blocks) {
   float acc = 0.0f;
   for (int64_t i = 0; i < blocks; ++i) {
     const float d = f16_to_f32(w[i].d);
     for (int n = 0; n < 2; ++n) {
       const uint8_t *ql = w[i].ql + 64 * n;
       const uint8_t *qh = w[i].qh + 32 * n;
-      for (int t = 0; t < 4; ++t) { // group of 32: low/high nibbles of ql[0:32]
-                                    // or ql[32:64], qh bits 2t
+      for (int t = 0; t < 4; ++t) {  // group of 32: low/high nibbles of ql[0:32]
+                                     // or ql[32:64], qh bits 2t
         const int64_t g = 8 * i + 4 * n + t;
         const uint8_t *lo = ql + 32 * (t % 2);
         int32_t s = 0;
         for (int l = 0; l < 32; ++l) {
-          const int q = (((t < 2) ? (lo[l] & 0xF) : (lo[l] >> 4)) |
-                         (((qh[l] >> (2 * t)) & 3) << 4)) -
-                        32;
+          const int q = (((t < 2) ? (lo[l] & 0xF) : (lo[l] >> 4)) | (((qh[l] >> (2 * t)) & 3) << 4)) - 32;
           s += w[i].scales[8 * n + 2 * t + l / 16] * q * a.q[32 * g + l];
         }
         acc += d * a.d[g] * static_cast<float>(s);
@@ -121,8 +108,7 @@ float dot_q6_k_ref(const BlockQ6_K *w, const QuantizedActivations &a,
 #ifdef DESKPILOT_QUANT_AVX2
 
 inline float hsum(__m256 v) {
-  const __m128 s =
-      _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
   return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
 }
@@ -132,8 +118,7 @@ inline float half(uint16_t h) { return _cvtsh_ss(h); }
 // Σ w·a over 32 signed bytes, as 8 int32 lanes: |w| (unsigned) times a with w's
 // sign.
 inline __m256i dot_signed(__m256i w, __m256i a) {
-  const __m256i p16 =
-      _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+  const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
   return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
 }
 
@@ -142,34 +127,27 @@ inline __m256i dot_unsigned(__m256i q, __m256i a) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), _mm256_set1_epi16(1));
 }
 
-inline __m256i load(const void *p) {
-  return _mm256_loadu_si256(static_cast<const __m256i *>(p));
-}
+inline __m256i load(const void *p) { return _mm256_loadu_si256(static_cast<const __m256i *>(p)); }
 
-float dot_q8_0(const BlockQ8_0 *w, const QuantizedActivations &a,
-               int64_t blocks) {
+float dot_q8_0(const BlockQ8_0 *w, const QuantizedActivations &a, int64_t blocks) {
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < blocks; ++i) {
     const __m256i s = dot_signed(load(w[i].qs), load(a.q + 32 * i));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s),
-                          _mm256_set1_ps(half(w[i].d) * a.d[i]), acc);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half(w[i].d) * a.d[i]), acc);
   }
   return hsum(acc);
 }
 
-float dot_q4_0(const BlockQ4_0 *w, const QuantizedActivations &a,
-               int64_t blocks) {
+float dot_q4_0(const BlockQ4_0 *w, const QuantizedActivations &a, int64_t blocks) {
   __m256 acc = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8);
   for (int64_t i = 0; i < blocks; ++i) {
-    const __m128i bytes =
-        _mm_loadu_si128(reinterpret_cast<const __m128i *>(w[i].qs));
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i *>(w[i].qs));
     const __m256i both = _mm256_set_m128i(_mm_srli_epi16(bytes, 4),
-                                          bytes); // low nibbles: weights 0..15
+                                          bytes);  // low nibbles: weights 0..15
     const __m256i q = _mm256_sub_epi8(_mm256_and_si256(both, low4), eight);
     const __m256i s = dot_signed(q, load(a.q + 32 * i));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s),
-                          _mm256_set1_ps(half(w[i].d) * a.d[i]), acc);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half(w[i].d) * a.d[i]), acc);
   }
   return hsum(acc);
 }
@@ -182,8 +160,7 @@ float dot_k4(const Block *w, const QuantizedActivations &a, int64_t blocks) {
   for (int64_t i = 0; i < blocks; ++i) {
     const float d = half(w[i].d), dmin = half(w[i].dmin);
     __m256i high = _mm256_setzero_si256();
-    if constexpr (kFifthBit)
-      high = load(w[i].qh);
+    if constexpr (kFifthBit) high = load(w[i].qh);
     for (int c = 0; c < 4; ++c) {
       const __m256i bytes = load(w[i].qs + 32 * c);
       __m256i q0 = _mm256_and_si256(bytes, low4);
@@ -192,14 +169,8 @@ float dot_k4(const Block *w, const QuantizedActivations &a, int64_t blocks) {
         const __m256i b0 = _mm256_set1_epi8(static_cast<char>(1 << (2 * c)));
         const __m256i b1 = _mm256_set1_epi8(static_cast<char>(2 << (2 * c)));
         const __m256i sixteen = _mm256_set1_epi8(16);
-        q0 = _mm256_or_si256(
-            q0,
-            _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, b0), b0),
-                             sixteen));
-        q1 = _mm256_or_si256(
-            q1,
-            _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, b1), b1),
-                             sixteen));
+        q0 = _mm256_or_si256(q0, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, b0), b0), sixteen));
+        q1 = _mm256_or_si256(q1, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, b1), b1), sixteen));
       }
       const int64_t g = 8 * i + 2 * c;
       uint8_t sc0, m0, sc1, m1;
@@ -207,96 +178,81 @@ float dot_k4(const Block *w, const QuantizedActivations &a, int64_t blocks) {
       k4_scale_min(w[i].scales, 2 * c + 1, &sc1, &m1);
       const __m256i s0 = dot_unsigned(q0, load(a.q + 32 * g));
       const __m256i s1 = dot_unsigned(q1, load(a.q + 32 * (g + 1)));
-      acc = _mm256_fmadd_ps(
-          _mm256_cvtepi32_ps(s0),
-          _mm256_set1_ps(d * static_cast<float>(sc0) * a.d[g]), acc);
-      acc = _mm256_fmadd_ps(
-          _mm256_cvtepi32_ps(s1),
-          _mm256_set1_ps(d * static_cast<float>(sc1) * a.d[g + 1]), acc);
-      mins += dmin *
-              (static_cast<float>(m0) * a.d[g] * static_cast<float>(a.sum[g]) +
-               static_cast<float>(m1) * a.d[g + 1] *
-                   static_cast<float>(a.sum[g + 1]));
+      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_set1_ps(d * static_cast<float>(sc0) * a.d[g]), acc);
+      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_set1_ps(d * static_cast<float>(sc1) * a.d[g + 1]), acc);
+      mins += dmin * (static_cast<float>(m0) * a.d[g] * static_cast<float>(a.sum[g]) +
+                      static_cast<float>(m1) * a.d[g + 1] * static_cast<float>(a.sum[g + 1]));
     }
   }
   return hsum(acc) - mins;
 }
 
-float dot_q6_k(const BlockQ6_K *w, const QuantizedActivations &a,
-               int64_t blocks) {
+float dot_q6_k(const BlockQ6_K *w, const QuantizedActivations &a, int64_t blocks) {
   __m256 acc = _mm256_setzero_ps();
-  const __m256i low4 = _mm256_set1_epi8(0xF), two = _mm256_set1_epi8(3),
-                bias = _mm256_set1_epi8(32);
+  const __m256i low4 = _mm256_set1_epi8(0xF), two = _mm256_set1_epi8(3), bias = _mm256_set1_epi8(32);
   for (int64_t i = 0; i < blocks; ++i) {
     const float d = half(w[i].d);
     for (int n = 0; n < 2; ++n) {
-      const __m256i l0 = load(w[i].ql + 64 * n),
-                    l1 = load(w[i].ql + 64 * n + 32);
+      const __m256i l0 = load(w[i].ql + 64 * n), l1 = load(w[i].ql + 64 * n + 32);
       const __m256i hb = load(w[i].qh + 32 * n);
-      const __m256i lows[4] = {
-          _mm256_and_si256(l0, low4), _mm256_and_si256(l1, low4),
-          _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
-          _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4)};
+      const __m256i lows[4] = {_mm256_and_si256(l0, low4), _mm256_and_si256(l1, low4),
+                               _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+                               _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4)};
       for (int t = 0; t < 4; ++t) {
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * t), two);
-        const __m256i q = _mm256_sub_epi8(
-            _mm256_or_si256(lows[t], _mm256_slli_epi16(hi, 4)), bias);
+        const __m256i q = _mm256_sub_epi8(_mm256_or_si256(lows[t], _mm256_slli_epi16(hi, 4)), bias);
         const int64_t g = 8 * i + 4 * n + t;
         const __m256i a8 = load(a.q + 32 * g);
-        const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q),
-                                                 _mm256_sign_epi8(a8, q));
+        const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(a8, q));
         const int8_t *sc = w[i].scales + 8 * n + 2 * t;
-        const __m256i scales =
-            _mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]));
+        const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]));
         const __m256i s = _mm256_madd_epi16(p16, scales);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * a.d[g]),
-                              acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * a.d[g]), acc);
       }
     }
   }
   return hsum(acc);
 }
 
-#endif // DESKPILOT_QUANT_AVX2
+#endif  // DESKPILOT_QUANT_AVX2
 
-} // namespace
+}  // namespace
 
-float quant_dot(DType type, const void *row, const QuantizedActivations &a,
-                int64_t k, bool reference) {
+float quant_dot(DType type, const void *row, const QuantizedActivations &a, int64_t k, bool reference) {
   const int64_t blocks = k / dtype_block(type);
 #ifdef DESKPILOT_QUANT_AVX2
   if (!reference) {
     switch (type) {
-    case DType::kQ8_0:
-      return dot_q8_0(static_cast<const BlockQ8_0 *>(row), a, blocks);
-    case DType::kQ4_0:
-      return dot_q4_0(static_cast<const BlockQ4_0 *>(row), a, blocks);
-    case DType::kQ4_K:
-      return dot_k4<false>(static_cast<const BlockQ4_K *>(row), a, blocks);
-    case DType::kQ5_K:
-      return dot_k4<true>(static_cast<const BlockQ5_K *>(row), a, blocks);
-    case DType::kQ6_K:
-      return dot_q6_k(static_cast<const BlockQ6_K *>(row), a, blocks);
-    default:
-      return 0.0f;
+      case DType::kQ8_0:
+        return dot_q8_0(static_cast<const BlockQ8_0 *>(row), a, blocks);
+      case DType::kQ4_0:
+        return dot_q4_0(static_cast<const BlockQ4_0 *>(row), a, blocks);
+      case DType::kQ4_K:
+        return dot_k4<false>(static_cast<const BlockQ4_K *>(row), a, blocks);
+      case DType::kQ5_K:
+        return dot_k4<true>(static_cast<const BlockQ5_K *>(row), a, blocks);
+      case DType::kQ6_K:
+        return dot_q6_k(static_cast<const BlockQ6_K *>(row), a, blocks);
+      default:
+        return 0.0f;
     }
   }
 #else
   (void)reference;
 #endif
   switch (type) {
-  case DType::kQ8_0:
-    return dot_q8_0_ref(static_cast<const BlockQ8_0 *>(row), a, blocks);
-  case DType::kQ4_0:
-    return dot_q4_0_ref(static_cast<const BlockQ4_0 *>(row), a, blocks);
-  case DType::kQ4_K:
-    return dot_k4_ref<false>(static_cast<const BlockQ4_K *>(row), a, blocks);
-  case DType::kQ5_K:
-    return dot_k4_ref<true>(static_cast<const BlockQ5_K *>(row), a, blocks);
-  case DType::kQ6_K:
-    return dot_q6_k_ref(static_cast<const BlockQ6_K *>(row), a, blocks);
-  default:
-    return 0.0f;
+    case DType::kQ8_0:
+      return dot_q8_0_ref(static_cast<const BlockQ8_0 *>(row), a, blocks);
+    case DType::kQ4_0:
+      return dot_q4_0_ref(static_cast<const BlockQ4_0 *>(row), a, blocks);
+    case DType::kQ4_K:
+      return dot_k4_ref<false>(static_cast<const BlockQ4_K *>(row), a, blocks);
+    case DType::kQ5_K:
+      return dot_k4_ref<true>(static_cast<const BlockQ5_K *>(row), a, blocks);
+    case DType::kQ6_K:
+      return dot_q6_k_ref(static_cast<const BlockQ6_K *>(row), a, blocks);
+    default:
+      return 0.0f;
   }
 }
 
@@ -308,4 +264,4 @@ const char *quant_dot_isa() {
 #endif
 }
 
-} // namespace deskpilot::kernels
+}  // namespace deskpilot::kernels

@@ -20,8 +20,7 @@
 using namespace deskpilot::kernels;
 namespace {
 
-const std::string kGoldenDir =
-    std::string(DESKPILOT_TEST_DATA_DIR) + "/golden/";
+const std::string kGoldenDir = std::string(DESKPILOT_TEST_DATA_DIR) + "/golden/";
 
 std::string read_text(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
@@ -42,41 +41,31 @@ uint32_t bits(float f) {
   return u;
 }
 
-const DType kBlockTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K,
-                             DType::kQ5_K, DType::kQ6_K};
+const DType kBlockTypes[] = {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K};
 
 std::vector<float> gaussian(int64_t n, uint32_t seed, float scale = 1.0f) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> dist(0.0f, scale);
   std::vector<float> v(static_cast<size_t>(n));
-  for (auto &x : v)
-    x = dist(rng);
+  for (auto &x : v) x = dist(rng);
   return v;
 }
 
-} // namespace
+}  // namespace
 
 TEST(Quant, DequantizeEqualsGgufPyBitForBit) {
-  for (DType t : {DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0,
-                  DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+  for (DType t : {DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
     const std::string name(dtype_name(t));
-    const std::string blocks =
-        read_text(kGoldenDir + "quant/" + name + ".blocks");
-    const std::vector<float> want =
-        floats(read_text(kGoldenDir + "quant/" + name + ".f32"));
+    const std::string blocks = read_text(kGoldenDir + "quant/" + name + ".blocks");
+    const std::vector<float> want = floats(read_text(kGoldenDir + "quant/" + name + ".f32"));
     ASSERT_FALSE(want.empty()) << name;
-    ASSERT_EQ(dtype_bytes(t, static_cast<int64_t>(want.size())),
-              static_cast<int64_t>(blocks.size()))
-        << name;
+    ASSERT_EQ(dtype_bytes(t, static_cast<int64_t>(want.size())), static_cast<int64_t>(blocks.size())) << name;
     std::vector<float> got(want.size());
     convert_to_f32(t, blocks.data(), got.data(), got.size());
     int64_t mismatches = 0;
     for (size_t i = 0; i < want.size(); ++i) {
-      if (bits(got[i]) != bits(want[i]) &&
-          !(std::isnan(got[i]) && std::isnan(want[i]))) {
-        if (mismatches++ < 5)
-          ADD_FAILURE() << name << " element " << i << ": " << got[i]
-                        << " vs gguf-py " << want[i];
+      if (bits(got[i]) != bits(want[i]) && !(std::isnan(got[i]) && std::isnan(want[i]))) {
+        if (mismatches++ < 5) ADD_FAILURE() << name << " element " << i << ": " << got[i] << " vs gguf-py " << want[i];
       }
     }
     EXPECT_EQ(mismatches, 0) << name;
@@ -86,35 +75,29 @@ TEST(Quant, DequantizeEqualsGgufPyBitForBit) {
 TEST(Quant, Q8_0AndQ4_0QuantizeAsGgufPy) {
   for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kF16, DType::kBF16}) {
     const std::string name(dtype_name(t));
-    const std::vector<float> x =
-        floats(read_text(kGoldenDir + "quant/" + name + ".input.f32"));
-    const std::string want =
-        read_text(kGoldenDir + "quant/" + name + ".quantized");
+    const std::vector<float> x = floats(read_text(kGoldenDir + "quant/" + name + ".input.f32"));
+    const std::string want = read_text(kGoldenDir + "quant/" + name + ".quantized");
     ASSERT_FALSE(x.empty()) << name;
-    std::string got(
-        static_cast<size_t>(dtype_bytes(t, static_cast<int64_t>(x.size()))),
-        '\0');
+    std::string got(static_cast<size_t>(dtype_bytes(t, static_cast<int64_t>(x.size()))), '\0');
     quantize(t, x.data(), got.data(), static_cast<int64_t>(x.size()));
     ASSERT_EQ(got.size(), want.size()) << name;
-    EXPECT_TRUE(got == want)
-        << name << ": quantized bytes differ from gguf-py's";
+    EXPECT_TRUE(got == want) << name << ": quantized bytes differ from gguf-py's";
   }
 }
 
 TEST(Quant, F16RoundsToNearestEven) {
   EXPECT_EQ(f32_to_f16(1.0f), 0x3c00);
   EXPECT_EQ(f32_to_f16(65504.0f), 0x7bff);
-  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00); // halfway to the next: infinity
-  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001); // smallest subnormal
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);               // halfway to the next: infinity
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -24)), 0x0001);  // smallest subnormal
   EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)),
-            0x0000); // a tie between 0 and it: even
+            0x0000);  // a tie between 0 and it: even
   EXPECT_EQ(f32_to_f16(std::ldexp(3.0f, -25)),
-            0x0002); // 1.5 units: to even (2)
-  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00); // tie: even
+            0x0002);                                            // 1.5 units: to even (2)
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00);  // tie: even
   EXPECT_EQ(f32_to_f16(-2.0f), 0xc000);
   EXPECT_TRUE(std::isnan(f16_to_f32(f32_to_f16(NAN))));
-  for (uint32_t h = 0; h < 0x7c00; ++h)
-    ASSERT_EQ(f32_to_f16(f16_to_f32(static_cast<uint16_t>(h))), h) << h;
+  for (uint32_t h = 0; h < 0x7c00; ++h) ASSERT_EQ(f32_to_f16(f16_to_f32(static_cast<uint16_t>(h))), h) << h;
 }
 
 // Every quantizer's round trip stays within what its bits allow: the error
@@ -122,7 +105,7 @@ TEST(Quant, F16RoundsToNearestEven) {
 TEST(Quant, RoundTripErrorIsWithinTheFormatsResolution) {
   const struct {
     DType t;
-    double bound; // max |x - dequantize(quantize(x))| / max|x| over a block
+    double bound;  // max |x - dequantize(quantize(x))| / max|x| over a block
   } cases[] = {{DType::kQ8_0, 0.5 / 127 + 1e-3},
                {DType::kQ4_0, 1.0 / 8 + 1e-3} /* +max clamps to 7 d */,
                {DType::kQ4_K, 2.0 / 15},
@@ -139,8 +122,7 @@ TEST(Quant, RoundTripErrorIsWithinTheFormatsResolution) {
     const int64_t block = dtype_block(c.t);
     for (int64_t b = 0; b < n / block; ++b) {
       double amax = 0.0;
-      for (int64_t i = 0; i < block; ++i)
-        amax = std::max(amax, std::fabs(double(x[b * block + i])));
+      for (int64_t i = 0; i < block; ++i) amax = std::max(amax, std::fabs(double(x[b * block + i])));
       for (int64_t i = 0; i < block; ++i) {
         const double e = std::fabs(double(x[b * block + i]) - y[b * block + i]);
         worst = std::max(worst, e / amax);
@@ -150,14 +132,11 @@ TEST(Quant, RoundTripErrorIsWithinTheFormatsResolution) {
     }
     EXPECT_LT(worst, c.bound) << dtype_name(c.t);
     // A constant block, all zeros: exact.
-    std::vector<float> zeros(static_cast<size_t>(block), 0.0f),
-        back(static_cast<size_t>(block), 1.0f);
+    std::vector<float> zeros(static_cast<size_t>(block), 0.0f), back(static_cast<size_t>(block), 1.0f);
     quantize(c.t, zeros.data(), q.data(), block);
     dequantize(c.t, q.data(), back.data(), block);
-    for (float v : back)
-      EXPECT_EQ(v, 0.0f) << dtype_name(c.t);
-    RecordProperty(std::string(dtype_name(c.t)) + "_relative_rms",
-                   std::to_string(std::sqrt(sq / norm)));
+    for (float v : back) EXPECT_EQ(v, 0.0f) << dtype_name(c.t);
+    RecordProperty(std::string(dtype_name(c.t)) + "_relative_rms", std::to_string(std::sqrt(sq / norm)));
   }
 }
 
@@ -180,17 +159,14 @@ TEST(QuantDot, SimdEqualsPlainAndFp32WithinActivationRounding) {
       std::vector<uint8_t> row(static_cast<size_t>(dtype_bytes(t, k)));
       if (trial % 2 == 0) {
         quantize(t, w.data(), row.data(), k);
-      } else { // random bytes: every bit pattern of the quants; scales kept
-               // finite
-        for (auto &b : row)
-          b = static_cast<uint8_t>(rng());
+      } else {  // random bytes: every bit pattern of the quants; scales kept
+                // finite
+        for (auto &b : row) b = static_cast<uint8_t>(rng());
         std::vector<float> back(static_cast<size_t>(k));
         dequantize(t, row.data(), back.data(), k);
         bool finite = true;
-        for (float v : back)
-          finite = finite && std::isfinite(v);
-        if (!finite)
-          continue;
+        for (float v : back) finite = finite && std::isfinite(v);
+        if (!finite) continue;
       }
       std::vector<float> wf(static_cast<size_t>(k));
       dequantize(t, row.data(), wf.data(), k);
@@ -201,11 +177,9 @@ TEST(QuantDot, SimdEqualsPlainAndFp32WithinActivationRounding) {
       }
       const float plain = quant_dot(t, row.data(), a, k, /*reference=*/true);
       const float simd = quant_dot(t, row.data(), a, k);
-      EXPECT_NEAR(simd, plain, 1e-5 * scale + 1e-30)
-          << dtype_name(t) << " trial " << trial;
+      EXPECT_NEAR(simd, plain, 1e-5 * scale + 1e-30) << dtype_name(t) << " trial " << trial;
       // 8-bit activations: each |x - d q| <= d / 2 = max|x| / 254 per group.
-      EXPECT_NEAR(plain, exact, scale / 100 + 1e-30)
-          << dtype_name(t) << " trial " << trial;
+      EXPECT_NEAR(plain, exact, scale / 100 + 1e-30) << dtype_name(t) << " trial " << trial;
     }
   }
 }
@@ -221,22 +195,18 @@ TEST(QuantDot, LinearTakesEachArithmetic) {
     std::vector<float> bias = gaussian(n, 9);
     for (int64_t m : {1, 3, 8, 20}) {
       const std::vector<float> x = gaussian(m * k, 17 + m);
-      std::vector<float> want(static_cast<size_t>(m * n)), got(want.size()),
-          plain(want.size());
-      linear_reference(x.data(), m, k, w.data(), t, n, bias.data(),
-                       want.data());
+      std::vector<float> want(static_cast<size_t>(m * n)), got(want.size()), plain(want.size());
+      linear_reference(x.data(), m, k, w.data(), t, n, bias.data(), want.data());
       set_quant_arithmetic(QuantArithmetic::kFp32);
       linear(x.data(), m, k, w.data(), t, n, bias.data(), got.data());
-      for (size_t i = 0; i < want.size(); ++i)
-        ASSERT_NEAR(got[i], want[i], 1e-4) << dtype_name(t) << " m " << m;
+      for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-4) << dtype_name(t) << " m " << m;
       set_quant_arithmetic(QuantArithmetic::kInt8Reference);
       linear(x.data(), m, k, w.data(), t, n, bias.data(), plain.data());
       set_quant_arithmetic(QuantArithmetic::kInt8);
       linear(x.data(), m, k, w.data(), t, n, bias.data(), got.data());
       for (size_t i = 0; i < want.size(); ++i) {
         ASSERT_NEAR(got[i], plain[i], 1e-4) << dtype_name(t) << " m " << m;
-        ASSERT_NEAR(got[i], want[i], 0.05)
-            << dtype_name(t) << " m " << m; // 8-bit activations, |y| ~ 0.5
+        ASSERT_NEAR(got[i], want[i], 0.05) << dtype_name(t) << " m " << m;  // 8-bit activations, |y| ~ 0.5
       }
     }
   }
