@@ -2,16 +2,25 @@
 
 namespace deskpilot::engine {
 
-std::unique_ptr<Model> Model::load(const std::string& dir, std::string* error, Device device) {
+std::unique_ptr<Model> Model::load(const std::string& dir, std::string* error, Device device,
+                                   const std::string& mmproj) {
   std::unique_ptr<Model> m(new Model());
   m->dir_ = dir;
-  auto files = load_model_files(dir, error);
-  if (!files) return nullptr;
-  m->files_ = *files;
-  m->weights_ = WeightStore::open(dir, error);
-  if (!m->weights_) return nullptr;
-  m->tokenizer_ = Tokenizer::load(dir + "/tokenizer.json", error);
-  if (!m->tokenizer_) return nullptr;
+  if (is_gguf_path(dir) || !mmproj.empty()) {
+    auto gguf = load_gguf_model(dir, mmproj, error);
+    if (!gguf) return nullptr;
+    m->files_ = gguf->files;
+    m->weights_ = std::move(gguf->weights);
+    m->tokenizer_ = std::move(gguf->tokenizer);
+  } else {
+    auto files = load_model_files(dir, error);
+    if (!files) return nullptr;
+    m->files_ = *files;
+    m->weights_ = WeightStore::open(dir, error);
+    if (!m->weights_) return nullptr;
+    m->tokenizer_ = Tokenizer::load(dir + "/tokenizer.json", error);
+    if (!m->tokenizer_) return nullptr;
+  }
   std::string lm_error;
   m->lm_ = Qwen2LanguageModel::load(*m->weights_, m->files_.model.text, &lm_error);
   if (!m->lm_) {

@@ -10,6 +10,7 @@
 #include "engine/backend.h"
 #include "engine/config.h"
 #include "engine/device.h"
+#include "engine/gguf_model.h"
 #include "engine/qwen2_lm.h"
 #include "engine/safetensors.h"
 #include "engine/tokenizer.h"
@@ -21,7 +22,11 @@ class Model {
  public:
   // nullptr and *error naming the file (and field or tensor) at fault.
   // On the GPU the weights are uploaded once here (BF16).
-  static std::unique_ptr<Model> load(const std::string& dir, std::string* error, Device device = Device::kCpu);
+  // `dir` is a Hugging Face folder, or GGUF (a .gguf file or a folder of
+  // them, engine/gguf_model.h) with `mmproj` naming its vision tower's file
+  // where it is not the one mmproj*.gguf beside it.
+  static std::unique_ptr<Model> load(const std::string& dir, std::string* error, Device device = Device::kCpu,
+                                     const std::string& mmproj = "");
 
   const std::string& dir() const { return dir_; }
   const ModelFiles& files() const { return files_; }

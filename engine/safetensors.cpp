@@ -246,6 +246,21 @@ std::unique_ptr<WeightStore> WeightStore::open(const std::string& dir, std::stri
   return store;
 }
 
+std::unique_ptr<WeightStore> WeightStore::from_views(std::vector<TensorView> views,
+                                                     std::vector<std::shared_ptr<const void>> owners,
+                                                     std::string* error) {
+  auto store = std::make_unique<WeightStore>();
+  store->owners_ = std::move(owners);
+  store->views_ = std::move(views);
+  for (const auto& t : store->views_) {
+    if (!store->by_name_.emplace(t.name, &t).second) {
+      *error = t.file + ": tensor " + t.name + " is there twice";
+      return nullptr;
+    }
+  }
+  return store;
+}
+
 const TensorView* WeightStore::find(const std::string& name) const {
   auto it = by_name_.find(name);
   return it == by_name_.end() ? nullptr : it->second;

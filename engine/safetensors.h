@@ -75,10 +75,15 @@ class SafetensorsFile {
 };
 
 // All the weights of a model folder: model.safetensors, or the shards named
-// by model.safetensors.index.json (each entry checked against its shard).
+// by model.safetensors.index.json (each entry checked against its shard);
+// or views into other memory (GGUF files, tensors made on load) that
+// `owners` keep alive (engine/gguf_model.h).
 class WeightStore {
  public:
   static std::unique_ptr<WeightStore> open(const std::string& model_dir, std::string* error);
+  // nullptr and *error when two views share a name.
+  static std::unique_ptr<WeightStore> from_views(std::vector<TensorView> views,
+                                                 std::vector<std::shared_ptr<const void>> owners, std::string* error);
 
   const TensorView* find(const std::string& name) const;
   // The tensor, checked: nullptr and *error "NAME: expected shape [..], got [..] (FILE)".
@@ -89,6 +94,8 @@ class WeightStore {
 
  private:
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
+  std::vector<std::shared_ptr<const void>> owners_;
+  std::vector<TensorView> views_;  // from_views: what by_name_ points into
   std::map<std::string, const TensorView*> by_name_;
 };
 

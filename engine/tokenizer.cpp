@@ -197,6 +197,47 @@ bool read_merges(const json& model, const std::string& file, const std::unordere
 
 }  // namespace
 
+std::unique_ptr<Tokenizer> Tokenizer::from_vocab(const std::vector<std::string>& tokens,
+                                                 const std::vector<int64_t>& types,
+                                                 const std::vector<std::string>& merges, const std::string& file,
+                                                 std::string* error) {
+  if (types.size() != tokens.size()) {
+    fail(error, file,
+         "tokenizer.ggml.token_type has " + std::to_string(types.size()) + " entries for " +
+             std::to_string(tokens.size()) + " tokens");
+    return nullptr;
+  }
+  json vocab = json::object(), added = json::array();
+  for (size_t id = 0; id < tokens.size(); ++id) {
+    switch (types[id]) {
+      case 1: vocab[tokens[id]] = id; break;  // normal
+      case 3:                                  // control
+      case 4:                                  // user-defined
+        added.push_back({{"id", id}, {"content", tokens[id]}, {"special", types[id] == 3}});
+        break;
+      case 5: break;  // unused (padding)
+      default:
+        fail(error, file,
+             "tokenizer.ggml.token_type[" + std::to_string(id) + "]: type " + std::to_string(types[id]) +
+                 " (deskpilot reads normal, control, user-defined and unused tokens)");
+        return nullptr;
+    }
+  }
+  const json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", false},
+                           {"use_regex", false}};
+  const json j = {
+      {"normalizer", {{"type", "NFC"}}},
+      {"pre_tokenizer",
+       {{"type", "Sequence"},
+        {"pretokenizers",
+         {{{"type", "Split"}, {"pattern", {{"Regex", std::string(kQwen2SplitPattern)}}}, {"behavior", "Isolated"}, {"invert", false}},
+          byte_level}}}},
+      {"decoder", byte_level},
+      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}, {"ignore_merges", false}}},
+      {"added_tokens", added}};
+  return from_json(j.dump(), file, error);
+}
+
 std::unique_ptr<Tokenizer> Tokenizer::from_json(std::string_view json_text, const std::string& file,
                                                 std::string* error) {
   json j;

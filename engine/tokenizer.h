@@ -27,6 +27,15 @@ class Tokenizer {
   static std::unique_ptr<Tokenizer> load(const std::string& path, std::string* error);
   static std::unique_ptr<Tokenizer> from_json(std::string_view json_text, const std::string& file,
                                               std::string* error);
+  // The tokenizer a GGUF file carries (tokenizer.ggml.tokens, token_type,
+  // merges, with model "gpt2" and pre "qwen2"): normal tokens (type 1) are
+  // the vocabulary, control (3) and user-defined (4) ones added tokens
+  // (special and not), unused ones (5, llama.cpp's padding) nothing; NFC as
+  // in Qwen2's tokenizer.json.
+  static std::unique_ptr<Tokenizer> from_vocab(const std::vector<std::string>& tokens,
+                                               const std::vector<int64_t>& types,
+                                               const std::vector<std::string>& merges, const std::string& file,
+                                               std::string* error);
 
   // Invalid UTF-8 in `text` is first replaced by U+FFFD (one per maximal
   // invalid subpart), as a Python str would carry it.
