@@ -13,6 +13,7 @@
 #include "engine/generate.h"
 #include "engine/model.h"
 #include "engine/rope_index.h"
+#include "kernels/cpu/gemm.h"
 #include "tests/golden_util.h"
 #include "multimodal/image_io.h"
 #include "multimodal/preprocess.h"
@@ -148,6 +149,47 @@ TEST_P(TinyMultimodal, SessionReusesImagesAndThePromptPrefix) {
   ASSERT_TRUE(generate(*model, second, options, nullptr, &again, &error, &session)) << error;
   EXPECT_EQ(again.images_encoded, 0);
   EXPECT_EQ(again.generated_ids, fresh.generated_ids);
+}
+
+// The GGUF models (tests/golden/gguf, made by llama.cpp's converter and
+// llama-quantize) on an image prompt: our preprocessing, the mmproj's vision
+// tower and the quantized decoder against transformers on the dequantized
+// weights, through the FP32 reference arithmetic.
+TEST(Multimodal, GgufModelsMatchTransformersOnAnImagePrompt) {
+  for (const std::string name : {"qwen25vl-q-Q4_K_M", "qwen25vl-q-mixed", "qwen2vl-q-Q4_K_M"}) {
+    SCOPED_TRACE(name);
+    const std::string dir = kGolden + "gguf/";
+    const deskpilot::testing::ModelGolden g{deskpilot::testing::read_json(dir + name + ".golden.json"),
+                                            deskpilot::testing::read_text(dir + name + ".logits.bin")};
+    std::string error;
+    auto model = Model::load(dir + name + ".gguf", &error, Device::kCpu,
+                             dir + "mmproj-" + name.substr(0, name.find('-')) + "-q-F16.gguf");
+    ASSERT_NE(model, nullptr) << error;
+    ASSERT_NE(model->vision(), nullptr);
+    const auto& c = g.json["image_case"];
+    Prompt prompt;
+    prompt.ids = c["prompt_ids"].get<std::vector<int32_t>>();
+    for (const auto& png : c["images"]) prompt.images.push_back(preprocess(png, model->files().preprocessor));
+    const int64_t vocab = model->lm().config().vocab_size;
+    GenerateOptions options;
+    options.max_tokens = static_cast<int64_t>(c["generated_ids"].size());
+    options.ignore_eos = true;
+    std::vector<float> prefill;
+    options.sink = [&](const std::string& n, const std::vector<int64_t>&, const float* data) {
+      if (n == "logits.prefill_last") prefill.assign(data, data + vocab);
+    };
+    GenerateResult result;
+    kernels::set_quant_arithmetic(kernels::QuantArithmetic::kFp32);
+    const bool ok = generate(*model, prompt, options, nullptr, &result, &error);
+    kernels::set_quant_arithmetic(kernels::QuantArithmetic::kInt8);
+    ASSERT_TRUE(ok) << error;
+    const std::vector<float> want = g.tensor(c["last_logits"]);
+    ASSERT_EQ(prefill.size(), want.size());
+    const float worst = max_abs_diff(prefill.data(), want.data(), want.size());
+    EXPECT_LE(worst, kTolerance);
+    EXPECT_EQ(result.generated_ids, c["generated_ids"].get<std::vector<int32_t>>());
+    std::printf("%s image prompt: max |logit diff| %.3g\n", name.c_str(), worst);
+  }
 }
 
 TEST(Multimodal, ImageRunsMustMatchTheImages) {
