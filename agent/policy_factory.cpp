@@ -1,5 +1,7 @@
 #include "agent/policy_factory.h"
 
+#include "engine/quantize.h"
+
 #include "policies/engine_chat_model.h"
 
 namespace deskpilot::agent {
@@ -47,7 +49,16 @@ std::unique_ptr<PolicyFactory> PolicyFactory::create(PolicySpec spec, PolicyErro
     engine::Device device;
     std::string why;
     if (!engine::resolve_device(f->spec_.device, &device, &why)) return refuse(error, P::kDevice, why);
-    f->model_ = engine::Model::load(f->spec_.model_dir, &why, device);
+    engine::LoadOptions load;
+    load.device = device;
+    load.mmproj = f->spec_.mmproj;
+    std::optional<engine::QuantRecipe> recipe;
+    if (!f->spec_.quantize.empty()) {
+      recipe = engine::parse_quant_recipe(f->spec_.quantize, &why);
+      if (!recipe) return refuse(error, P::kLoad, why);
+      load.quantize = &*recipe;
+    }
+    f->model_ = engine::Model::load(f->spec_.model_dir, load, &why);
     if (!f->model_) return refuse(error, P::kLoad, why);
     if (!f->model_->vision()) {
       return refuse(error, P::kLoad,

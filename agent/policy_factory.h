@@ -19,7 +19,9 @@ namespace deskpilot::agent {
 
 struct PolicySpec {
   std::string kind;        // "ocr", "uitars"; empty: uitars with a model or endpoint, else ocr
-  std::string model_dir;   // in-process engine
+  std::string model_dir;   // in-process engine: a Hugging Face folder or GGUF
+  std::string mmproj;      // GGUF: the vision tower's file, when not the one beside the model
+  std::string quantize;    // quantize the text weights on load (engine/quantize.h recipes); empty: as stored
   std::string device = "auto";  // where the in-process engine runs: cpu, cuda, auto
   std::string endpoint;    // or an OpenAI-compatible server
   std::string model_name;  // the endpoint's model

@@ -2,6 +2,7 @@
 
 #include "base/files.h"
 #include "base/json_reader.h"
+#include "engine/quantize.h"
 
 #include <charconv>
 #include <iostream>
@@ -104,10 +105,21 @@ std::unique_ptr<policies::Policy> policy_for_command(const agent::PolicySpec& sp
   return policy;
 }
 
-std::unique_ptr<engine::Model> model_for_command(const std::string& dir, const std::string& device_word) {
+std::unique_ptr<engine::Model> model_for_command(const std::string& dir, const std::string& device_word,
+                                                 const std::string& mmproj, const std::string& quantize) {
   std::string error;
   const std::optional<engine::Device> device = device_for_command(device_word, &error);
-  std::unique_ptr<engine::Model> model = device ? engine::Model::load(dir, &error, *device) : nullptr;
+  std::optional<engine::QuantRecipe> recipe;
+  if (!quantize.empty()) {
+    recipe = engine::parse_quant_recipe(quantize, &error);
+    if (!recipe) error = "--quantize: " + error;
+  }
+  engine::LoadOptions options;
+  options.mmproj = mmproj;
+  options.quantize = recipe ? &*recipe : nullptr;
+  if (device) options.device = *device;
+  std::unique_ptr<engine::Model> model =
+      device && (quantize.empty() || recipe) ? engine::Model::load(dir, options, &error) : nullptr;
   if (!model) std::cerr << "deskpilot: " << error << "\n";
   return model;
 }

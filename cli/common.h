@@ -39,7 +39,9 @@ agent::PolicyMaker policy_maker_for_command(const agent::PolicySpec& spec, std::
 std::unique_ptr<policies::Policy> policy_for_command(const agent::PolicySpec& spec,
                                                      std::unique_ptr<agent::PolicyFactory>* factory, int* exit_code);
 
-// --model DIR on --device WORD; nullptr on failure, said on stderr.
-std::unique_ptr<engine::Model> model_for_command(const std::string& dir, const std::string& device);
+// --model DIR on --device WORD (with --mmproj FILE and --quantize RECIPE
+// where given); nullptr on failure, said on stderr.
+std::unique_ptr<engine::Model> model_for_command(const std::string& dir, const std::string& device,
+                                                 const std::string& mmproj = "", const std::string& quantize = "");
 
 }  // namespace deskpilot::cli

@@ -21,7 +21,7 @@ namespace deskpilot::cli {
 namespace {
 
 struct GenerateCli {
-  std::string model;
+  std::string model, mmproj, quantize;
   std::string device = "auto";
   std::string prompt;
   std::string system;
@@ -43,16 +43,12 @@ struct GenerateCli {
 
 int run_generate(const GenerateCli& o) {
   std::string error;
-  const std::optional<engine::Device> device = device_for_command(o.device, &error);
-  if (!device) {
+  if (!device_for_command(o.device, &error)) {
     std::cerr << "deskpilot: " << error << "\n";
     return 2;
   }
-  auto model = engine::Model::load(o.model, &error, *device);
-  if (!model) {
-    std::cerr << "deskpilot: " << error << "\n";
-    return 1;
-  }
+  auto model = model_for_command(o.model, o.device, o.mmproj, o.quantize);
+  if (!model) return 1;
   // The images as RGB; the errors name the files.
   std::vector<std::shared_ptr<const multimodal::RgbImage>> images;
   for (const std::string& path : o.images) {
@@ -248,8 +244,11 @@ int run_tokenize(const TokenizeCli& o) {
 void add_generate_command(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<GenerateCli>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate text with a Qwen2-VL / Qwen2.5-VL model folder");
-  cmd->add_option("--model", o->model, "Hugging Face model folder (config.json, tokenizer.json, *.safetensors)")
+  cmd->add_option("--model", o->model,
+                  "Hugging Face model folder (config.json, tokenizer.json, *.safetensors), or a GGUF file (or folder)")
       ->required();
+  cmd->add_option("--mmproj", o->mmproj, "GGUF: the vision tower's mmproj file (default: the one beside --model)");
+  cmd->add_option("--quantize", o->quantize, "Quantize the text weights on load: q8_0, q4_k_m, q5_k_m, q6_k, ...");
   cmd->add_option("--device", o->device, "cpu, cuda or auto (the GPU when there is one)")->capture_default_str();
   cmd->add_option("--prompt", o->prompt, "The user message (or the whole prompt with --raw)")->required();
   cmd->add_option("--system", o->system, "A system message (default: the template's)");

@@ -5,6 +5,7 @@
 #include "cli/eval.h"
 #include "cli/generate.h"
 #include "cli/parse.h"
+#include "cli/quantize.h"
 #include "cli/run.h"
 #include "cli/serve.h"
 #include "cli/scenario.h"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   deskpilot::cli::add_run_command(app, &exit_code);
   deskpilot::cli::add_serve_command(app, &exit_code);
   deskpilot::cli::add_eval_command(app, &exit_code);
+  deskpilot::cli::add_quantize_command(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

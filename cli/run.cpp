@@ -191,7 +191,10 @@ int run(RunCliOptions o) {
 // Options shared with `scenario run` (agent steps) and `eval`.
 void add_policy_options(CLI::App* cmd, agent::PolicySpec* p) {
   cmd->add_option("--policy", p->kind, "uitars or ocr (default: uitars with --model/--endpoint, else ocr)");
-  cmd->add_option("--model", p->model_dir, "UI-TARS checkpoint folder (Hugging Face layout), run in-process");
+  cmd->add_option("--model", p->model_dir,
+                  "UI-TARS checkpoint, run in-process: a Hugging Face folder, or a GGUF file (or folder of them)");
+  cmd->add_option("--mmproj", p->mmproj, "GGUF: the vision tower's mmproj file (default: the one beside --model)");
+  cmd->add_option("--quantize", p->quantize, "Quantize the text weights on load: q8_0, q4_k_m, q5_k_m, q6_k, ...");
   cmd->add_option("--device", p->device, "Where --model runs: cpu, cuda or auto (the GPU when there is one)")
       ->capture_default_str();
   cmd->add_option("--endpoint", p->endpoint, "OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1");

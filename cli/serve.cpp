@@ -12,7 +12,7 @@ namespace deskpilot::cli {
 namespace {
 
 struct ServeOptions {
-  std::string model_dir;
+  std::string model_dir, mmproj, quantize;
   std::string device = "auto";
   server::ServerOptions server;
   int max_body_mb = 32;
@@ -23,7 +23,7 @@ int serve(ServeOptions o) {
   std::string error;
   o.server.limits.max_body_bytes = static_cast<int64_t>(o.max_body_mb) << 20;
   o.server.limits.max_decoded_bytes = static_cast<int64_t>(o.max_decoded_mb) << 20;
-  auto model = model_for_command(o.model_dir, o.device);
+  auto model = model_for_command(o.model_dir, o.device, o.mmproj, o.quantize);
   if (!model) return 2;
   // SIGINT/SIGTERM end the server after the requests in flight.
   sigset_t signals;
@@ -52,7 +52,10 @@ int serve(ServeOptions o) {
 void add_serve_command(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve a model over an OpenAI-compatible HTTP API");
-  cmd->add_option("--model", o->model_dir, "Checkpoint folder (Hugging Face layout)")->required();
+  cmd->add_option("--model", o->model_dir, "Checkpoint: a Hugging Face folder, or a GGUF file (or folder of them)")
+      ->required();
+  cmd->add_option("--mmproj", o->mmproj, "GGUF: the vision tower's mmproj file (default: the one beside --model)");
+  cmd->add_option("--quantize", o->quantize, "Quantize the text weights on load: q8_0, q4_k_m, q5_k_m, q6_k, ...");
   cmd->add_option("--device", o->device, "cpu, cuda or auto (the GPU when there is one)")->capture_default_str();
   cmd->add_option("--host", o->server.host, "Address to listen on (loopback by default)")->capture_default_str();
   cmd->add_option("--port", o->server.port, "Port (0: any free one, printed)")->check(CLI::Range(0, 65535))

@@ -18,6 +18,16 @@
 
 namespace deskpilot::engine {
 
+struct QuantRecipe;
+
+// How to load: the device, GGUF's mmproj file, and a quantization of the
+// text weights on load (engine/quantize.h; nullptr: as stored).
+struct LoadOptions {
+  Device device = Device::kCpu;
+  std::string mmproj;
+  const QuantRecipe* quantize = nullptr;
+};
+
 class Model {
  public:
   // nullptr and *error naming the file (and field or tensor) at fault.
@@ -27,8 +37,11 @@ class Model {
   // where it is not the one mmproj*.gguf beside it.
   static std::unique_ptr<Model> load(const std::string& dir, std::string* error, Device device = Device::kCpu,
                                      const std::string& mmproj = "");
+  static std::unique_ptr<Model> load(const std::string& dir, const LoadOptions& options, std::string* error);
 
   const std::string& dir() const { return dir_; }
+  // The text GGUF file a GGUF model came from ("" for a Hugging Face folder).
+  const std::string& gguf_text_path() const { return gguf_text_path_; }
   const ModelFiles& files() const { return files_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const Qwen2LanguageModel& lm() const { return *lm_; }
@@ -41,9 +54,9 @@ class Model {
 
  private:
   Model() = default;
-  std::string dir_;
+  std::string dir_, gguf_text_path_;
   ModelFiles files_;
-  std::unique_ptr<WeightStore> weights_;  // owns the mappings the decoder points into
+  std::shared_ptr<const WeightStore> weights_;  // owns the mappings the decoder points into
   std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<Qwen2LanguageModel> lm_;
   std::unique_ptr<VisionTower> vision_;

@@ -16,6 +16,7 @@
 #include "engine/gguf.h"
 #include "engine/gguf_model.h"
 #include "engine/model.h"
+#include "engine/quantize.h"
 #include "kernels/cpu/gemm.h"
 #include "tests/golden_util.h"
 
@@ -261,6 +262,77 @@ TEST(Gguf, UnsupportedTypesAreRefusedByName) {
   std::string error;
   EXPECT_FALSE(load_gguf_model(path, "", &error));
   EXPECT_NE(error.find("blk.0.attn_q.weight: type IQ4_XS is not one deskpilot runs"), std::string::npos) << error;
+}
+
+// Quantize on load, then write what was loaded: the file reads back as the
+// same model (the same bytes: the same logits), with the recipe's types,
+// and the tokenizer made from tokenizer.json.
+TEST(Gguf, QuantizeOnLoadAndWriteReadBack) {
+  const std::string hf = deskpilot::testing::kGoldenDir + "models/qwen25vl-untied";
+  const auto ids = deskpilot::testing::model_golden("qwen25vl-untied").json["cases"][1]["prompt_ids"]
+                       .get<std::vector<int32_t>>();
+  std::string error;
+  for (const char* name : {"q8_0", "q4_k_m", "bf16"}) {
+    SCOPED_TRACE(name);
+    const auto recipe = parse_quant_recipe(name, &error);
+    ASSERT_TRUE(recipe) << error;
+    LoadOptions options;
+    options.quantize = &*recipe;
+    auto model = Model::load(hf, options, &error);
+    ASSERT_NE(model, nullptr) << error;
+    // Rows of 64 and 128 are not whole K-quant blocks: those fall back to Q8_0, as in llama.cpp.
+    const kernels::DType want = recipe->base == kernels::DType::kBF16 ? kernels::DType::kBF16 : kernels::DType::kQ8_0;
+    EXPECT_EQ(model->lm().layers()[0].q.dtype, want);
+    EXPECT_EQ(model->lm().lm_head().dtype, recipe->mixed ? kernels::DType::kQ8_0 : want);
+    const std::string path = ::testing::TempDir() + "written-" + name + ".gguf";
+    ASSERT_TRUE(write_gguf_text_model(*model, *recipe, path, &error)) << error;
+    auto back = Model::load(path, &error);
+    ASSERT_NE(back, nullptr) << error;
+    EXPECT_EQ(back->lm().layers()[1].down.dtype, model->lm().layers()[1].down.dtype);
+    EXPECT_EQ(back->tokenizer().encode("Open the terminal"), model->tokenizer().encode("Open the terminal"));
+    EXPECT_EQ(back->files().generation.eos_token_ids.front(), model->files().generation.eos_token_ids.front());
+    const TextRun a = run_text(*model, ids, 4), b = run_text(*back, ids, 4);
+    EXPECT_EQ(a.last_logits, b.last_logits);
+    EXPECT_EQ(a.generated, b.generated);
+    std::remove(path.c_str());
+  }
+  EXPECT_FALSE(parse_quant_recipe("q3_k", &error));
+  EXPECT_NE(error.find("expected one of"), std::string::npos) << error;
+}
+
+// The K-quant recipes on rows they fit: requantizing the mixed file's
+// matrices to Q4_K_M gives llama.cpp's layout of types.
+TEST(Gguf, RecipesGiveLlamaCppsTypes) {
+  const QuantRecipe q4km = *parse_quant_recipe("q4_k_m", nullptr);
+  EXPECT_EQ(quant_type_for(q4km, "attn_q", 0, 28, 3584), kernels::DType::kQ4_K);
+  EXPECT_EQ(quant_type_for(q4km, "output", -1, 28, 3584), kernels::DType::kQ6_K);
+  EXPECT_EQ(quant_type_for(q4km, "attn_v", 0, 28, 3584), kernels::DType::kQ6_K);   // first eighth
+  EXPECT_EQ(quant_type_for(q4km, "attn_v", 4, 28, 3584), kernels::DType::kQ4_K);
+  EXPECT_EQ(quant_type_for(q4km, "ffn_down", 5, 28, 18944), kernels::DType::kQ6_K);  // (5 - 3) % 3 == 2
+  EXPECT_EQ(quant_type_for(q4km, "ffn_down", 27, 28, 18944), kernels::DType::kQ6_K);  // last eighth
+  EXPECT_EQ(quant_type_for(q4km, "attn_q", 0, 28, 96), kernels::DType::kQ8_0);       // not whole blocks
+  EXPECT_EQ(quant_type_for(q4km, "attn_q", 0, 28, 40), kernels::DType::kF16);
+  std::string error;
+  LoadOptions options;
+  options.quantize = &q4km;
+  options.mmproj = kDir + "mmproj-qwen25vl-q-F16.gguf";
+  auto model = Model::load(kDir + "qwen25vl-q-mixed.gguf", options, &error);
+  ASSERT_NE(model, nullptr) << error;
+  // Every matrix in the type llama-quantize gave it in the Q4_K_M file.
+  const nlohmann::json types = gguf_golden("qwen25vl-q-Q4_K_M").json["tensor_types"];
+  const auto type_of = [&](const std::string& name) {
+    return kernels::dtype_from_name(types[name].get<std::string>()).value_or(kernels::DType::kF32);
+  };
+  EXPECT_EQ(model->lm().lm_head().dtype, type_of("output.weight"));
+  EXPECT_EQ(model->lm().embed_tokens().dtype, type_of("token_embd.weight"));
+  for (size_t l = 0; l < model->lm().layers().size(); ++l) {
+    const DecoderLayer& d = model->lm().layers()[l];
+    const std::string p = "blk." + std::to_string(l) + ".";
+    const std::pair<const Matrix*, const char*> roles[] = {{&d.q, "attn_q"},    {&d.k, "attn_k"},      {&d.v, "attn_v"},
+                                                           {&d.o, "attn_output"}, {&d.gate, "ffn_gate"}, {&d.up, "ffn_up"},
+                                                           {&d.down, "ffn_down"}};
+    for (const auto& [m, role] : roles) EXPECT_EQ(m->dtype, type_of(p + role + ".weight")) << p << role;
+  }
 }
 
 }  // namespace
