@@ -151,7 +151,13 @@ void GgufWriter::add_tensor(const std::string& name, kernels::DType type, const 
                             const void* data) {
   int64_t elements = 1;
   for (int64_t d : shape) elements *= d;
-  tensors_.push_back({name, type, shape, data, static_cast<uint64_t>(kernels::dtype_bytes(type, elements))});
+  tensors_.push_back({name, type, shape, data, static_cast<uint64_t>(kernels::dtype_bytes(type, elements)), nullptr});
+}
+
+void GgufWriter::add_tensor(const std::string& name, kernels::DType type, const std::vector<int64_t>& shape,
+                            Fill fill) {
+  add_tensor(name, type, shape, static_cast<const void*>(nullptr));
+  tensors_.back().fill = std::move(fill);
 }
 
 namespace {
@@ -176,7 +182,13 @@ void serialize(std::ostream& out, const std::vector<std::pair<std::string, GgufV
   }
   pad(out, static_cast<uint64_t>(out.tellp()));
   for (const auto& t : tensors) {
-    out.write(static_cast<const char*>(t.data), static_cast<std::streamsize>(t.bytes));
+    if (t.fill) {
+      std::vector<uint8_t> bytes(t.bytes);
+      t.fill(bytes.data(), t.bytes);
+      out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(t.bytes));
+    } else {
+      out.write(static_cast<const char*>(t.data), static_cast<std::streamsize>(t.bytes));
+    }
     pad(out, t.bytes);
   }
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ class GgufWriter {
   // `shape` outermost first (as transformers writes it); `data` is copied
   // when written, so it must stay valid until write().
   void add_tensor(const std::string& name, kernels::DType type, const std::vector<int64_t>& shape, const void* data);
+  // A tensor whose bytes `fill` makes when it is written (one tensor in memory at a time).
+  using Fill = std::function<void(uint8_t* dst, uint64_t bytes)>;
+  void add_tensor(const std::string& name, kernels::DType type, const std::vector<int64_t>& shape, Fill fill);
 
   // The whole file's bytes (tests), or written to `path`.
   std::string bytes() const;
@@ -39,6 +43,7 @@ class GgufWriter {
     std::vector<int64_t> shape;
     const void* data;
     uint64_t bytes;
+    Fill fill;
   };
   std::vector<std::pair<std::string, GgufValue>> metadata_;  // in the order set
   std::vector<Tensor> tensors_;

@@ -77,10 +77,14 @@ void requantize(const TensorView& t, int64_t rows, int64_t cols, DType to, uint8
   }
 }
 
-// tokenizer.ggml.* from a Hugging Face tokenizer.json, as llama.cpp's
-// converter writes them (vocabulary padded to the embedding with unused tokens).
-bool tokenizer_from_json(const std::string& path, int64_t vocab_size, GgufWriter* w, std::string* error) {
+}  // namespace
+
+bool set_gguf_tokenizer_from_json(const std::string& path, int64_t vocab_size, GgufWriter* w, std::string* error) {
   std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = path + ": cannot read";
+    return false;
+  }
   std::stringstream text;
   text << in.rdbuf();
   json j;
@@ -122,8 +126,6 @@ bool tokenizer_from_json(const std::string& path, int64_t vocab_size, GgufWriter
   w->set_strings("tokenizer.ggml.merges", std::move(merges));
   return true;
 }
-
-}  // namespace
 
 std::optional<QuantRecipe> parse_quant_recipe(const std::string& name, std::string* error) {
   std::string names;
@@ -198,7 +200,7 @@ bool write_gguf_text_model(const Model& model, const QuantRecipe& recipe, const 
     for (const auto& [key, value] : source->contents().metadata)
       if (key.rfind("tokenizer.", 0) == 0) w.set(key, value);
   } else {
-    if (!tokenizer_from_json(model.dir() + "/tokenizer.json", c.vocab_size, &w, error)) return false;
+    if (!set_gguf_tokenizer_from_json(model.dir() + "/tokenizer.json", c.vocab_size, &w, error)) return false;
     const auto& eos = model.files().generation.eos_token_ids;
     if (!eos.empty()) w.set_u32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(eos.front()));
     if (const int32_t bos = model.tokenizer().token_id("<|endoftext|>"); bos >= 0) {

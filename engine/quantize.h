@@ -42,6 +42,12 @@ kernels::DType quant_type_for(const QuantRecipe& recipe, const std::string& role
 std::unique_ptr<WeightStore> quantize_weights(std::shared_ptr<const WeightStore> weights, const TextConfig& config,
                                               const QuantRecipe& recipe, std::string* error);
 
+class GgufWriter;
+// tokenizer.ggml.* of a Hugging Face tokenizer.json, as llama.cpp's converter
+// writes them (the vocabulary padded to vocab_size with unused tokens).
+bool set_gguf_tokenizer_from_json(const std::string& tokenizer_json, int64_t vocab_size, GgufWriter* writer,
+                                  std::string* error);
+
 class Model;
 // The loaded model's text weights (as they are: quantize on load first) as
 // a GGUF text model in llama.cpp's qwen2vl layout, with the tokenizer of

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks, each against a reference measured in the same run.
-#   scripts/bench.sh [parse] [capture] [tokenizer] [engine] [vision] [model] [serve]   (default: all)
+#   scripts/bench.sh [parse] [capture] [tokenizer] [engine] [vision] [model] [serve] [quant]   (default: all)
 #   parse:     the golden corpus through deskpilot's parser and through the
 #              official ui-tars Python parser (.venv-bench, versions pinned
 #              in scripts/golden/requirements.txt).
@@ -22,6 +22,16 @@
 #              shape), else the CPU with the small shape; decode against the
 #              copy-bandwidth roofline, vision + prefill of one screenshot
 #              (time to first token), an agent step.
+#   quant:     GGUF decode and prefill against llama.cpp's llama-bench on
+#              the same files: random-weight GGUF models (made here, not
+#              committed: UI-TARS-1.5-7B's decoder in Q4_K_M and Q8_0, 4-8 GB,
+#              BF16 with QUANT_BF16=1, 15 GB; Qwen2-0.5B's in Q4_K_M, Q8_0,
+#              BF16), the read-bandwidth roofline measured in the same run,
+#              same thread count; llama.cpp built from the llama-cpp-python
+#              sdist's vendored source outside the repository ($LLAMA_CPP, or
+#              fetched from PyPI into build/peers on the first run).
+#              QUANT_SHAPES (default "0.5b 7b"), QUANT_PREFILL (default
+#              "256 2048"; the 7B shape runs 256 only unless QUANT_LONG=1).
 #   serve:     `deskpilot serve` on loopback, 8 clients for 20 s, continuous
 #              batching against one request at a time (same model, same
 #              run): requests/s, p50/p99, errors, 4xx for bad requests, peak
@@ -29,7 +39,7 @@
 source "$(dirname "$0")/lib.sh"
 "$ROOT/scripts/build.sh"
 sections=("$@")
-[ ${#sections[@]} -eq 0 ] && sections=(parse capture tokenizer engine vision model serve)
+[ ${#sections[@]} -eq 0 ] && sections=(parse capture tokenizer engine vision model serve quant)
 bin="$ROOT/build/release"
 
 venv_with() {  # venv_with DIR REQUIREMENTS MODULE
@@ -125,9 +135,59 @@ bench_serve() {
   "$bin/bench/bench_serve" "$model" "${SERVE_CLIENTS:-8}" "${SERVE_SECONDS:-20}" 32 8
 }
 
+# llama.cpp from the llama-cpp-python sdist (PyPI), built outside the repo.
+llama_cpp() {
+  local dir="${LLAMA_CPP:-$ROOT/build/peers/llama.cpp}"
+  if [ ! -x "$dir/build/bin/llama-bench" ]; then
+    if [ ! -f "$dir/CMakeLists.txt" ]; then
+      ensure_packages python3-pip
+      mkdir -p "$ROOT/build/peers"
+      (cd "$ROOT/build/peers" && pip download -q --no-binary :all: --no-deps llama-cpp-python &&
+        tar xzf llama_cpp_python-*.tar.gz && mv llama_cpp_python-*/vendor/llama.cpp "$dir") >&2
+    fi
+    log "building llama.cpp's llama-bench in $dir (a few minutes)"
+    cmake -S "$dir" -B "$dir/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+      -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF >/dev/null
+    cmake --build "$dir/build" -j"$(nproc)" --target llama-bench >/dev/null
+  fi
+  echo "$dir/build/bin/llama-bench"
+}
+
+bench_quant() {
+  local llama models="$ROOT/build/bench-model" tok="$ROOT/tests/golden/tokenizer/qwen2/tokenizer.json"
+  llama=$(llama_cpp)
+  local isa; isa=$(grep -q avx512f /proc/cpuinfo && echo "AVX-512" || echo "AVX2 only (no AVX-512)")
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $isa, $(nproc) threads"
+  local bw; bw=$(field read_bandwidth_gbs "$("$bin/bench/bench_quant" bandwidth)")
+  echo "read bandwidth (reference): $bw GB/s"
+  mkdir -p "$models"
+  for shape in ${QUANT_SHAPES:-0.5b 7b}; do
+    for type in q4_k_m q8_0 bf16; do
+      [ "$shape" = 7b ] && [ "$type" = bf16 ] && [ "${QUANT_BF16:-0}" != 1 ] && continue
+      local f="$models/random-$shape-$type.gguf"
+      [ -f "$f" ] || "$bin/bench/bench_quant" make "$f" "$shape" "$type" "$tok" >/dev/null
+      local prefills="${QUANT_PREFILL:-256 2048}"
+      [ "$shape" = 7b ] && [ "${QUANT_LONG:-0}" != 1 ] && prefills=256
+      for p in $prefills; do
+        local ours
+        ours=$("$bin/bench/bench_quant" run "$f" "$p" 32)
+        local lpp ltg
+        lpp=$("$llama" -m "$f" -p "$p" -n 0 -t "$(nproc)" -r 2 -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["avg_ts"])')
+        ltg=$("$llama" -m "$f" -p 0 -n 32 -t "$(nproc)" -r 2 -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["avg_ts"])')
+        local dtps ptps gb
+        dtps=$(field decode_tps "$ours"); ptps=$(field prefill_tps "$ours"); gb=$(field weight_gb_per_token "$ours")
+        echo "$ours"
+        echo "llama.cpp model=$(basename "$f") pp$p=$lpp tg32=$ltg"
+        echo "$shape $type prefill $p: deskpilot $ptps tok/s, llama.cpp $lpp tok/s: $(ratio "$ptps" "$lpp")x (target >= 1.0x)"
+        echo "$shape $type decode: deskpilot $dtps tok/s, llama.cpp $ltg tok/s: $(ratio "$dtps" "$ltg")x (target >= 1.0x); roofline $(awk -v b="$bw" -v g="$gb" 'BEGIN { printf "%.2f", b / g }') tok/s: $(awk -v d="$dtps" -v b="$bw" -v g="$gb" 'BEGIN { printf "%.0f", 100 * d * g / b }')% (target >= 80%)"
+      done
+    done
+  done
+}
+
 for s in "${sections[@]}"; do
   case "$s" in
-    parse | capture | tokenizer | engine | vision | model | serve) echo "== $s"; "bench_$s"; echo ;;
-    *) die "unknown benchmark '$s' (parse, capture, tokenizer, engine, vision, model, serve)" ;;
+    parse | capture | tokenizer | engine | vision | model | serve | quant) echo "== $s"; "bench_$s"; echo ;;
+    *) die "unknown benchmark '$s' (parse, capture, tokenizer, engine, vision, model, serve, quant)" ;;
   esac
 done
