@@ -14,6 +14,7 @@
 #include <omp.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -41,19 +42,21 @@ double peak_rss_mb() {
   return static_cast<double>(u.ru_maxrss) / 1024.0;
 }
 
-// GB/s of reading a 2 GB buffer, best of 5, every thread on its share.
+// GB/s of reading a 2 GB buffer, best of 5, every thread on its share: an
+// integer sum, which the compiler vectorizes (a float sum would be bound by
+// the latency of its additions, not by memory).
 double read_bandwidth_gbs() {
-  const size_t n = (size_t{2} << 30) / sizeof(float);
-  std::vector<float> buf(n, 1.0f);
+  const size_t n = (size_t{2} << 30) / sizeof(uint64_t);
+  std::vector<uint64_t> buf(n, 1);
   double best = 0;
   for (int rep = 0; rep < 5; ++rep) {
     const double t0 = now_s();
-    float total = 0;
+    uint64_t total = 0;
 #pragma omp parallel for reduction(+ : total) schedule(static)
     for (size_t i = 0; i < n; ++i) total += buf[i];
     const double s = now_s() - t0;
-    if (total != static_cast<float>(n) && total < 0) std::printf("%f", total);  // keep the loop
-    best = std::max(best, static_cast<double>(n * sizeof(float)) / s / 1e9);
+    if (total != n) std::printf("bad sum %lu\n", static_cast<unsigned long>(total));
+    best = std::max(best, static_cast<double>(n * sizeof(uint64_t)) / s / 1e9);
   }
   return best;
 }
@@ -182,10 +185,17 @@ int run(const std::string& path, int64_t prompt_tokens, int64_t decode_tokens) {
     o.max_tokens = 2;
     if (!engine::generate(*model, warm, o, nullptr, &r, &error)) return std::fprintf(stderr, "%s\n", error.c_str()), 1;
   }
-  if (!engine::generate(*model, prompt, options, nullptr, &r, &error))
-    return std::fprintf(stderr, "%s\n", error.c_str()), 1;
-  const double prefill_tps = static_cast<double>(prompt_tokens) / (r.prefill_ms / 1000);
-  const double decode_tps = static_cast<double>(r.generated_ids.size() - 1) / (r.decode_ms / 1000);
+  // Three runs; the median of each speed (this machine's neighbours make single runs noisy).
+  std::vector<double> prefills, decodes;
+  for (int rep = 0; rep < 3; ++rep) {
+    if (!engine::generate(*model, prompt, options, nullptr, &r, &error))
+      return std::fprintf(stderr, "%s\n", error.c_str()), 1;
+    prefills.push_back(static_cast<double>(prompt_tokens) / (r.prefill_ms / 1000));
+    decodes.push_back(static_cast<double>(r.generated_ids.size() - 1) / (r.decode_ms / 1000));
+  }
+  std::sort(prefills.begin(), prefills.end());
+  std::sort(decodes.begin(), decodes.end());
+  const double prefill_tps = prefills[1], decode_tps = decodes[1];
   const double weight_gb = static_cast<double>(model->decoder().weight_bytes()) / 1e9;
   std::printf(
       "deskpilot model=%s prompt_tokens=%ld prefill_tps=%.2f decode_tps=%.3f weight_gb_per_token=%.3f "

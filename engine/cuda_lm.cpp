@@ -16,6 +16,7 @@
 #include "kernels/cuda/elementwise.h"
 #include "kernels/cuda/flash_attention.h"
 #include "kernels/cuda/gemm.h"
+#include "kernels/cuda/quant.h"
 #include "kernels/cuda/rmsnorm.h"
 #include "kernels/cuda/rope.h"
 #include "kernels/cuda/sampling.h"
@@ -223,6 +224,10 @@ struct CudaLanguageModel::Impl {
   Allocations weights;
   std::vector<DeviceLayer> layers;
   DeviceMatrix lm_head;            // (vocab, hidden)
+  // (largest block-quantized matrix) BF16: one GGUF matrix dequantized for a
+  // prefill's cuBLAS GEMM (decode reads the blocks: kc::quant_gemv); null
+  // when every matrix is BF16.
+  uint16_t* dequantized = nullptr;
   float* final_norm = nullptr;     // (hidden)
   float* inv_freq = nullptr;       // (head_dim / 2)
   int32_t* rope_stream = nullptr;  // (head_dim / 2)
@@ -290,9 +295,22 @@ struct CudaLanguageModel::Impl {
 
   // out (n, m.rows) = in (n, m.cols) wᵀ from work.scratch, already BF16;
   // with `accumulate`, out += in wᵀ (a residual connection).
+  // GGUF blocks: a dequantizing GEMV for up to kQuantGemvRows rows, else
+  // the matrix dequantized to BF16 first.
   void linear_scratch(int64_t n, const DeviceMatrix& m, float* out, bool accumulate, Check& check) {
-    if (check.ok && !gemm->linear_from_bf16(work.scratch, n, m.cols, m.data, m.rows, nullptr, out, accumulate,
-                                            check.error))
+    if (!check.ok) return;
+    const uint16_t* w = m.data;
+    if (kernels::is_quantized(m.dtype)) {
+      if (n <= kc::kQuantGemvRows) {
+        check(kc::quant_gemv(m.dtype, m.data, m.rows, m.cols, work.scratch, n, out, accumulate, stream),
+              "quantized GEMV");
+        return;
+      }
+      if (!check(kc::dequantize_to_bf16(m.dtype, m.data, m.rows, m.cols, dequantized, stream), "dequantize"))
+        return;
+      w = dequantized;
+    }
+    if (!gemm->linear_from_bf16(work.scratch, n, m.cols, w, m.rows, nullptr, out, accumulate, check.error))
       check.ok = false;
   }
 
@@ -568,14 +586,21 @@ std::unique_ptr<CudaLanguageModel> CudaLanguageModel::create(const Qwen2Language
     d.input_norm = cuda_util::upload_floats({&L.input_norm}, mem, check);
     d.post_norm = cuda_util::upload_floats({&L.post_attention_norm}, mem, check);
     d.qkv_bias = cuda_util::upload_floats({&L.q_bias, &L.k_bias, &L.v_bias}, mem, check);
-    d.qkv = cuda_util::upload_stacked({&L.q, &L.k, &L.v}, mem, check, &bytes);
-    d.o = cuda_util::upload_matrix(L.o, mem, check, &bytes);
-    d.gate_up = cuda_util::upload_stacked({&L.gate, &L.up}, mem, check, &bytes);
-    d.down = cuda_util::upload_matrix(L.down, mem, check, &bytes);
+    // GGUF weights stay in their blocks (decode reads them with kc::quant_gemv).
+    d.qkv = cuda_util::upload_stacked({&L.q, &L.k, &L.v}, mem, check, &bytes, true);
+    d.o = cuda_util::upload_matrix(L.o, mem, check, &bytes, true);
+    d.gate_up = cuda_util::upload_stacked({&L.gate, &L.up}, mem, check, &bytes, true);
+    d.down = cuda_util::upload_matrix(L.down, mem, check, &bytes, true);
     impl->layers.push_back(d);
     if (!check.ok) return nullptr;
   }
-  impl->lm_head = cuda_util::upload_matrix(cpu.lm_head(), mem, check, &bytes);
+  impl->lm_head = cuda_util::upload_matrix(cpu.lm_head(), mem, check, &bytes, true);
+  int64_t largest = 0;  // elements of the largest block-quantized matrix
+  for (const DeviceLayer& d : impl->layers)
+    for (const DeviceMatrix* m : {&d.qkv, &d.o, &d.gate_up, &d.down})
+      if (kernels::is_quantized(m->dtype)) largest = std::max(largest, m->rows * m->cols);
+  if (kernels::is_quantized(impl->lm_head.dtype)) largest = std::max(largest, impl->lm_head.rows * impl->lm_head.cols);
+  if (largest > 0) impl->dequantized = mem.get<uint16_t>(static_cast<size_t>(largest), check, "dequantized weights");
   impl->final_norm = cuda_util::upload_floats({&cpu.final_norm()}, mem, check);
   if (!check.ok) return nullptr;
   std::unique_ptr<CudaLanguageModel> m(new CudaLanguageModel(c, std::move(impl)));

@@ -122,8 +122,9 @@ class Allocations {
 
 // A weight matrix on the device, BF16 (rows, cols).
 struct DeviceMatrix {
-  uint16_t* data = nullptr;
+  uint16_t* data = nullptr;  // BF16 (rows, cols), or the blocks of a GGUF type
   int64_t rows = 0, cols = 0;
+  kernels::DType dtype = kernels::DType::kBF16;
 };
 
 // Copies `m` as BF16 to dst (m.rows * m.cols elements); F32/F16 are rounded
@@ -148,10 +149,31 @@ inline void upload_bf16(const Matrix& m, uint16_t* dst, Check& check) {
 
 // Matrices with the same column count stacked row-wise into one device
 // matrix (q/k/v, gate/up: one GEMM instead of several). *bytes grows by its size.
+// With keep_blocks, parts that share a block-quantized type (GGUF) stay in
+// their blocks, row blocks one after another (for kernels/cuda/quant.h);
+// anything else becomes BF16.
 inline DeviceMatrix upload_stacked(const std::vector<const Matrix*>& parts, Allocations& mem, Check& check,
-                                   int64_t* bytes) {
+                                   int64_t* bytes, bool keep_blocks = false) {
   DeviceMatrix d{nullptr, 0, parts.front()->cols};
   for (const Matrix* m : parts) d.rows += m->rows;
+  bool blocks = keep_blocks && kernels::is_quantized(parts.front()->dtype);
+  for (const Matrix* m : parts) blocks = blocks && m->dtype == parts.front()->dtype && m->cols == d.cols;
+  if (blocks) {
+    d.dtype = parts.front()->dtype;
+    const int64_t size = kernels::dtype_bytes(d.dtype, d.rows * d.cols);
+    d.data = mem.get<uint16_t>(static_cast<size_t>(size / 2), check, "weights");  // block sizes are even
+    int64_t at = 0;
+    for (const Matrix* m : parts) {
+      if (!d.data || !check.ok) break;
+      const int64_t part = kernels::dtype_bytes(m->dtype, m->rows * m->cols);
+      check(cudaMemcpy(reinterpret_cast<uint8_t*>(d.data) + at, m->data, static_cast<size_t>(part),
+                       cudaMemcpyHostToDevice),
+            "weights upload");
+      at += part;
+    }
+    *bytes += size;
+    return d;
+  }
   d.data = mem.get<uint16_t>(static_cast<size_t>(d.rows * d.cols), check, "weights");
   int64_t row = 0;
   for (const Matrix* m : parts) {
@@ -167,8 +189,9 @@ inline DeviceMatrix upload_stacked(const std::vector<const Matrix*>& parts, Allo
   return d;
 }
 
-inline DeviceMatrix upload_matrix(const Matrix& m, Allocations& mem, Check& check, int64_t* bytes) {
-  return upload_stacked({&m}, mem, check, bytes);
+inline DeviceMatrix upload_matrix(const Matrix& m, Allocations& mem, Check& check, int64_t* bytes,
+                                  bool keep_blocks = false) {
+  return upload_stacked({&m}, mem, check, bytes, keep_blocks);
 }
 
 // Random BF16 weights made on the device (benchmarks of real model sizes),

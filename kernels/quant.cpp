@@ -38,14 +38,14 @@ namespace {
 
 inline float h(uint16_t bits) { return f16_to_f32(bits); }
 
-void dequantize_q8_0(const BlockQ8_0 *b, float *y, int64_t blocks) {
+void dequantize_q8_0(const BlockQ8_0* b, float* y, int64_t blocks) {
   for (int64_t i = 0; i < blocks; ++i, y += kQK8_0) {
     const float d = h(b[i].d);
     for (int l = 0; l < 32; ++l) y[l] = static_cast<float>(b[i].qs[l]) * d;
   }
 }
 
-void dequantize_q4_0(const BlockQ4_0 *b, float *y, int64_t blocks) {
+void dequantize_q4_0(const BlockQ4_0* b, float* y, int64_t blocks) {
   for (int64_t i = 0; i < blocks; ++i, y += kQK8_0) {
     const float d = h(b[i].d);
     for (int l = 0; l < 16; ++l) {
@@ -55,10 +55,10 @@ void dequantize_q4_0(const BlockQ4_0 *b, float *y, int64_t blocks) {
   }
 }
 
-void dequantize_q4_k(const BlockQ4_K *b, float *y, int64_t blocks) {
+void dequantize_q4_k(const BlockQ4_K* b, float* y, int64_t blocks) {
   for (int64_t i = 0; i < blocks; ++i) {
     const float d = h(b[i].d), dmin = h(b[i].dmin);
-    const uint8_t *q = b[i].qs;
+    const uint8_t* q = b[i].qs;
     for (int c = 0; c < 4; ++c, q += 32) {  // 64 weights: sub-blocks 2c (low nibbles) and 2c + 1 (high)
       uint8_t sc, m;
       k4_scale_min(b[i].scales, 2 * c, &sc, &m);
@@ -71,11 +71,11 @@ void dequantize_q4_k(const BlockQ4_K *b, float *y, int64_t blocks) {
   }
 }
 
-void dequantize_q5_k(const BlockQ5_K *b, float *y, int64_t blocks) {
+void dequantize_q5_k(const BlockQ5_K* b, float* y, int64_t blocks) {
   for (int64_t i = 0; i < blocks; ++i) {
     const float d = h(b[i].d), dmin = h(b[i].dmin);
-    const uint8_t *ql = b[i].qs;
-    const uint8_t *qh = b[i].qh;
+    const uint8_t* ql = b[i].qs;
+    const uint8_t* qh = b[i].qh;
     for (int c = 0; c < 4; ++c, ql += 32) {
       uint8_t sc, m;
       k4_scale_min(b[i].scales, 2 * c, &sc, &m);
@@ -89,12 +89,12 @@ void dequantize_q5_k(const BlockQ5_K *b, float *y, int64_t blocks) {
   }
 }
 
-void dequantize_q6_k(const BlockQ6_K *b, float *y, int64_t blocks) {
+void dequantize_q6_k(const BlockQ6_K* b, float* y, int64_t blocks) {
   for (int64_t i = 0; i < blocks; ++i) {
     const float d = h(b[i].d);
-    const uint8_t *ql = b[i].ql;
-    const uint8_t *qh = b[i].qh;
-    const int8_t *sc = b[i].scales;
+    const uint8_t* ql = b[i].ql;
+    const uint8_t* qh = b[i].qh;
+    const int8_t* sc = b[i].scales;
     for (int n = 0; n < 2; ++n, y += 128, ql += 64, qh += 32, sc += 8) {
       for (int l = 0; l < 32; ++l) {
         const int is = l / 16;
@@ -116,7 +116,7 @@ void dequantize_q6_k(const BlockQ6_K *b, float *y, int64_t blocks) {
 inline int nearest(float x) { return static_cast<int>(std::lround(x)); }
 
 // As gguf-py's Q8_0.quantize_blocks (and ggml's quantize_row_q8_0_ref).
-void quantize_q8_0(const float *x, BlockQ8_0 *b, int64_t blocks) {
+void quantize_q8_0(const float* x, BlockQ8_0* b, int64_t blocks) {
   for (int64_t i = 0; i < blocks; ++i, x += kQK8_0) {
     float amax = 0.0f;
     for (int l = 0; l < 32; ++l) amax = std::max(amax, std::fabs(x[l]));
@@ -128,7 +128,7 @@ void quantize_q8_0(const float *x, BlockQ8_0 *b, int64_t blocks) {
 }
 
 // As gguf-py's Q4_0.quantize_blocks: the value of largest magnitude maps to -8.
-void quantize_q4_0(const float *x, BlockQ4_0 *b, int64_t blocks) {
+void quantize_q4_0(const float* x, BlockQ4_0* b, int64_t blocks) {
   for (int64_t i = 0; i < blocks; ++i, x += kQK8_0) {
     float amax = 0.0f, max = 0.0f;
     for (int l = 0; l < 32; ++l) {
@@ -151,7 +151,7 @@ void quantize_q4_0(const float *x, BlockQ4_0 *b, int64_t blocks) {
 // Scale and offset of 32 weights on `levels` + 1 steps: the range from
 // min(0, lowest) to the highest, then a few candidate scales around it
 // scored by their squared error (a small version of ggml's make_qkx2_quants).
-void fit_sub_block(const float *x, int levels, float *scale, float *offset) {
+void fit_sub_block(const float* x, int levels, float* scale, float* offset) {
   float lo = 0.0f, hi = x[0];
   for (int l = 0; l < 32; ++l) {
     lo = std::min(lo, x[l]);
@@ -183,7 +183,7 @@ void fit_sub_block(const float *x, int levels, float *scale, float *offset) {
 // Q4_K (levels 15) and Q5_K (levels 31): sub-block scales and offsets
 // quantized to 6 bits against the super-block's d and dmin, then the weights
 // against those quantized scales.
-void quantize_k4_scales(const float *x, int levels, uint16_t *d_out, uint16_t *dmin_out, uint8_t scales[12],
+void quantize_k4_scales(const float* x, int levels, uint16_t* d_out, uint16_t* dmin_out, uint8_t scales[12],
                         uint8_t q[256]) {
   float sub_scale[8], sub_offset[8];
   float max_scale = 0.0f, max_offset = 0.0f;
@@ -224,7 +224,7 @@ void quantize_k4_scales(const float *x, int levels, uint16_t *d_out, uint16_t *d
   }
 }
 
-void quantize_q4_k(const float *x, BlockQ4_K *b, int64_t blocks) {
+void quantize_q4_k(const float* x, BlockQ4_K* b, int64_t blocks) {
   for (int64_t i = 0; i < blocks; ++i, x += kQKK) {
     uint8_t q[256];
     quantize_k4_scales(x, 15, &b[i].d, &b[i].dmin, b[i].scales, q);
@@ -234,7 +234,7 @@ void quantize_q4_k(const float *x, BlockQ4_K *b, int64_t blocks) {
   }
 }
 
-void quantize_q5_k(const float *x, BlockQ5_K *b, int64_t blocks) {
+void quantize_q5_k(const float* x, BlockQ5_K* b, int64_t blocks) {
   for (int64_t i = 0; i < blocks; ++i, x += kQKK) {
     uint8_t q[256];
     quantize_k4_scales(x, 31, &b[i].d, &b[i].dmin, b[i].scales, q);
@@ -251,7 +251,7 @@ void quantize_q5_k(const float *x, BlockQ5_K *b, int64_t blocks) {
 
 // Q6_K: per 16 weights a signed scale putting the largest magnitude at -32,
 // the sixteen scales in int8 against d.
-void quantize_q6_k(const float *x, BlockQ6_K *b, int64_t blocks) {
+void quantize_q6_k(const float* x, BlockQ6_K* b, int64_t blocks) {
   for (int64_t i = 0; i < blocks; ++i, x += kQKK) {
     float sub[16], max_scale = 0.0f, max_abs_scale = 0.0f;
     for (int j = 0; j < 16; ++j) {
@@ -281,9 +281,9 @@ void quantize_q6_k(const float *x, BlockQ6_K *b, int64_t blocks) {
       }
     }
     for (int n = 0; n < 2; ++n) {
-      const uint8_t *qn = q + 128 * n;
-      uint8_t *ql = b[i].ql + 64 * n;
-      uint8_t *qh = b[i].qh + 32 * n;
+      const uint8_t* qn = q + 128 * n;
+      uint8_t* ql = b[i].ql + 64 * n;
+      uint8_t* qh = b[i].qh + 32 * n;
       for (int l = 0; l < 32; ++l) {
         const int q1 = qn[l], q2 = qn[l + 32], q3 = qn[l + 64], q4 = qn[l + 96];
         ql[l] = static_cast<uint8_t>((q1 & 0xF) | ((q3 & 0xF) << 4));
@@ -296,45 +296,45 @@ void quantize_q6_k(const float *x, BlockQ6_K *b, int64_t blocks) {
 
 }  // namespace
 
-void dequantize(DType type, const void *src, float *dst, int64_t n) {
+void dequantize(DType type, const void* src, float* dst, int64_t n) {
   const int64_t blocks = n / dtype_block(type);
   switch (type) {
     case DType::kQ8_0:
-      return dequantize_q8_0(static_cast<const BlockQ8_0 *>(src), dst, blocks);
+      return dequantize_q8_0(static_cast<const BlockQ8_0*>(src), dst, blocks);
     case DType::kQ4_0:
-      return dequantize_q4_0(static_cast<const BlockQ4_0 *>(src), dst, blocks);
+      return dequantize_q4_0(static_cast<const BlockQ4_0*>(src), dst, blocks);
     case DType::kQ4_K:
-      return dequantize_q4_k(static_cast<const BlockQ4_K *>(src), dst, blocks);
+      return dequantize_q4_k(static_cast<const BlockQ4_K*>(src), dst, blocks);
     case DType::kQ5_K:
-      return dequantize_q5_k(static_cast<const BlockQ5_K *>(src), dst, blocks);
+      return dequantize_q5_k(static_cast<const BlockQ5_K*>(src), dst, blocks);
     case DType::kQ6_K:
-      return dequantize_q6_k(static_cast<const BlockQ6_K *>(src), dst, blocks);
+      return dequantize_q6_k(static_cast<const BlockQ6_K*>(src), dst, blocks);
     default:
       return convert_to_f32(type, src, dst, static_cast<size_t>(n));
   }
 }
 
-void quantize(DType type, const float *src, void *dst, int64_t n) {
+void quantize(DType type, const float* src, void* dst, int64_t n) {
   const int64_t blocks = n / dtype_block(type);
   switch (type) {
     case DType::kQ8_0:
-      return quantize_q8_0(src, static_cast<BlockQ8_0 *>(dst), blocks);
+      return quantize_q8_0(src, static_cast<BlockQ8_0*>(dst), blocks);
     case DType::kQ4_0:
-      return quantize_q4_0(src, static_cast<BlockQ4_0 *>(dst), blocks);
+      return quantize_q4_0(src, static_cast<BlockQ4_0*>(dst), blocks);
     case DType::kQ4_K:
-      return quantize_q4_k(src, static_cast<BlockQ4_K *>(dst), blocks);
+      return quantize_q4_k(src, static_cast<BlockQ4_K*>(dst), blocks);
     case DType::kQ5_K:
-      return quantize_q5_k(src, static_cast<BlockQ5_K *>(dst), blocks);
+      return quantize_q5_k(src, static_cast<BlockQ5_K*>(dst), blocks);
     case DType::kQ6_K:
-      return quantize_q6_k(src, static_cast<BlockQ6_K *>(dst), blocks);
+      return quantize_q6_k(src, static_cast<BlockQ6_K*>(dst), blocks);
     case DType::kF32:
       std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
       return;
     case DType::kF16:
-      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t *>(dst)[i] = f32_to_f16(src[i]);
+      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[i] = f32_to_f16(src[i]);
       return;
     case DType::kBF16:
-      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t *>(dst)[i] = f32_to_bf16(src[i]);
+      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(dst)[i] = f32_to_bf16(src[i]);
       return;
   }
 }

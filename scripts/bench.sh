@@ -37,10 +37,12 @@
 #              run): requests/s, p50/p99, errors, 4xx for bad requests, peak
 #              memory (SERVE_CLIENTS, SERVE_SECONDS change the load).
 source "$(dirname "$0")/lib.sh"
-"$ROOT/scripts/build.sh"
+# BENCH_BIN: an existing build folder to take the binaries from instead of
+# building build/release first.
+[ -n "${BENCH_BIN:-}" ] || "$ROOT/scripts/build.sh"
 sections=("$@")
 [ ${#sections[@]} -eq 0 ] && sections=(parse capture tokenizer engine vision model serve quant)
-bin="$ROOT/build/release"
+bin="${BENCH_BIN:-$ROOT/build/release}"
 
 venv_with() {  # venv_with DIR REQUIREMENTS MODULE
   local venv="$1" req="$2" module="$3"
@@ -172,14 +174,15 @@ bench_quant() {
         local ours
         ours=$("$bin/bench/bench_quant" run "$f" "$p" 32)
         local lpp ltg
-        lpp=$("$llama" -m "$f" -p "$p" -n 0 -t "$(nproc)" -r 2 -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["avg_ts"])')
-        ltg=$("$llama" -m "$f" -p 0 -n 32 -t "$(nproc)" -r 2 -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["avg_ts"])')
+        # llama.cpp's prefill of p tokens, and its decode of 32 after p (-d), as ours is.
+        lpp=$("$llama" -m "$f" -p "$p" -n 0 -t "$(nproc)" -r 3 -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["avg_ts"])')
+        ltg=$("$llama" -m "$f" -p 0 -n 32 -d "$p" -t "$(nproc)" -r 3 -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["avg_ts"])')
         local dtps ptps gb
         dtps=$(field decode_tps "$ours"); ptps=$(field prefill_tps "$ours"); gb=$(field weight_gb_per_token "$ours")
         echo "$ours"
-        echo "llama.cpp model=$(basename "$f") pp$p=$lpp tg32=$ltg"
+        echo "llama.cpp model=$(basename "$f") pp$p=$lpp tg32@d$p=$ltg"
         echo "$shape $type prefill $p: deskpilot $ptps tok/s, llama.cpp $lpp tok/s: $(ratio "$ptps" "$lpp")x (target >= 1.0x)"
-        echo "$shape $type decode: deskpilot $dtps tok/s, llama.cpp $ltg tok/s: $(ratio "$dtps" "$ltg")x (target >= 1.0x); roofline $(awk -v b="$bw" -v g="$gb" 'BEGIN { printf "%.2f", b / g }') tok/s: $(awk -v d="$dtps" -v b="$bw" -v g="$gb" 'BEGIN { printf "%.0f", 100 * d * g / b }')% (target >= 80%)"
+        echo "$shape $type decode after $p: deskpilot $dtps tok/s, llama.cpp $ltg tok/s: $(ratio "$dtps" "$ltg")x (target >= 1.0x); roofline $(awk -v b="$bw" -v g="$gb" 'BEGIN { printf "%.2f", b / g }') tok/s: $(awk -v d="$dtps" -v b="$bw" -v g="$gb" 'BEGIN { printf "%.0f", 100 * d * g / b }')% (target >= 80%)"
       done
     done
   done

@@ -2,7 +2,7 @@
 
 #include <omp.h>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__) && defined(__F16C__))
 #include <immintrin.h>
 #endif
 
@@ -49,7 +49,7 @@ inline void convert_row(const void* w, DType t, int64_t row, int64_t k, float* o
       return;
     }
     default:
-      dequantize(t, static_cast<const uint8_t*>(w) + row * dtype_bytes(t, k), out, k);
+      dequantize_fast(t, static_cast<const uint8_t*>(w) + row * dtype_bytes(t, k), out, k);
       return;
   }
 }
@@ -114,9 +114,46 @@ void dot_row_avx512(const float* x, int64_t m, int64_t k, const uint16_t* w, boo
 }
 #endif
 
+#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define DESKPILOT_GEMM_AVX2 1
+// The AVX2 version of dot_row_avx512: 8 lanes, the tail in plain code.
+void dot_row_avx2(const float* x, int64_t m, int64_t k, const uint16_t* w, bool bf16, float* out) {
+  __m256 acc[kStreamRows];
+  for (int64_t i = 0; i < kStreamRows; ++i) acc[i] = _mm256_setzero_ps();
+  int64_t t = 0;
+  for (; t + 8 <= k; t += 8) {
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + t));
+    const __m256 wv = bf16 ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(raw), 16))
+                           : _mm256_cvtph_ps(raw);
+    for (int64_t i = 0; i < m; ++i) acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(x + i * k + t), wv, acc[i]);
+  }
+  for (int64_t i = 0; i < m; ++i) {
+    const __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc[i]), _mm256_extractf128_ps(acc[i], 1));
+    const __m128 h = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    float v = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+    for (int64_t c = t; c < k; ++c) v += x[i * k + c] * (bf16 ? bf16_to_f32(w[c]) : f16_to_f32(w[c]));
+    out[i] = v;
+  }
+}
+#endif
+
 // m <= kStreamRows: one pass over the weights, rows split across threads.
 void linear_stream(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
                    float* y, int64_t ldy) {
+#if defined(DESKPILOT_GEMM_AVX2)
+  if (wtype != DType::kF32) {
+    const uint16_t* w16 = static_cast<const uint16_t*>(w);
+    const bool bf16 = wtype == DType::kBF16;
+#pragma omp parallel for schedule(static)
+    for (int64_t j = 0; j < n; ++j) {
+      float out[kStreamRows];
+      dot_row_avx2(x, m, k, w16 + j * k, bf16, out);
+      const float b = bias ? bias[j] : 0.0f;
+      for (int64_t i = 0; i < m; ++i) y[i * ldy + j] = out[i] + b;
+    }
+    return;
+  }
+#endif
 #if defined(__AVX512F__)
   if (wtype != DType::kF32) {
     const uint16_t* w16 = static_cast<const uint16_t*>(w);

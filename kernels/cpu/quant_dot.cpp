@@ -12,9 +12,9 @@
 
 namespace deskpilot::kernels {
 
-void quantize_activations(const float *x, int64_t k, int8_t *q, float *d, int32_t *sum) {
+void quantize_activations(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) {
   for (int64_t g = 0; g < k / 32; ++g) {
-    const float *xg = x + 32 * g;  // (32)
+    const float* xg = x + 32 * g;  // (32)
     float amax = 0.0f;
     for (int l = 0; l < 32; ++l) amax = std::max(amax, std::fabs(xg[l]));
     const float scale = amax / 127.0f;
@@ -36,7 +36,7 @@ namespace {
 
 // ---- the plain versions ----
 
-float dot_q8_0_ref(const BlockQ8_0 *w, const QuantizedActivations &a, int64_t blocks) {
+float dot_q8_0_ref(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks) {
   float acc = 0.0f;
   for (int64_t i = 0; i < blocks; ++i) {
     int32_t s = 0;
@@ -46,10 +46,10 @@ float dot_q8_0_ref(const BlockQ8_0 *w, const QuantizedActivations &a, int64_t bl
   return acc;
 }
 
-float dot_q4_0_ref(const BlockQ4_0 *w, const QuantizedActivations &a, int64_t blocks) {
+float dot_q4_0_ref(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks) {
   float acc = 0.0f;
   for (int64_t i = 0; i < blocks; ++i) {
-    const int8_t *q = a.q + 32 * i;
+    const int8_t* q = a.q + 32 * i;
     int32_t s = 0;
     for (int l = 0; l < 16; ++l) s += ((w[i].qs[l] & 0xF) - 8) * q[l] + ((w[i].qs[l] >> 4) - 8) * q[l + 16];
     acc += f16_to_f32(w[i].d) * a.d[i] * static_cast<float>(s);
@@ -60,13 +60,13 @@ float dot_q4_0_ref(const BlockQ4_0 *w, const QuantizedActivations &a, int64_t bl
 // Q4_K and Q5_K: sum over sub-blocks of d*sc_j * d_g * Σ q·a  -  dmin*m_j * d_g
 // * Σ a.
 template <bool kFifthBit, typename Block>
-float dot_k4_ref(const Block *w, const QuantizedActivations &a, int64_t blocks) {
+float dot_k4_ref(const Block* w, const QuantizedActivations& a, int64_t blocks) {
   float acc = 0.0f;
   for (int64_t i = 0; i < blocks; ++i) {
     const float d = f16_to_f32(w[i].d), dmin = f16_to_f32(w[i].dmin);
     for (int j = 0; j < 8; ++j) {
       const int64_t g = 8 * i + j;
-      const uint8_t *bytes = w[i].qs + 32 * (j / 2);
+      const uint8_t* bytes = w[i].qs + 32 * (j / 2);
       int32_t s = 0;
       for (int l = 0; l < 32; ++l) {
         int q = (j % 2 == 0) ? (bytes[l] & 0xF) : (bytes[l] >> 4);
@@ -82,17 +82,17 @@ float dot_k4_ref(const Block *w, const QuantizedActivations &a, int64_t blocks) 
   return acc;
 }
 
-float dot_q6_k_ref(const BlockQ6_K *w, const QuantizedActivations &a, int64_t blocks) {
+float dot_q6_k_ref(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks) {
   float acc = 0.0f;
   for (int64_t i = 0; i < blocks; ++i) {
     const float d = f16_to_f32(w[i].d);
     for (int n = 0; n < 2; ++n) {
-      const uint8_t *ql = w[i].ql + 64 * n;
-      const uint8_t *qh = w[i].qh + 32 * n;
+      const uint8_t* ql = w[i].ql + 64 * n;
+      const uint8_t* qh = w[i].qh + 32 * n;
       for (int t = 0; t < 4; ++t) {  // group of 32: low/high nibbles of ql[0:32]
                                      // or ql[32:64], qh bits 2t
         const int64_t g = 8 * i + 4 * n + t;
-        const uint8_t *lo = ql + 32 * (t % 2);
+        const uint8_t* lo = ql + 32 * (t % 2);
         int32_t s = 0;
         for (int l = 0; l < 32; ++l) {
           const int q = (((t < 2) ? (lo[l] & 0xF) : (lo[l] >> 4)) | (((qh[l] >> (2 * t)) & 3) << 4)) - 32;
@@ -127,9 +127,9 @@ inline __m256i dot_unsigned(__m256i q, __m256i a) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), _mm256_set1_epi16(1));
 }
 
-inline __m256i load(const void *p) { return _mm256_loadu_si256(static_cast<const __m256i *>(p)); }
+inline __m256i load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
-float dot_q8_0(const BlockQ8_0 *w, const QuantizedActivations &a, int64_t blocks) {
+float dot_q8_0(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks) {
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < blocks; ++i) {
     const __m256i s = dot_signed(load(w[i].qs), load(a.q + 32 * i));
@@ -138,11 +138,11 @@ float dot_q8_0(const BlockQ8_0 *w, const QuantizedActivations &a, int64_t blocks
   return hsum(acc);
 }
 
-float dot_q4_0(const BlockQ4_0 *w, const QuantizedActivations &a, int64_t blocks) {
+float dot_q4_0(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks) {
   __m256 acc = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8);
   for (int64_t i = 0; i < blocks; ++i) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i *>(w[i].qs));
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i].qs));
     const __m256i both = _mm256_set_m128i(_mm_srli_epi16(bytes, 4),
                                           bytes);  // low nibbles: weights 0..15
     const __m256i q = _mm256_sub_epi8(_mm256_and_si256(both, low4), eight);
@@ -153,7 +153,7 @@ float dot_q4_0(const BlockQ4_0 *w, const QuantizedActivations &a, int64_t blocks
 }
 
 template <bool kFifthBit, typename Block>
-float dot_k4(const Block *w, const QuantizedActivations &a, int64_t blocks) {
+float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
   __m256 acc = _mm256_setzero_ps();
   float mins = 0.0f;
   const __m256i low4 = _mm256_set1_epi8(0xF);
@@ -187,7 +187,7 @@ float dot_k4(const Block *w, const QuantizedActivations &a, int64_t blocks) {
   return hsum(acc) - mins;
 }
 
-float dot_q6_k(const BlockQ6_K *w, const QuantizedActivations &a, int64_t blocks) {
+float dot_q6_k(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks) {
   __m256 acc = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0xF), two = _mm256_set1_epi8(3), bias = _mm256_set1_epi8(32);
   for (int64_t i = 0; i < blocks; ++i) {
@@ -204,7 +204,7 @@ float dot_q6_k(const BlockQ6_K *w, const QuantizedActivations &a, int64_t blocks
         const int64_t g = 8 * i + 4 * n + t;
         const __m256i a8 = load(a.q + 32 * g);
         const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(a8, q));
-        const int8_t *sc = w[i].scales + 8 * n + 2 * t;
+        const int8_t* sc = w[i].scales + 8 * n + 2 * t;
         const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]));
         const __m256i s = _mm256_madd_epi16(p16, scales);
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * a.d[g]), acc);
@@ -214,25 +214,137 @@ float dot_q6_k(const BlockQ6_K *w, const QuantizedActivations &a, int64_t blocks
   return hsum(acc);
 }
 
+// 32 unsigned (or, with `is_signed`, signed) bytes times a per-16 scale, to FP32.
+inline void bytes_to_floats(__m256i v, bool is_signed, float s0, float s1, float* out) {
+  alignas(32) uint8_t tmp[32];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), v);
+  for (int part = 0; part < 4; ++part) {
+    const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(tmp + 8 * part));
+    const __m256i i32 = is_signed ? _mm256_cvtepi8_epi32(b) : _mm256_cvtepu8_epi32(b);
+    _mm256_storeu_ps(out + 8 * part, _mm256_mul_ps(_mm256_set1_ps(part < 2 ? s0 : s1), _mm256_cvtepi32_ps(i32)));
+  }
+}
+
+// (scale * q) - offset for 32 unsigned q: two roundings, as the reference.
+inline void affine_to_floats(__m256i v, float scale, float offset, float* out) {
+  alignas(32) uint8_t tmp[32];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(tmp), v);
+  for (int part = 0; part < 4; ++part) {
+    const __m256i i32 = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(tmp + 8 * part)));
+    const __m256 p = _mm256_mul_ps(_mm256_set1_ps(scale), _mm256_cvtepi32_ps(i32));
+    _mm256_storeu_ps(out + 8 * part, _mm256_sub_ps(p, _mm256_set1_ps(offset)));
+  }
+}
+
+void dequantize_avx2(DType type, const void* src, float* y, int64_t n) {
+  const __m256i low4 = _mm256_set1_epi8(0xF);
+  switch (type) {
+    case DType::kQ8_0: {
+      const auto* b = static_cast<const BlockQ8_0*>(src);
+      for (int64_t i = 0; i < n / 32; ++i, y += 32) {
+        const float d = half(b[i].d);
+        bytes_to_floats(load(b[i].qs), true, d, d, y);
+      }
+      return;
+    }
+    case DType::kQ4_0: {
+      const auto* b = static_cast<const BlockQ4_0*>(src);
+      for (int64_t i = 0; i < n / 32; ++i, y += 32) {
+        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[i].qs));
+        const __m256i both = _mm256_set_m128i(_mm_srli_epi16(bytes, 4), bytes);
+        const __m256i q = _mm256_sub_epi8(_mm256_and_si256(both, low4), _mm256_set1_epi8(8));
+        const float d = half(b[i].d);
+        bytes_to_floats(q, true, d, d, y);
+      }
+      return;
+    }
+    case DType::kQ4_K:
+    case DType::kQ5_K: {
+      const bool five = type == DType::kQ5_K;
+      for (int64_t i = 0; i < n / 256; ++i) {
+        const uint8_t *scales, *qs;
+        uint16_t dh, dminh;
+        __m256i high = _mm256_setzero_si256();
+        if (five) {
+          const auto* b = static_cast<const BlockQ5_K*>(src) + i;
+          dh = b->d, dminh = b->dmin, scales = b->scales, qs = b->qs, high = load(b->qh);
+        } else {
+          const auto* b = static_cast<const BlockQ4_K*>(src) + i;
+          dh = b->d, dminh = b->dmin, scales = b->scales, qs = b->qs;
+        }
+        const float d = half(dh), dmin = half(dminh);
+        for (int c = 0; c < 4; ++c) {
+          const __m256i bytes = load(qs + 32 * c);
+          __m256i q[2] = {_mm256_and_si256(bytes, low4), _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4)};
+          for (int h = 0; h < 2; ++h) {
+            const int j = 2 * c + h;
+            if (five) {
+              const __m256i bit = _mm256_set1_epi8(static_cast<char>(1 << j));
+              q[h] = _mm256_or_si256(q[h], _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, bit), bit),
+                                                            _mm256_set1_epi8(16)));
+            }
+            uint8_t sc, m;
+            k4_scale_min(scales, j, &sc, &m);
+            affine_to_floats(q[h], d * static_cast<float>(sc), dmin * static_cast<float>(m), y);
+            y += 32;
+          }
+        }
+      }
+      return;
+    }
+    case DType::kQ6_K: {
+      const auto* b = static_cast<const BlockQ6_K*>(src);
+      const __m256i three = _mm256_set1_epi8(3), bias = _mm256_set1_epi8(32);
+      for (int64_t i = 0; i < n / 256; ++i) {
+        const float d = half(b[i].d);
+        for (int half_block = 0; half_block < 2; ++half_block) {
+          const __m256i l0 = load(b[i].ql + 64 * half_block), l1 = load(b[i].ql + 64 * half_block + 32);
+          const __m256i hb = load(b[i].qh + 32 * half_block);
+          const __m256i lows[4] = {_mm256_and_si256(l0, low4), _mm256_and_si256(l1, low4),
+                                   _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
+                                   _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4)};
+          for (int t = 0; t < 4; ++t) {
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * t), three);
+            const __m256i q = _mm256_sub_epi8(_mm256_or_si256(lows[t], _mm256_slli_epi16(hi, 4)), bias);
+            const int8_t* sc = b[i].scales + 8 * half_block + 2 * t;
+            bytes_to_floats(q, true, d * static_cast<float>(sc[0]), d * static_cast<float>(sc[1]), y);
+            y += 32;
+          }
+        }
+      }
+      return;
+    }
+    default: return dequantize(type, src, y, n);
+  }
+}
+
 #endif  // DESKPILOT_QUANT_AVX2
 
 }  // namespace
 
-float quant_dot(DType type, const void *row, const QuantizedActivations &a, int64_t k, bool reference) {
+void dequantize_fast(DType type, const void* src, float* dst, int64_t n) {
+#ifdef DESKPILOT_QUANT_AVX2
+  dequantize_avx2(type, src, dst, n);
+#else
+  dequantize(type, src, dst, n);
+#endif
+}
+
+float quant_dot(DType type, const void* row, const QuantizedActivations& a, int64_t k, bool reference) {
   const int64_t blocks = k / dtype_block(type);
 #ifdef DESKPILOT_QUANT_AVX2
   if (!reference) {
     switch (type) {
       case DType::kQ8_0:
-        return dot_q8_0(static_cast<const BlockQ8_0 *>(row), a, blocks);
+        return dot_q8_0(static_cast<const BlockQ8_0*>(row), a, blocks);
       case DType::kQ4_0:
-        return dot_q4_0(static_cast<const BlockQ4_0 *>(row), a, blocks);
+        return dot_q4_0(static_cast<const BlockQ4_0*>(row), a, blocks);
       case DType::kQ4_K:
-        return dot_k4<false>(static_cast<const BlockQ4_K *>(row), a, blocks);
+        return dot_k4<false>(static_cast<const BlockQ4_K*>(row), a, blocks);
       case DType::kQ5_K:
-        return dot_k4<true>(static_cast<const BlockQ5_K *>(row), a, blocks);
+        return dot_k4<true>(static_cast<const BlockQ5_K*>(row), a, blocks);
       case DType::kQ6_K:
-        return dot_q6_k(static_cast<const BlockQ6_K *>(row), a, blocks);
+        return dot_q6_k(static_cast<const BlockQ6_K*>(row), a, blocks);
       default:
         return 0.0f;
     }
@@ -242,21 +354,21 @@ float quant_dot(DType type, const void *row, const QuantizedActivations &a, int6
 #endif
   switch (type) {
     case DType::kQ8_0:
-      return dot_q8_0_ref(static_cast<const BlockQ8_0 *>(row), a, blocks);
+      return dot_q8_0_ref(static_cast<const BlockQ8_0*>(row), a, blocks);
     case DType::kQ4_0:
-      return dot_q4_0_ref(static_cast<const BlockQ4_0 *>(row), a, blocks);
+      return dot_q4_0_ref(static_cast<const BlockQ4_0*>(row), a, blocks);
     case DType::kQ4_K:
-      return dot_k4_ref<false>(static_cast<const BlockQ4_K *>(row), a, blocks);
+      return dot_k4_ref<false>(static_cast<const BlockQ4_K*>(row), a, blocks);
     case DType::kQ5_K:
-      return dot_k4_ref<true>(static_cast<const BlockQ5_K *>(row), a, blocks);
+      return dot_k4_ref<true>(static_cast<const BlockQ5_K*>(row), a, blocks);
     case DType::kQ6_K:
-      return dot_q6_k_ref(static_cast<const BlockQ6_K *>(row), a, blocks);
+      return dot_q6_k_ref(static_cast<const BlockQ6_K*>(row), a, blocks);
     default:
       return 0.0f;
   }
 }
 
-const char *quant_dot_isa() {
+const char* quant_dot_isa() {
 #ifdef DESKPILOT_QUANT_AVX2
   return "avx2";
 #else

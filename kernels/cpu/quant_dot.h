@@ -20,22 +20,27 @@
 namespace deskpilot::kernels {
 
 struct QuantizedActivations {
-  const int8_t *q = nullptr;     // (k)
-  const float *d = nullptr;      // (k / 32) group scales
-  const int32_t *sum = nullptr;  // (k / 32) sums of each group's q
+  const int8_t* q = nullptr;     // (k)
+  const float* d = nullptr;      // (k / 32) group scales
+  const int32_t* sum = nullptr;  // (k / 32) sums of each group's q
 };
 
 // x (k), k a multiple of 32 -> q (k), d (k / 32), sum (k / 32).
-void quantize_activations(const float *x, int64_t k, int8_t *q, float *d, int32_t *sum);
+void quantize_activations(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum);
 
 // Whether `type` has an integer dot product here (Q8_0, Q4_0, Q4_K, Q5_K,
 // Q6_K).
 bool has_quant_dot(DType type);
 
 // The dot product of one weight row (k values of `type`) with activations.
-float quant_dot(DType type, const void *row, const QuantizedActivations &a, int64_t k, bool reference = false);
+float quant_dot(DType type, const void* row, const QuantizedActivations& a, int64_t k, bool reference = false);
+
+// dequantize() (kernels/quant.h) with SIMD unpacking, equal to it bit for
+// bit (the same FP32 operations, each rounded once): prefill's way of
+// turning weight rows into FP32 for SGEMM.
+void dequantize_fast(DType type, const void* src, float* dst, int64_t n);
 
 // Which SIMD path quant_dot takes on this build ("avx2" or "scalar").
-const char *quant_dot_isa();
+const char* quant_dot_isa();
 
 }  // namespace deskpilot::kernels

@@ -269,8 +269,8 @@ TEST(Gguf, UnsupportedTypesAreRefusedByName) {
 // and the tokenizer made from tokenizer.json.
 TEST(Gguf, QuantizeOnLoadAndWriteReadBack) {
   const std::string hf = deskpilot::testing::kGoldenDir + "models/qwen25vl-untied";
-  const auto ids = deskpilot::testing::model_golden("qwen25vl-untied").json["cases"][1]["prompt_ids"]
-                       .get<std::vector<int32_t>>();
+  const auto ids =
+      deskpilot::testing::model_golden("qwen25vl-untied").json["cases"][1]["prompt_ids"].get<std::vector<int32_t>>();
   std::string error;
   for (const char* name : {"q8_0", "q4_k_m", "bf16"}) {
     SCOPED_TRACE(name);
@@ -306,11 +306,11 @@ TEST(Gguf, RecipesGiveLlamaCppsTypes) {
   const QuantRecipe q4km = *parse_quant_recipe("q4_k_m", nullptr);
   EXPECT_EQ(quant_type_for(q4km, "attn_q", 0, 28, 3584), kernels::DType::kQ4_K);
   EXPECT_EQ(quant_type_for(q4km, "output", -1, 28, 3584), kernels::DType::kQ6_K);
-  EXPECT_EQ(quant_type_for(q4km, "attn_v", 0, 28, 3584), kernels::DType::kQ6_K);   // first eighth
+  EXPECT_EQ(quant_type_for(q4km, "attn_v", 0, 28, 3584), kernels::DType::kQ6_K);  // first eighth
   EXPECT_EQ(quant_type_for(q4km, "attn_v", 4, 28, 3584), kernels::DType::kQ4_K);
-  EXPECT_EQ(quant_type_for(q4km, "ffn_down", 5, 28, 18944), kernels::DType::kQ6_K);  // (5 - 3) % 3 == 2
+  EXPECT_EQ(quant_type_for(q4km, "ffn_down", 5, 28, 18944), kernels::DType::kQ6_K);   // (5 - 3) % 3 == 2
   EXPECT_EQ(quant_type_for(q4km, "ffn_down", 27, 28, 18944), kernels::DType::kQ6_K);  // last eighth
-  EXPECT_EQ(quant_type_for(q4km, "attn_q", 0, 28, 96), kernels::DType::kQ8_0);       // not whole blocks
+  EXPECT_EQ(quant_type_for(q4km, "attn_q", 0, 28, 96), kernels::DType::kQ8_0);        // not whole blocks
   EXPECT_EQ(quant_type_for(q4km, "attn_q", 0, 28, 40), kernels::DType::kF16);
   std::string error;
   LoadOptions options;
@@ -328,9 +328,9 @@ TEST(Gguf, RecipesGiveLlamaCppsTypes) {
   for (size_t l = 0; l < model->lm().layers().size(); ++l) {
     const DecoderLayer& d = model->lm().layers()[l];
     const std::string p = "blk." + std::to_string(l) + ".";
-    const std::pair<const Matrix*, const char*> roles[] = {{&d.q, "attn_q"},    {&d.k, "attn_k"},      {&d.v, "attn_v"},
-                                                           {&d.o, "attn_output"}, {&d.gate, "ffn_gate"}, {&d.up, "ffn_up"},
-                                                           {&d.down, "ffn_down"}};
+    const std::pair<const Matrix*, const char*> roles[] = {
+        {&d.q, "attn_q"},      {&d.k, "attn_k"},  {&d.v, "attn_v"},     {&d.o, "attn_output"},
+        {&d.gate, "ffn_gate"}, {&d.up, "ffn_up"}, {&d.down, "ffn_down"}};
     for (const auto& [m, role] : roles) EXPECT_EQ(m->dtype, type_of(p + role + ".weight")) << p << role;
   }
 }

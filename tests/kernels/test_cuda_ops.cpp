@@ -30,12 +30,15 @@
 #include "kernels/cuda/flash_attention.h"
 #include "kernels/cuda/gemm.h"
 #include "kernels/cuda/layernorm.h"
+#include "kernels/cuda/quant.h"
 #include "kernels/cuda/rmsnorm.h"
 #include "kernels/cuda/rope.h"
 #include "kernels/cuda/runtime.h"
 #include "kernels/cuda/sampling.h"
 #include "kernels/dtype.h"
 #include "tests/kernels/flash_attention_emulation.h"
+#include "tests/kernels/quant_gemv_emulation.h"
+#include "kernels/quant.h"
 
 namespace deskpilot::kernels {
 namespace {
@@ -856,6 +859,48 @@ TEST(CudaOps, AttentionOverABf16CacheEqualsFp32OnTheRoundedValues) {
     EXPECT_EQ(got.download(), want.download());
     EXPECT_TRUE(got.guard_intact() && work.guard_intact());
   }
+}
+
+// The dequantizing GEMV of every block type and 1..8 activation rows equals
+// its CPU emulation bit for bit (and accumulates onto y when asked); the
+// BF16 dequantization for prefill equals the reference's, rounded.
+TEST(CudaOps, QuantGemvAndDequantizeMatchTheirEmulation) {
+  SKIP_WITHOUT_GPU();
+  const int64_t k = 4 * 256 + 64, rows = 37;
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+    const int64_t kk = k / dtype_block(t) * dtype_block(t);
+    const std::vector<float> wf = random_floats(static_cast<size_t>(rows * kk), 31, -0.05f, 0.05f);
+    std::vector<uint8_t> w(static_cast<size_t>(dtype_bytes(t, rows * kk)));
+    quantize(t, wf.data(), w.data(), rows * kk);
+    DeviceBuffer<uint8_t> dw(w);
+    for (int64_t n : {1, 2, 3, 4, 5, 8}) {
+      SCOPED_TRACE(std::string(dtype_name(t)) + " n " + std::to_string(n));
+      const std::vector<float> xf = random_floats(static_cast<size_t>(n * kk), 32 + static_cast<unsigned>(n));
+      std::vector<uint16_t> x(xf.size());
+      for (size_t i = 0; i < xf.size(); ++i) x[i] = f32_to_bf16(xf[i]);
+      DeviceBuffer<uint16_t> dx(x);
+      const std::vector<float> want = deskpilot::testing::emulate_quant_gemv(t, w.data(), rows, kk, x, n);
+      DeviceBuffer<float> dy(static_cast<size_t>(n * rows));
+      ASSERT_EQ(cuda::quant_gemv(t, dw.get(), rows, kk, dx.get(), n, dy.get(), false, nullptr), cudaSuccess);
+      EXPECT_EQ(dy.download(), want);
+      ASSERT_EQ(cuda::quant_gemv(t, dw.get(), rows, kk, dx.get(), n, dy.get(), true, nullptr), cudaSuccess);
+      const std::vector<float> twice = dy.download();
+      for (size_t i = 0; i < want.size(); ++i) ASSERT_EQ(twice[i], want[i] + want[i]) << i;
+      EXPECT_TRUE(dy.guard_intact());
+    }
+    std::vector<float> ref(static_cast<size_t>(rows * kk));
+    dequantize(t, w.data(), ref.data(), rows * kk);
+    std::vector<uint16_t> want(ref.size());
+    for (size_t i = 0; i < ref.size(); ++i) want[i] = f32_to_bf16(ref[i]);
+    DeviceBuffer<uint16_t> out(want.size());
+    ASSERT_EQ(cuda::dequantize_to_bf16(t, dw.get(), rows, kk, out.get(), nullptr), cudaSuccess);
+    EXPECT_EQ(out.download(), want) << dtype_name(t);
+    EXPECT_TRUE(out.guard_intact());
+  }
+  EXPECT_EQ(cuda::quant_gemv(DType::kBF16, nullptr, 1, 32, nullptr, 1, nullptr, false, nullptr),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(cuda::quant_gemv(DType::kQ8_0, nullptr, 1, 32, nullptr, 9, nullptr, false, nullptr),
+            cudaErrorInvalidValue);
 }
 
 }  // namespace

@@ -16,20 +16,21 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/quant_dot.h"
 #include "kernels/quant.h"
+#include "tests/kernels/quant_gemv_emulation.h"
 
 using namespace deskpilot::kernels;
 namespace {
 
 const std::string kGoldenDir = std::string(DESKPILOT_TEST_DATA_DIR) + "/golden/";
 
-std::string read_text(const std::string &path) {
+std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
 
-std::vector<float> floats(const std::string &bytes) {
+std::vector<float> floats(const std::string& bytes) {
   std::vector<float> v(bytes.size() / 4);
   std::memcpy(v.data(), bytes.data(), v.size() * 4);
   return v;
@@ -47,7 +48,7 @@ std::vector<float> gaussian(int64_t n, uint32_t seed, float scale = 1.0f) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> dist(0.0f, scale);
   std::vector<float> v(static_cast<size_t>(n));
-  for (auto &x : v) x = dist(rng);
+  for (auto& x : v) x = dist(rng);
   return v;
 }
 
@@ -60,8 +61,14 @@ TEST(Quant, DequantizeEqualsGgufPyBitForBit) {
     const std::vector<float> want = floats(read_text(kGoldenDir + "quant/" + name + ".f32"));
     ASSERT_FALSE(want.empty()) << name;
     ASSERT_EQ(dtype_bytes(t, static_cast<int64_t>(want.size())), static_cast<int64_t>(blocks.size())) << name;
-    std::vector<float> got(want.size());
+    std::vector<float> got(want.size()), fast(want.size());
     convert_to_f32(t, blocks.data(), got.data(), got.size());
+    if (is_quantized(t)) {
+      dequantize_fast(t, blocks.data(), fast.data(), static_cast<int64_t>(fast.size()));
+      for (size_t i = 0; i < want.size(); ++i)
+        ASSERT_TRUE(bits(fast[i]) == bits(want[i]) || (std::isnan(fast[i]) && std::isnan(want[i])))
+            << name << " (the SIMD dequantization) element " << i << ": " << fast[i] << " vs " << want[i];
+    }
     int64_t mismatches = 0;
     for (size_t i = 0; i < want.size(); ++i) {
       if (bits(got[i]) != bits(want[i]) && !(std::isnan(got[i]) && std::isnan(want[i]))) {
@@ -112,7 +119,7 @@ TEST(Quant, RoundTripErrorIsWithinTheFormatsResolution) {
                {DType::kQ5_K, 1.0 / 31 + 0.02},
                {DType::kQ6_K, 1.0 / 32 + 0.01}};
   const int64_t n = 16 * 256;
-  for (const auto &c : cases) {
+  for (const auto& c : cases) {
     const std::vector<float> x = gaussian(n, 7, 0.05f);
     std::vector<uint8_t> q(static_cast<size_t>(dtype_bytes(c.t, n)));
     quantize(c.t, x.data(), q.data(), n);
@@ -161,7 +168,7 @@ TEST(QuantDot, SimdEqualsPlainAndFp32WithinActivationRounding) {
         quantize(t, w.data(), row.data(), k);
       } else {  // random bytes: every bit pattern of the quants; scales kept
                 // finite
-        for (auto &b : row) b = static_cast<uint8_t>(rng());
+        for (auto& b : row) b = static_cast<uint8_t>(rng());
         std::vector<float> back(static_cast<size_t>(k));
         dequantize(t, row.data(), back.data(), k);
         bool finite = true;
@@ -211,4 +218,49 @@ TEST(QuantDot, LinearTakesEachArithmetic) {
     }
   }
   set_quant_arithmetic(QuantArithmetic::kInt8);
+}
+
+// decode_group, the group decoder the CUDA kernels share, equals the
+// reference dequantization bit for bit on gguf-py's golden blocks.
+TEST(Quant, GroupDecoderEqualsDequantize) {
+  const auto mul = [](float a, float b) { return a * b; };
+  const auto sub = [](float a, float b) { return a - b; };
+  for (DType t : kBlockTypes) {
+    const std::string name(dtype_name(t));
+    const std::string blocks = read_text(kGoldenDir + "quant/" + name + ".blocks");
+    const std::vector<float> want = floats(read_text(kGoldenDir + "quant/" + name + ".f32"));
+    ASSERT_FALSE(want.empty());
+    float w[32];
+    for (int64_t g = 0; g < static_cast<int64_t>(want.size()) / 32; ++g) {
+      decode_group(t, reinterpret_cast<const uint8_t*>(blocks.data()), g, w, mul, sub);
+      for (int l = 0; l < 32; ++l) ASSERT_EQ(bits(w[l]), bits(want[32 * g + l])) << name << " group " << g;
+    }
+  }
+}
+
+// The CUDA GEMV's arithmetic, emulated, is within FP32 summation error of
+// the exact product (the GPU test holds the kernel to the emulation).
+TEST(QuantDot, CudaGemvEmulationIsWithinSummationError) {
+  const int64_t k = 3 * 256 + 64, rows = 9, n = 3;  // 26 groups: some lanes take one, some none
+  for (DType t : kBlockTypes) {
+    if (k % dtype_block(t) != 0) continue;
+    const std::vector<float> wf = gaussian(rows * k, 21, 0.05f);
+    std::vector<uint8_t> w(static_cast<size_t>(dtype_bytes(t, rows * k)));
+    quantize(t, wf.data(), w.data(), rows * k);
+    const std::vector<float> xf = gaussian(n * k, 22);
+    std::vector<uint16_t> x(xf.size());
+    std::vector<float> xr(xf.size());
+    for (size_t i = 0; i < xf.size(); ++i) xr[i] = bf16_to_f32(x[i] = f32_to_bf16(xf[i]));
+    const std::vector<float> got = deskpilot::testing::emulate_quant_gemv(t, w.data(), rows, k, x, n);
+    std::vector<float> want(static_cast<size_t>(n * rows));
+    linear_reference(xr.data(), n, k, w.data(), t, rows, nullptr, want.data());
+    std::vector<float> wd(static_cast<size_t>(rows * k));
+    dequantize(t, w.data(), wd.data(), rows * k);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t r = 0; r < rows; ++r) {
+        double scale = 0;
+        for (int64_t c = 0; c < k; ++c) scale += std::fabs(double(wd[r * k + c]) * xr[i * k + c]);
+        EXPECT_NEAR(got[i * rows + r], want[i * rows + r], 64 * 6e-8 * scale) << dtype_name(t);
+      }
+  }
 }
