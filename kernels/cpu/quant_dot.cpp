@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #if defined(__AVX2__) && defined(__F16C__)
 #include <immintrin.h>
@@ -152,13 +153,35 @@ float dot_q4_0(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks
   return hsum(acc);
 }
 
+// The eight 6-bit scales (bytes 0-7 of the result) and mins (bytes 8-15) of
+// a Q4_K / Q5_K block, unpacked with 32-bit word operations.
+inline __m128i k4_scales_and_mins(const uint8_t* scales) {
+  uint32_t u[4];
+  std::memcpy(u, scales, 12);
+  constexpr uint32_t kMask1 = 0x3f3f3f3f, kMask2 = 0x0f0f0f0f, kMask3 = 0x03030303;
+  u[3] = ((u[2] >> 4) & kMask2) | (((u[1] >> 6) & kMask3) << 4);
+  const uint32_t mins_low = u[1] & kMask1;
+  u[1] = (u[2] & kMask2) | (((u[0] >> 6) & kMask3) << 4);
+  u[2] = mins_low;
+  u[0] &= kMask1;
+  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(u));
+}
+
 template <bool kFifthBit, typename Block>
 float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
-  __m256 acc = _mm256_setzero_ps();
-  float mins = 0.0f;
+  __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0xF);
+  __m256i lane[8];
+  for (int j = 0; j < 8; ++j) lane[j] = _mm256_set1_epi32(j);
   for (int64_t i = 0; i < blocks; ++i) {
-    const float d = half(w[i].d), dmin = half(w[i].dmin);
+    const __m128i sm = k4_scales_and_mins(w[i].scales);
+    const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sm));
+    const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8)));
+    const __m256 ad = _mm256_loadu_ps(a.d + 8 * i);  // the eight groups' activation scales
+    // Per group: d * sc_j * d_g, and dmin * m_j * (d_g * sum_g).
+    const __m256 scale = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(half(w[i].d)), sc), ad);
+    const __m256 ds = _mm256_mul_ps(ad, _mm256_cvtepi32_ps(load(a.sum + 8 * i)));
+    mins = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(half(w[i].dmin)), mn), ds, mins);
     __m256i high = _mm256_setzero_si256();
     if constexpr (kFifthBit) high = load(w[i].qh);
     for (int c = 0; c < 4; ++c) {
@@ -173,25 +196,22 @@ float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
         q1 = _mm256_or_si256(q1, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, b1), b1), sixteen));
       }
       const int64_t g = 8 * i + 2 * c;
-      uint8_t sc0, m0, sc1, m1;
-      k4_scale_min(w[i].scales, 2 * c, &sc0, &m0);
-      k4_scale_min(w[i].scales, 2 * c + 1, &sc1, &m1);
       const __m256i s0 = dot_unsigned(q0, load(a.q + 32 * g));
       const __m256i s1 = dot_unsigned(q1, load(a.q + 32 * (g + 1)));
-      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_set1_ps(d * static_cast<float>(sc0) * a.d[g]), acc);
-      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_set1_ps(d * static_cast<float>(sc1) * a.d[g + 1]), acc);
-      mins += dmin * (static_cast<float>(m0) * a.d[g] * static_cast<float>(a.sum[g]) +
-                      static_cast<float>(m1) * a.d[g + 1] * static_cast<float>(a.sum[g + 1]));
+      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_permutevar8x32_ps(scale, lane[2 * c]), acc);
+      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_permutevar8x32_ps(scale, lane[2 * c + 1]), acc);
     }
   }
-  return hsum(acc) - mins;
+  return hsum(acc) - hsum(mins);
 }
 
 float dot_q6_k(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks) {
   __m256 acc = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0xF), two = _mm256_set1_epi8(3), bias = _mm256_set1_epi8(32);
+  __m256i lane[8];
+  for (int j = 0; j < 8; ++j) lane[j] = _mm256_set1_epi32(j);
   for (int64_t i = 0; i < blocks; ++i) {
-    const float d = half(w[i].d);
+    const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(half(w[i].d)), _mm256_loadu_ps(a.d + 8 * i));  // d * d_g
     for (int n = 0; n < 2; ++n) {
       const __m256i l0 = load(w[i].ql + 64 * n), l1 = load(w[i].ql + 64 * n + 32);
       const __m256i hb = load(w[i].qh + 32 * n);
@@ -207,7 +227,7 @@ float dot_q6_k(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks
         const int8_t* sc = w[i].scales + 8 * n + 2 * t;
         const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]));
         const __m256i s = _mm256_madd_epi16(p16, scales);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(d * a.d[g]), acc);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_permutevar8x32_ps(scale, lane[4 * n + t]), acc);
       }
     }
   }

@@ -24,7 +24,9 @@ prompt, transformers' logits of the last prompt position and its greedy
 continuation, with the weights replaced by gguf-py's dequantization of the
 GGUF tensors (the vision tower's by the mmproj's). Where llama.cpp's
 `llama-gguf-logits` harness (scripts/golden/llama_gguf_logits.cpp, built
-against the same llama.cpp) is given, its logits of the text prompts too.
+against the same llama.cpp, LLAMA_GGUF_LOGITS) is given, its logits of the
+text prompts and of the image prompt (through mtmd, with the text tokens
+it made around the image) too.
 
 Run from the repository root, in a virtualenv outside it with
 scripts/golden/requirements-models.txt and gguf installed, LLAMA_CPP naming
@@ -120,6 +122,17 @@ def llama_cpp_logits(harness, gguf_path, prompt_ids):
         res = subprocess.run([harness, str(gguf_path), ",".join(map(str, ids))], check=True, capture_output=True)
         out.append(np.frombuffer(res.stdout, dtype="<f4").copy())
     return out
+
+
+def llama_cpp_image_logits(harness, gguf_path, mmproj, image, question):
+    """llama.cpp (mtmd) on the image prompt: its logits and the text tokens it made around the image."""
+    if not harness:
+        return None, None
+    text = ("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<__media__>" + question +
+            "<|im_end|>\n<|im_start|>assistant\n")
+    res = subprocess.run([harness, str(gguf_path), str(mmproj), str(image), text], check=True, capture_output=True)
+    tokens = res.stderr.decode().strip().splitlines()[-1]
+    return np.frombuffer(res.stdout, dtype="<f4").copy(), tokens
 
 
 @torch.no_grad()
@@ -226,6 +239,13 @@ def main():
                 for case, logits in zip(cases, theirs):
                     case["llama_cpp_last_logits"] = {"offset": len(blob), "shape": [len(logits)]}
                     blob.extend(logits.astype("<f4").tobytes())
+            question = tiny.IMAGE_PROMPTS[0][2]
+            theirs_image, tokens = llama_cpp_image_logits(harness, path, OUT / f"mmproj-{name}-F16.gguf",
+                                                          ROOT / "tests/golden" / image["images"][0], question)
+            if theirs_image is not None:
+                image["llama_cpp_last_logits"] = {"offset": len(blob), "shape": [len(theirs_image)]}
+                image["llama_cpp_tokens"] = tokens
+                blob.extend(theirs_image.astype("<f4").tobytes())
             result = {"model": name, "architecture": arch, "type": qtype, "tied": tied, "cases": cases,
                       "image_case": image, "tensor_types": {k: v[1] for k, v in sorted(weights.items())},
                       "torch": torch.__version__, "transformers": tiny.transformers.__version__}
