@@ -117,10 +117,25 @@ void dot_row_avx512(const float* x, int64_t m, int64_t k, const uint16_t* w, boo
 #if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #define DESKPILOT_GEMM_AVX2 1
 // The AVX2 version of dot_row_avx512: 8 lanes, the tail in plain code.
+inline __m256 widen(const uint16_t* w, bool bf16) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w));
+  return bf16 ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(raw), 16)) : _mm256_cvtph_ps(raw);
+}
+
 void dot_row_avx2(const float* x, int64_t m, int64_t k, const uint16_t* w, bool bf16, float* out) {
   __m256 acc[kStreamRows];
   for (int64_t i = 0; i < kStreamRows; ++i) acc[i] = _mm256_setzero_ps();
   int64_t t = 0;
+  if (m == 1) {  // decode: four independent sums, so that the FMA latency does not bound the stream
+    __m256 a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+    for (; t + 32 <= k; t += 32) {
+      acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(x + t), widen(w + t, bf16), acc[0]);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + t + 8), widen(w + t + 8, bf16), a1);
+      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + t + 16), widen(w + t + 16, bf16), a2);
+      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + t + 24), widen(w + t + 24, bf16), a3);
+    }
+    acc[0] = _mm256_add_ps(_mm256_add_ps(acc[0], a1), _mm256_add_ps(a2, a3));
+  }
   for (; t + 8 <= k; t += 8) {
     const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + t));
     const __m256 wv = bf16 ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(raw), 16))

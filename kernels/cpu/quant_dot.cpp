@@ -130,17 +130,18 @@ inline __m256i dot_unsigned(__m256i q, __m256i a) {
 
 inline __m256i load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
 
+// Two sums (even and odd blocks) so that the FMA latency does not bound the stream.
 float dot_q8_0(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks) {
-  __m256 acc = _mm256_setzero_ps();
+  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
   for (int64_t i = 0; i < blocks; ++i) {
     const __m256i s = dot_signed(load(w[i].qs), load(a.q + 32 * i));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half(w[i].d) * a.d[i]), acc);
+    acc[i & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half(w[i].d) * a.d[i]), acc[i & 1]);
   }
-  return hsum(acc);
+  return hsum(_mm256_add_ps(acc[0], acc[1]));
 }
 
 float dot_q4_0(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks) {
-  __m256 acc = _mm256_setzero_ps();
+  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
   const __m256i low4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8);
   for (int64_t i = 0; i < blocks; ++i) {
     const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i].qs));
@@ -148,9 +149,9 @@ float dot_q4_0(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks
                                           bytes);  // low nibbles: weights 0..15
     const __m256i q = _mm256_sub_epi8(_mm256_and_si256(both, low4), eight);
     const __m256i s = dot_signed(q, load(a.q + 32 * i));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half(w[i].d) * a.d[i]), acc);
+    acc[i & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half(w[i].d) * a.d[i]), acc[i & 1]);
   }
-  return hsum(acc);
+  return hsum(_mm256_add_ps(acc[0], acc[1]));
 }
 
 // The eight 6-bit scales (bytes 0-7 of the result) and mins (bytes 8-15) of
@@ -169,7 +170,7 @@ inline __m128i k4_scales_and_mins(const uint8_t* scales) {
 
 template <bool kFifthBit, typename Block>
 float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
-  __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0xF);
   __m256i lane[8];
   for (int j = 0; j < 8; ++j) lane[j] = _mm256_set1_epi32(j);
@@ -198,15 +199,15 @@ float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
       const int64_t g = 8 * i + 2 * c;
       const __m256i s0 = dot_unsigned(q0, load(a.q + 32 * g));
       const __m256i s1 = dot_unsigned(q1, load(a.q + 32 * (g + 1)));
-      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_permutevar8x32_ps(scale, lane[2 * c]), acc);
-      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_permutevar8x32_ps(scale, lane[2 * c + 1]), acc);
+      acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_permutevar8x32_ps(scale, lane[2 * c]), acc0);
+      acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_permutevar8x32_ps(scale, lane[2 * c + 1]), acc1);
     }
   }
-  return hsum(acc) - hsum(mins);
+  return hsum(_mm256_add_ps(acc0, acc1)) - hsum(mins);
 }
 
 float dot_q6_k(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks) {
-  __m256 acc = _mm256_setzero_ps();
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   const __m256i low4 = _mm256_set1_epi8(0xF), two = _mm256_set1_epi8(3), bias = _mm256_set1_epi8(32);
   __m256i lane[8];
   for (int j = 0; j < 8; ++j) lane[j] = _mm256_set1_epi32(j);
@@ -227,11 +228,11 @@ float dot_q6_k(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks
         const int8_t* sc = w[i].scales + 8 * n + 2 * t;
         const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]));
         const __m256i s = _mm256_madd_epi16(p16, scales);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_permutevar8x32_ps(scale, lane[4 * n + t]), acc);
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_permutevar8x32_ps(scale, lane[4 * n + t]), acc[t]);
       }
     }
   }
-  return hsum(acc);
+  return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
 }
 
 // 32 unsigned (or, with `is_signed`, signed) bytes times a per-16 scale, to FP32.

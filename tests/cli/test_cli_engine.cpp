@@ -181,3 +181,43 @@ TEST(CliTokenize, DecodeRoundTripsAndRejectsBadIds) {
 }
 
 }  // namespace
+
+// `deskpilot quantize` writes a GGUF that `deskpilot generate` then runs
+// (the same greedy answer as quantizing on load); GGUF models and
+// --mmproj on generate; bad types and outputs are named, exit 2.
+TEST(CliQuantize, WritesAGgufThatGenerateRuns) {
+  const std::string hf = kGolden + "models/qwen25vl-untied";
+  const std::string out = ::testing::TempDir() + "cli-q8_0-" + std::to_string(getpid()) + ".gguf";
+  CliRun q = run_cli("quantize " + hf + " " + out + " --type q8_0");
+  ASSERT_EQ(q.status, 0) << q.out;
+  EXPECT_NE(q.out.find("q8_0"), std::string::npos) << q.out;
+  const std::string args = " --raw --prompt 'Hello, world!' --max-tokens 8 --ignore-eos --device cpu --json";
+  CliRun from_file = run_cli("generate --model " + out + args);
+  CliRun on_load = run_cli("generate --model " + hf + " --quantize q8_0" + args);
+  ASSERT_EQ(from_file.status, 0) << from_file.out;
+  ASSERT_EQ(on_load.status, 0) << on_load.out;
+  const auto ids = [](const std::string& s) {
+    return nlohmann::json::parse(s.substr(s.find('{')))["generated_ids"].get<std::vector<int>>();
+  };
+  EXPECT_EQ(ids(from_file.out), ids(on_load.out));
+  EXPECT_EQ(ids(from_file.out).size(), 8u);
+  std::filesystem::remove(out);
+
+  const std::string dir = kGolden + "gguf/";
+  CliRun image = run_cli("generate --model " + dir + "qwen25vl-q-Q4_K_M.gguf --mmproj " + dir +
+                         "mmproj-qwen25vl-q-F16.gguf --image " + kGolden +
+                         "vision/crops/chromium_form_1920x1080_224x224.png --prompt 'Where is the Submit button?' "
+                         "--max-tokens 4 --ignore-eos --device cpu --json");
+  EXPECT_EQ(image.status, 0) << image.out;
+
+  CliRun bad_type = run_cli("quantize " + hf + " " + out + " --type q3_k");
+  EXPECT_EQ(bad_type.status, 2);
+  EXPECT_NE(bad_type.out.find("unknown quantization 'q3_k'"), std::string::npos) << bad_type.out;
+  CliRun bad_out = run_cli("quantize " + hf + " /tmp/model.bin");
+  EXPECT_EQ(bad_out.status, 2);
+  EXPECT_NE(bad_out.out.find("name it FILE.gguf"), std::string::npos) << bad_out.out;
+  CliRun bad_load = run_cli("generate --model " + hf + " --quantize q9 --prompt hi");
+  EXPECT_NE(bad_load.status, 0);
+  EXPECT_NE(bad_load.out.find("--quantize: unknown quantization 'q9'"), std::string::npos) << bad_load.out;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
