@@ -129,6 +129,7 @@ void dot_row_avx2(const float* x, int64_t m, int64_t k, const uint16_t* w, bool 
   if (m == 1) {  // decode: four independent sums, so that the FMA latency does not bound the stream
     __m256 a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
     for (; t + 32 <= k; t += 32) {
+      _mm_prefetch(reinterpret_cast<const char*>(w + t) + 2048, _MM_HINT_T0);  // the weights stream from memory
       acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(x + t), widen(w + t, bf16), acc[0]);
       a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + t + 8), widen(w + t + 8, bf16), a1);
       a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + t + 16), widen(w + t + 16, bf16), a2);
