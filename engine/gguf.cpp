@@ -1,10 +1,5 @@
 #include "engine/gguf.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -379,40 +374,18 @@ std::optional<GgufContents> parse_gguf(const uint8_t* bytes, size_t size, const 
 }
 
 std::unique_ptr<GgufFile> GgufFile::open(const std::string& path, std::string* error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *error = path + ": " + std::strerror(errno);
-    return nullptr;
-  }
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    *error = path + ": not a regular file";
-    close(fd);
-    return nullptr;
-  }
   std::unique_ptr<GgufFile> f(new GgufFile());
   f->path_ = path;
-  f->map_size_ = static_cast<size_t>(st.st_size);
-  if (f->map_size_ > 0) {
-    f->map_ = mmap(nullptr, f->map_size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (f->map_ == MAP_FAILED) {
-      f->map_ = nullptr;
-      *error = path + ": mmap: " + std::strerror(errno);
-      close(fd);
-      return nullptr;
-    }
-  }
-  close(fd);
-  auto parsed = parse_gguf(static_cast<const uint8_t*>(f->map_), f->map_size_, path, error);
+  f->map_ = MappedFile::open(path, error);
+  if (!f->map_) return nullptr;
+  auto parsed = parse_gguf(f->map_->data(), f->map_->size(), path, error);
   if (!parsed) return nullptr;
   f->contents_ = std::move(*parsed);
   for (size_t i = 0; i < f->contents_.tensors.size(); ++i) f->by_name_[f->contents_.tensors[i].name] = i;
   return f;
 }
 
-GgufFile::~GgufFile() {
-  if (map_) munmap(map_, map_size_);
-}
+GgufFile::~GgufFile() = default;
 
 const GgufValue* GgufFile::find(const std::string& key) const {
   auto it = contents_.metadata.find(key);

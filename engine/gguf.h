@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/mapped_file.h"
 #include "kernels/dtype.h"
 
 namespace deskpilot::engine {
@@ -107,8 +108,7 @@ class GgufFile {
  private:
   GgufFile() = default;
   std::string path_;
-  void* map_ = nullptr;
-  size_t map_size_ = 0;
+  std::unique_ptr<MappedFile> map_;
   GgufContents contents_;
   std::map<std::string, size_t> by_name_;
 };

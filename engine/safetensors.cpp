@@ -1,10 +1,5 @@
 #include "engine/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -148,40 +143,18 @@ std::optional<SafetensorsHeader> parse_safetensors_buffer(const uint8_t* bytes, 
 }
 
 std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path, std::string* error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    *error = path + ": " + std::strerror(errno);
-    return nullptr;
-  }
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    *error = path + ": " + std::strerror(errno);
-    close(fd);
-    return nullptr;
-  }
   std::unique_ptr<SafetensorsFile> f(new SafetensorsFile());
   f->path_ = path;
-  f->map_size_ = static_cast<size_t>(st.st_size);
-  if (f->map_size_ > 0) {
-    f->map_ = mmap(nullptr, f->map_size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (f->map_ == MAP_FAILED) {
-      f->map_ = nullptr;
-      *error = path + ": mmap: " + std::strerror(errno);
-      close(fd);
-      return nullptr;
-    }
-  }
-  close(fd);
-  auto parsed = parse_safetensors_buffer(static_cast<const uint8_t*>(f->map_), f->map_size_, path, error);
+  f->map_ = MappedFile::open(path, error);
+  if (!f->map_) return nullptr;
+  auto parsed = parse_safetensors_buffer(f->map_->data(), f->map_->size(), path, error);
   if (!parsed) return nullptr;
   f->tensors_ = std::move(parsed->tensors);
   f->metadata_ = std::move(parsed->metadata);
   return f;
 }
 
-SafetensorsFile::~SafetensorsFile() {
-  if (map_) munmap(map_, map_size_);
-}
+SafetensorsFile::~SafetensorsFile() = default;
 
 std::unique_ptr<WeightStore> WeightStore::open(const std::string& dir, std::string* error) {
   namespace fs = std::filesystem;

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/mapped_file.h"
 #include "kernels/dtype.h"
 
 namespace deskpilot::engine {
@@ -68,8 +69,7 @@ class SafetensorsFile {
  private:
   SafetensorsFile() = default;
   std::string path_;
-  void* map_ = nullptr;
-  size_t map_size_ = 0;
+  std::unique_ptr<MappedFile> map_;
   std::vector<TensorView> tensors_;
   std::map<std::string, std::string> metadata_;
 };

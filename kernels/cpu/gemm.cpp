@@ -156,28 +156,18 @@ void dot_row_avx2(const float* x, int64_t m, int64_t k, const uint16_t* w, bool 
 // m <= kStreamRows: one pass over the weights, rows split across threads.
 void linear_stream(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
                    float* y, int64_t ldy) {
-#if defined(DESKPILOT_GEMM_AVX2)
+#if defined(__AVX512F__) || defined(DESKPILOT_GEMM_AVX2)
   if (wtype != DType::kF32) {
     const uint16_t* w16 = static_cast<const uint16_t*>(w);
     const bool bf16 = wtype == DType::kBF16;
 #pragma omp parallel for schedule(static)
     for (int64_t j = 0; j < n; ++j) {
       float out[kStreamRows];
-      dot_row_avx2(x, m, k, w16 + j * k, bf16, out);
-      const float b = bias ? bias[j] : 0.0f;
-      for (int64_t i = 0; i < m; ++i) y[i * ldy + j] = out[i] + b;
-    }
-    return;
-  }
-#endif
 #if defined(__AVX512F__)
-  if (wtype != DType::kF32) {
-    const uint16_t* w16 = static_cast<const uint16_t*>(w);
-    const bool bf16 = wtype == DType::kBF16;
-#pragma omp parallel for schedule(static)
-    for (int64_t j = 0; j < n; ++j) {
-      float out[kStreamRows];
       dot_row_avx512(x, m, k, w16 + j * k, bf16, out);
+#else
+      dot_row_avx2(x, m, k, w16 + j * k, bf16, out);
+#endif
       const float b = bias ? bias[j] : 0.0f;
       for (int64_t i = 0; i < m; ++i) y[i * ldy + j] = out[i] + b;
     }
