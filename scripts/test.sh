@@ -70,6 +70,7 @@ fuzz() {
 }
 fuzz fuzz_parser "$ROOT"/demos/model_outputs/*/*.txt "$ROOT"/tests/fuzz/corpus_parser/*
 fuzz fuzz_safetensors "$ROOT"/tests/golden/safetensors/*/*.safetensors
+fuzz fuzz_gguf "$ROOT"/tests/fuzz/corpus_gguf/*
 fuzz fuzz_tokenizer "$ROOT"/tests/fuzz/corpus_tokenizer/*
 fuzz fuzz_requests "$ROOT"/tests/fuzz/corpus_requests/*
 fuzz fuzz_http "$ROOT"/tests/fuzz/corpus_http/*
