@@ -128,10 +128,9 @@ bool set_gguf_tokenizer_from_json(const std::string& path, int64_t vocab_size, G
 }
 
 std::optional<QuantRecipe> parse_quant_recipe(const std::string& name, std::string* error) {
-  std::string names;
+  std::string names, lower = name;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   for (const auto& r : kRecipes) {
-    std::string lower = name;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (lower == r.name) return QuantRecipe{r.name, r.base, r.mixed, r.file_type};
     names += std::string(names.empty() ? "" : ", ") + r.name;
   }

@@ -74,30 +74,8 @@ uint16_t f32_to_bf16(float v) {
   return static_cast<uint16_t>((u + rounding) >> 16);
 }
 
-float f16_to_f32(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
-  const uint32_t exponent = (h >> 10) & 0x1f;
-  uint32_t mantissa = h & 0x3ff;
-  uint32_t u;
-  if (exponent == 0x1f) {
-    u = sign | 0x7f800000 | (mantissa << 13);  // inf / NaN
-  } else if (exponent != 0) {
-    u = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    u = sign;  // signed zero
-  } else {
-    // Subnormal half: normalise into a float.
-    int e = -1;
-    do {
-      ++e;
-      mantissa <<= 1;
-    } while ((mantissa & 0x400) == 0);
-    u = sign | (static_cast<uint32_t>(112 - e) << 23) | ((mantissa & 0x3ff) << 13);
-  }
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
+// One exact conversion for host and device code (kernels/quant.h).
+float f16_to_f32(uint16_t h) { return half_bits_to_float(h); }
 
 void convert_to_f32(DType type, const void* src, float* dst, size_t n) {
   if (n == 0) return;  // empty tensors: their pointers may be null

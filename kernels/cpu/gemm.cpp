@@ -60,18 +60,25 @@ std::atomic<QuantArithmetic> g_quant_arithmetic{QuantArithmetic::kInt8};
 // x quantized once, then one pass over the weight rows.
 void linear_quant_stream(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n,
                          const float* bias, float* y, int64_t ldy, bool reference) {
-  std::vector<int8_t> q(static_cast<size_t>(m * k));          // (m, k)
-  std::vector<float> d(static_cast<size_t>(m * k / 32));      // (m, k / 32)
-  std::vector<int32_t> sum(static_cast<size_t>(m * k / 32));  // (m, k / 32)
-  for (int64_t i = 0; i < m; ++i)
-    quantize_activations(x + i * k, k, q.data() + i * k, d.data() + i * k / 32, sum.data() + i * k / 32);
+  // The calling thread's buffers, kept between calls (decode makes several per layer per token).
+  // (plain pointers below: inside the parallel region a thread_local name is each worker's own).
+  thread_local std::vector<int8_t> q_buffer;     // (m, k)
+  thread_local std::vector<float> d_buffer;      // (m, k / 32)
+  thread_local std::vector<int32_t> sum_buffer;  // (m, k / 32)
+  q_buffer.resize(static_cast<size_t>(m * k));
+  d_buffer.resize(static_cast<size_t>(m * k / 32));
+  sum_buffer.resize(static_cast<size_t>(m * k / 32));
+  int8_t* q = q_buffer.data();
+  float* d = d_buffer.data();
+  int32_t* sum = sum_buffer.data();
+  for (int64_t i = 0; i < m; ++i) quantize_activations(x + i * k, k, q + i * k, d + i * k / 32, sum + i * k / 32);
   const int64_t row_bytes = dtype_bytes(wtype, k);
 #pragma omp parallel for schedule(static)
   for (int64_t j = 0; j < n; ++j) {
     const void* row = static_cast<const uint8_t*>(w) + j * row_bytes;
     const float b = bias ? bias[j] : 0.0f;
     for (int64_t i = 0; i < m; ++i) {
-      const QuantizedActivations a{q.data() + i * k, d.data() + i * k / 32, sum.data() + i * k / 32};
+      const QuantizedActivations a{q + i * k, d + i * k / 32, sum + i * k / 32};
       y[i * ldy + j] = quant_dot(wtype, row, a, k, reference) + b;
     }
   }
