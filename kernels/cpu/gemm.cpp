@@ -73,13 +73,14 @@ void linear_quant_stream(const float* x, int64_t m, int64_t k, const void* w, DT
   int32_t* sum = sum_buffer.data();
   for (int64_t i = 0; i < m; ++i) quantize_activations(x + i * k, k, q + i * k, d + i * k / 32, sum + i * k / 32);
   const int64_t row_bytes = dtype_bytes(wtype, k);
+  const QuantDotPath path = reference ? QuantDotPath::kPlain : QuantDotPath::kWidest;
 #pragma omp parallel for schedule(static)
   for (int64_t j = 0; j < n; ++j) {
     const void* row = static_cast<const uint8_t*>(w) + j * row_bytes;
     const float b = bias ? bias[j] : 0.0f;
     for (int64_t i = 0; i < m; ++i) {
       const QuantizedActivations a{q + i * k, d + i * k / 32, sum + i * k / 32};
-      y[i * ldy + j] = quant_dot(wtype, row, a, k, reference) + b;
+      y[i * ldy + j] = quant_dot(wtype, row, a, k, path) + b;
     }
   }
 }
@@ -97,6 +98,12 @@ inline float dot(const float* a, const float* b, int64_t k) {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
+// 16 BF16 or F16 weights as FP32.
+inline __m512 widen16(const uint16_t* w, bool bf16) {
+  const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
+  return bf16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16)) : _mm512_cvtph_ps(raw);
+}
+
 // One 16-bit weight row against m <= kStreamRows rows of x, 16 lanes at a
 // time: each chunk of weights is widened once (BF16: shift into the high
 // half; F16: vcvtph2ps) and multiplied into one accumulator per x row.
@@ -104,10 +111,20 @@ void dot_row_avx512(const float* x, int64_t m, int64_t k, const uint16_t* w, boo
   __m512 acc[kStreamRows];
   for (int64_t i = 0; i < kStreamRows; ++i) acc[i] = _mm512_setzero_ps();
   int64_t t = 0;
+  if (m == 1) {  // decode: four independent sums, so that the FMA latency does not bound the stream
+    __m512 a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    for (; t + 64 <= k; t += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(w + t) + 2048, _MM_HINT_T0);  // the weights stream from memory
+      _mm_prefetch(reinterpret_cast<const char*>(w + t) + 2048 + 64, _MM_HINT_T0);
+      acc[0] = _mm512_fmadd_ps(_mm512_loadu_ps(x + t), widen16(w + t, bf16), acc[0]);
+      a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + t + 16), widen16(w + t + 16, bf16), a1);
+      a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + t + 32), widen16(w + t + 32, bf16), a2);
+      a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + t + 48), widen16(w + t + 48, bf16), a3);
+    }
+    acc[0] = _mm512_add_ps(_mm512_add_ps(acc[0], a1), _mm512_add_ps(a2, a3));
+  }
   for (; t + 16 <= k; t += 16) {
-    const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + t));
-    const __m512 wv = bf16 ? _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16))
-                           : _mm512_cvtph_ps(raw);
+    const __m512 wv = widen16(w + t, bf16);
     for (int64_t i = 0; i < m; ++i) acc[i] = _mm512_fmadd_ps(_mm512_loadu_ps(x + i * k + t), wv, acc[i]);
   }
   if (t < k) {  // the last k % 16 columns, masked

@@ -5,9 +5,11 @@
 #include <cstring>
 
 #if defined(__AVX2__) && defined(__F16C__)
-#include <immintrin.h>
 #define DESKPILOT_QUANT_AVX2 1
+#include "kernels/cpu/quant_simd.h"
 #endif
+
+#include "kernels/cpu/quant_dot_avx512.h"
 
 #include "kernels/quant.h"
 
@@ -108,13 +110,10 @@ float dot_q6_k_ref(const BlockQ6_K* w, const QuantizedActivations& a, int64_t bl
 
 #ifdef DESKPILOT_QUANT_AVX2
 
-inline float hsum(__m256 v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
-}
-
-inline float half(uint16_t h) { return _cvtsh_ss(h); }
+using quant_simd::half;
+using quant_simd::k4_scales_and_mins;
+using quant_simd::prefetch;
+inline float hsum(__m256 v) { return quant_simd::hsum256(v); }
 
 // Σ w·a over 32 signed bytes, as 8 int32 lanes: |w| (unsigned) times a with w's
 // sign.
@@ -129,13 +128,6 @@ inline __m256i dot_unsigned(__m256i q, __m256i a) {
 }
 
 inline __m256i load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-
-// Weights stream from memory once per token: ask for them ahead of use (the
-// hardware prefetcher alone leaves a core short of its share of bandwidth).
-constexpr int kPrefetchBytes = 2048;
-inline void prefetch(const void* p, int lines) {
-  for (int l = 0; l < lines; ++l) _mm_prefetch(static_cast<const char*>(p) + kPrefetchBytes + 64 * l, _MM_HINT_T0);
-}
 
 // Two sums (even and odd blocks) so that the FMA latency does not bound the stream.
 float dot_q8_0(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks) {
@@ -161,20 +153,6 @@ float dot_q4_0(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks
     acc[i & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half(w[i].d) * a.d[i]), acc[i & 1]);
   }
   return hsum(_mm256_add_ps(acc[0], acc[1]));
-}
-
-// The eight 6-bit scales (bytes 0-7 of the result) and mins (bytes 8-15) of
-// a Q4_K / Q5_K block, unpacked with 32-bit word operations.
-inline __m128i k4_scales_and_mins(const uint8_t* scales) {
-  uint32_t u[4];
-  std::memcpy(u, scales, 12);
-  constexpr uint32_t kMask1 = 0x3f3f3f3f, kMask2 = 0x0f0f0f0f, kMask3 = 0x03030303;
-  u[3] = ((u[2] >> 4) & kMask2) | (((u[1] >> 6) & kMask3) << 4);
-  const uint32_t mins_low = u[1] & kMask1;
-  u[1] = (u[2] & kMask2) | (((u[0] >> 6) & kMask3) << 4);
-  u[2] = mins_low;
-  u[0] &= kMask1;
-  return _mm_loadu_si128(reinterpret_cast<const __m128i*>(u));
 }
 
 template <bool kFifthBit, typename Block>
@@ -362,10 +340,34 @@ void dequantize_fast(DType type, const void* src, float* dst, int64_t n) {
 #endif
 }
 
-float quant_dot(DType type, const void* row, const QuantizedActivations& a, int64_t k, bool reference) {
-  const int64_t blocks = k / dtype_block(type);
+bool has_quant_dot_path(QuantDotPath path) {
+  switch (path) {
+    case QuantDotPath::kWidest:
+    case QuantDotPath::kPlain:
+      return true;
+    case QuantDotPath::kAvx2:
 #ifdef DESKPILOT_QUANT_AVX2
-  if (!reference) {
+      return true;
+#else
+      return false;
+#endif
+    case QuantDotPath::kAvx512:
+#ifdef DESKPILOT_QUANT_AVX512
+      return true;
+#else
+      return false;
+#endif
+  }
+  return false;
+}
+
+float quant_dot(DType type, const void* row, const QuantizedActivations& a, int64_t k, QuantDotPath path) {
+  const int64_t blocks = k / dtype_block(type);
+#ifdef DESKPILOT_QUANT_AVX512
+  if (path == QuantDotPath::kWidest || path == QuantDotPath::kAvx512) return quant_dot_avx512(type, row, a, blocks);
+#endif
+#ifdef DESKPILOT_QUANT_AVX2
+  if (path != QuantDotPath::kPlain) {
     switch (type) {
       case DType::kQ8_0:
         return dot_q8_0(static_cast<const BlockQ8_0*>(row), a, blocks);
@@ -381,8 +383,6 @@ float quant_dot(DType type, const void* row, const QuantizedActivations& a, int6
         return 0.0f;
     }
   }
-#else
-  (void)reference;
 #endif
   switch (type) {
     case DType::kQ8_0:
@@ -401,7 +401,9 @@ float quant_dot(DType type, const void* row, const QuantizedActivations& a, int6
 }
 
 const char* quant_dot_isa() {
-#ifdef DESKPILOT_QUANT_AVX2
+#if defined(DESKPILOT_QUANT_AVX512)
+  return "avx512-vnni";
+#elif defined(DESKPILOT_QUANT_AVX2)
   return "avx2";
 #else
   return "scalar";

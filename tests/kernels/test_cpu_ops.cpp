@@ -57,8 +57,9 @@ std::vector<uint8_t> encode(const std::vector<float>& w, DType t, std::vector<fl
 struct GemmShape {
   int64_t m, k, n;
 };
-// Decode (m <= 8) and prefill (m > 8) paths; n across the 256-row block edge.
-const GemmShape kGemmShapes[] = {{1, 1, 1}, {1, 33, 111}, {3, 260, 19}, {8, 64, 257}, {9, 111, 33},
+// Decode (m <= 8; m = 1 with k past the four-sum stride of 64) and prefill
+// (m > 8) paths; n across the 256-row block edge.
+const GemmShape kGemmShapes[] = {{1, 1, 1}, {1, 33, 111}, {1, 200, 37}, {3, 260, 19}, {8, 64, 257}, {9, 111, 33},
                                  {19, 260, 513}, {64, 1025, 31}};
 
 TEST(LinearCpu, MatchesReferenceForEveryDtypeAndShape) {

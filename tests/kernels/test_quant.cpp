@@ -147,20 +147,23 @@ TEST(Quant, RoundTripErrorIsWithinTheFormatsResolution) {
   }
 }
 
-// The SIMD dot products equal their plain versions (the same integer sums)
+// The SIMD dot products (every ISA this build has: AVX-512 VNNI and AVX2 on
+// an AVX-512 machine) equal their plain versions (the same integer sums)
 // but for the order of FP32 additions, on random blocks (random bytes,
 // ordinary scales), and the FP32 product of the dequantized row within the
 // error of 8-bit activations.
 TEST(QuantDot, SimdEqualsPlainAndFp32WithinActivationRounding) {
-  const int64_t k = 4 * 256;
-  const std::vector<float> x = gaussian(k, 11);
-  std::vector<int8_t> q(static_cast<size_t>(k));
-  std::vector<float> d(static_cast<size_t>(k / 32));
-  std::vector<int32_t> sum(static_cast<size_t>(k / 32));
-  quantize_activations(x.data(), k, q.data(), d.data(), sum.data());
+  const int64_t k_max = 4 * 256 + 32;
+  const std::vector<float> x = gaussian(k_max, 11);
+  std::vector<int8_t> q(static_cast<size_t>(k_max));
+  std::vector<float> d(static_cast<size_t>(k_max / 32));
+  std::vector<int32_t> sum(static_cast<size_t>(k_max / 32));
+  quantize_activations(x.data(), k_max, q.data(), d.data(), sum.data());
   const QuantizedActivations a{q.data(), d.data(), sum.data()};
   std::mt19937 rng(3);
   for (DType t : kBlockTypes) {
+    // An odd count of 32-value blocks, so that the two-blocks-a-step kernels meet their last single block.
+    const int64_t k = dtype_block(t) == 32 ? k_max : k_max - 32;
     for (int trial = 0; trial < 20; ++trial) {
       std::vector<float> w = gaussian(k, 100 + trial, 0.02f);
       std::vector<uint8_t> row(static_cast<size_t>(dtype_bytes(t, k)));
@@ -182,9 +185,13 @@ TEST(QuantDot, SimdEqualsPlainAndFp32WithinActivationRounding) {
         exact += double(wf[i]) * x[i];
         scale += std::fabs(double(wf[i]) * x[i]);
       }
-      const float plain = quant_dot(t, row.data(), a, k, /*reference=*/true);
-      const float simd = quant_dot(t, row.data(), a, k);
-      EXPECT_NEAR(simd, plain, 1e-5 * scale + 1e-30) << dtype_name(t) << " trial " << trial;
+      const float plain = quant_dot(t, row.data(), a, k, QuantDotPath::kPlain);
+      for (QuantDotPath path : {QuantDotPath::kWidest, QuantDotPath::kAvx512, QuantDotPath::kAvx2}) {
+        if (!has_quant_dot_path(path)) continue;
+        const float simd = quant_dot(t, row.data(), a, k, path);
+        EXPECT_NEAR(simd, plain, 1e-5 * scale + 1e-30)
+            << dtype_name(t) << " trial " << trial << " path " << static_cast<int>(path);
+      }
       // 8-bit activations: each |x - d q| <= d / 2 = max|x| / 254 per group.
       EXPECT_NEAR(plain, exact, scale / 100 + 1e-30) << dtype_name(t) << " trial " << trial;
     }
