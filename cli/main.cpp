@@ -9,6 +9,7 @@
 #include "cli/run.h"
 #include "cli/serve.h"
 #include "cli/scenario.h"
+#include "kernels/cpu/gemm.h"
 
 #ifndef DESKPILOT_VERSION
 #define DESKPILOT_VERSION "0.0.0"
@@ -16,7 +17,9 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"deskpilot: a native runtime for GUI agents in the UI-TARS style"};
-  app.set_version_flag("--version", std::string("deskpilot ") + DESKPILOT_VERSION);
+  app.set_version_flag("--version", [] {
+    return std::string("deskpilot ") + DESKPILOT_VERSION + "\ncpu: " + deskpilot::kernels::cpu_gemm_summary();
+  });
   app.require_subcommand(1);
   int exit_code = 0;
   deskpilot::cli::add_parse_commands(app, &exit_code);

@@ -9,14 +9,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <string>
 #include <vector>
 
+#include "kernels/cpu/blas_setup.h"
 #include "kernels/cpu/quant_dot.h"
 #include "kernels/quant.h"
 
-#ifdef DESKPILOT_HAVE_OPENBLAS
-#include <cblas.h>
-#endif
 
 namespace deskpilot::kernels {
 
@@ -217,14 +216,9 @@ void linear_stream(const float* x, int64_t m, int64_t k, const void* w, DType wt
 
 // y[:, 0:nb] = x · wbᵀ for an FP32 block wb (nb, k), on the calling thread.
 void sgemm_block(const float* x, int64_t m, int64_t k, const float* wb, int64_t nb, float* y, int64_t ldy) {
-#ifdef DESKPILOT_HAVE_OPENBLAS
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(m), static_cast<blasint>(nb),
-              static_cast<blasint>(k), 1.0f, x, static_cast<blasint>(k), wb, static_cast<blasint>(k), 0.0f, y,
-              static_cast<blasint>(ldy));
-#else
+  if (blas_sgemm_nt(m, nb, k, x, wb, y, ldy)) return;
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < nb; ++j) y[i * ldy + j] = dot(x + i * k, wb + j * k, k);
-#endif
 }
 
 }  // namespace
@@ -240,15 +234,6 @@ void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, in
                                quant_arithmetic() == QuantArithmetic::kInt8Reference);
   }
   if (m <= kStreamRows && !is_quantized(wtype)) return linear_stream(x, m, k, w, wtype, n, bias, y, ldy);
-#ifdef DESKPILOT_HAVE_OPENBLAS
-  // Threads come from OpenMP, one block of weight rows each; OpenBLAS's own
-  // threads would fight them for the cores.
-  static const bool single_threaded_blas = [] {
-    openblas_set_num_threads(1);
-    return true;
-  }();
-  (void)single_threaded_blas;
-#endif
   const int64_t blocks = (n + kBlockRows - 1) / kBlockRows;
 #pragma omp parallel
   {
@@ -269,6 +254,12 @@ void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, in
       }
     }
   }
+}
+
+std::string cpu_gemm_summary() {
+  const std::string core = blas_core();
+  return std::string("quantized dot products: ") + quant_dot_isa() +
+         "; prefill SGEMM: " + (core == "none" ? std::string("plain loops (no OpenBLAS)") : "OpenBLAS, " + core + " kernels");
 }
 
 void linear_reference(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "kernels/dtype.h"
 
@@ -36,6 +37,10 @@ inline void linear(const float* x, int64_t m, int64_t k, const void* w, DType wt
                    float* y) {
   linear(x, m, k, w, wtype, n, bias, y, n);
 }
+
+// What linear() runs on this machine, for --version and benchmarks:
+// "quantized dot products: avx512-vnni; prefill SGEMM: OpenBLAS, Cooperlake kernels".
+std::string cpu_gemm_summary();
 
 // The reference: the same product with double accumulation, one element at a time.
 void linear_reference(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,

@@ -84,6 +84,12 @@ TEST(Cli, HelpAndVersion) {
   CliRun v = run_cli("--version");
   EXPECT_EQ(v.status, 0);
   EXPECT_EQ(v.out.rfind("deskpilot ", 0), 0u) << v.out;
+  // OpenBLAS, which the program links through OpenCV, runs the kernels this CPU can run
+  // (0.3.21 alone reads CPUs newer than itself as a Pentium 4, "Prescott").
+  EXPECT_NE(v.out.find("prefill SGEMM: "), std::string::npos) << v.out;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    EXPECT_EQ(v.out.find("Prescott"), std::string::npos) << v.out;
+  }
   CliRun h = run_cli("--help");
   EXPECT_EQ(h.status, 0);
   EXPECT_NE(h.out.find("parse"), std::string::npos);
