@@ -1,5 +1,6 @@
 #include "kernels/cpu/attention.h"
 
+#include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
 
 #include <algorithm>
@@ -26,9 +27,7 @@ void attend(const float* q, int64_t m, const float* k, const float* vt, int64_t 
     const int64_t n = visible(r);
     float mx = -INFINITY;
     for (int64_t j = 0; j < n; ++j) mx = std::max(mx, row[j]);
-    float sum = 0.0f;
-    for (int64_t j = 0; j < n; ++j) sum += row[j] = std::exp(row[j] - mx);
-    const float inv = 1.0f / sum;
+    const float inv = 1.0f / exp_shifted_sum(row, n, mx);
     for (int64_t j = 0; j < n; ++j) row[j] *= inv;
     std::fill(row + n, row + len, 0.0f);
   }
@@ -109,12 +108,7 @@ void attention_causal(const float* q, const float* k, const float* v, float* out
           scores[t] = acc * scale;
           max_score = std::max(max_score, scores[t]);
         }
-        float sum = 0.0f;
-        for (int64_t t = 0; t < visible; ++t) {
-          scores[t] = std::exp(scores[t] - max_score);
-          sum += scores[t];
-        }
-        const float inv = 1.0f / sum;
+        const float inv = 1.0f / exp_shifted_sum(scores.data(), visible, max_score);
         float* o = out + (i * q_heads + h) * head_dim;
         std::fill(o, o + head_dim, 0.0f);
         for (int64_t t = 0; t < visible; ++t) {

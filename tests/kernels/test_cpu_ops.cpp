@@ -2,6 +2,7 @@
 // accumulation) on awkward shapes, for every weight dtype.
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -243,3 +244,28 @@ TEST(ElementwiseCpu, GeluAndQuickGelu) {
 
 }  // namespace
 }  // namespace deskpilot::kernels
+
+// Softmax's exponentials: within 2 ulp of std::exp down to -64, 0 below
+// (never a subnormal, nor anything that normalises to one), and their sum.
+TEST(ElementwiseCpu, ExpShiftedSumIsExpWithoutSubnormals) {
+  std::vector<float> x;
+  for (float t = -100.0f; t <= 0.0f; t += 0.0137f) x.push_back(t + 3.5f);  // max 3.5
+  x.push_back(3.5f);
+  x.push_back(3.5f - 64.0f);
+  std::vector<float> got = x;
+  const float sum = deskpilot::kernels::exp_shifted_sum(got.data(), static_cast<int64_t>(got.size()), 3.5f);
+  double want_sum = 0.0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float t = x[i] - 3.5f;
+    const float want = std::exp(t);
+    ASSERT_TRUE(got[i] == 0.0f || got[i] / 1e9f >= FLT_MIN) << "t " << t;
+    if (t < -64.0f) {
+      EXPECT_EQ(got[i], 0.0f) << "t " << t;
+    } else {
+      EXPECT_NEAR(got[i], want, 2.5e-7f * want) << "t " << t;  // 2 ulp
+      want_sum += want;
+    }
+  }
+  EXPECT_EQ(got[x.size() - 2], 1.0f);  // e^0
+  EXPECT_NEAR(sum, want_sum, 1e-6 * want_sum);
+}
