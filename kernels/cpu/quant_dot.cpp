@@ -111,9 +111,10 @@ float dot_q6_k_ref(const BlockQ6_K* w, const QuantizedActivations& a, int64_t bl
 #ifdef DESKPILOT_QUANT_AVX2
 
 using quant_simd::half;
+using quant_simd::hsum256;
 using quant_simd::k4_scales_and_mins;
+using quant_simd::load256;
 using quant_simd::prefetch;
-inline float hsum(__m256 v) { return quant_simd::hsum256(v); }
 
 // Σ w·a over 32 signed bytes, as 8 int32 lanes: |w| (unsigned) times a with w's
 // sign.
@@ -127,17 +128,15 @@ inline __m256i dot_unsigned(__m256i q, __m256i a) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), _mm256_set1_epi16(1));
 }
 
-inline __m256i load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-
 // Two sums (even and odd blocks) so that the FMA latency does not bound the stream.
 float dot_q8_0(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks) {
   __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
   for (int64_t i = 0; i < blocks; ++i) {
     if (i % 2 == 0) prefetch(w + i, 2);
-    const __m256i s = dot_signed(load(w[i].qs), load(a.q + 32 * i));
+    const __m256i s = dot_signed(load256(w[i].qs), load256(a.q + 32 * i));
     acc[i & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half(w[i].d) * a.d[i]), acc[i & 1]);
   }
-  return hsum(_mm256_add_ps(acc[0], acc[1]));
+  return hsum256(_mm256_add_ps(acc[0], acc[1]));
 }
 
 float dot_q4_0(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks) {
@@ -149,10 +148,10 @@ float dot_q4_0(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks
     const __m256i both = _mm256_set_m128i(_mm_srli_epi16(bytes, 4),
                                           bytes);  // low nibbles: weights 0..15
     const __m256i q = _mm256_sub_epi8(_mm256_and_si256(both, low4), eight);
-    const __m256i s = dot_signed(q, load(a.q + 32 * i));
+    const __m256i s = dot_signed(q, load256(a.q + 32 * i));
     acc[i & 1] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half(w[i].d) * a.d[i]), acc[i & 1]);
   }
-  return hsum(_mm256_add_ps(acc[0], acc[1]));
+  return hsum256(_mm256_add_ps(acc[0], acc[1]));
 }
 
 template <bool kFifthBit, typename Block>
@@ -169,12 +168,12 @@ float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
     const __m256 ad = _mm256_loadu_ps(a.d + 8 * i);  // the eight groups' activation scales
     // Per group: d * sc_j * d_g, and dmin * m_j * (d_g * sum_g).
     const __m256 scale = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(half(w[i].d)), sc), ad);
-    const __m256 ds = _mm256_mul_ps(ad, _mm256_cvtepi32_ps(load(a.sum + 8 * i)));
+    const __m256 ds = _mm256_mul_ps(ad, _mm256_cvtepi32_ps(load256(a.sum + 8 * i)));
     mins = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(half(w[i].dmin)), mn), ds, mins);
     __m256i high = _mm256_setzero_si256();
-    if constexpr (kFifthBit) high = load(w[i].qh);
+    if constexpr (kFifthBit) high = load256(w[i].qh);
     for (int c = 0; c < 4; ++c) {
-      const __m256i bytes = load(w[i].qs + 32 * c);
+      const __m256i bytes = load256(w[i].qs + 32 * c);
       __m256i q0 = _mm256_and_si256(bytes, low4);
       __m256i q1 = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4);
       if constexpr (kFifthBit) {
@@ -185,13 +184,13 @@ float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
         q1 = _mm256_or_si256(q1, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, b1), b1), sixteen));
       }
       const int64_t g = 8 * i + 2 * c;
-      const __m256i s0 = dot_unsigned(q0, load(a.q + 32 * g));
-      const __m256i s1 = dot_unsigned(q1, load(a.q + 32 * (g + 1)));
+      const __m256i s0 = dot_unsigned(q0, load256(a.q + 32 * g));
+      const __m256i s1 = dot_unsigned(q1, load256(a.q + 32 * (g + 1)));
       acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_permutevar8x32_ps(scale, lane[2 * c]), acc0);
       acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_permutevar8x32_ps(scale, lane[2 * c + 1]), acc1);
     }
   }
-  return hsum(_mm256_add_ps(acc0, acc1)) - hsum(mins);
+  return hsum256(_mm256_add_ps(acc0, acc1)) - hsum256(mins);
 }
 
 float dot_q6_k(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks) {
@@ -203,8 +202,8 @@ float dot_q6_k(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks
     prefetch(w + i, 4);
     const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(half(w[i].d)), _mm256_loadu_ps(a.d + 8 * i));  // d * d_g
     for (int n = 0; n < 2; ++n) {
-      const __m256i l0 = load(w[i].ql + 64 * n), l1 = load(w[i].ql + 64 * n + 32);
-      const __m256i hb = load(w[i].qh + 32 * n);
+      const __m256i l0 = load256(w[i].ql + 64 * n), l1 = load256(w[i].ql + 64 * n + 32);
+      const __m256i hb = load256(w[i].qh + 32 * n);
       const __m256i lows[4] = {_mm256_and_si256(l0, low4), _mm256_and_si256(l1, low4),
                                _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
                                _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4)};
@@ -212,7 +211,7 @@ float dot_q6_k(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * t), two);
         const __m256i q = _mm256_sub_epi8(_mm256_or_si256(lows[t], _mm256_slli_epi16(hi, 4)), bias);
         const int64_t g = 8 * i + 4 * n + t;
-        const __m256i a8 = load(a.q + 32 * g);
+        const __m256i a8 = load256(a.q + 32 * g);
         const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(a8, q));
         const int8_t* sc = w[i].scales + 8 * n + 2 * t;
         const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]));
@@ -221,7 +220,7 @@ float dot_q6_k(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks
       }
     }
   }
-  return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+  return hsum256(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
 }
 
 // 32 unsigned (or, with `is_signed`, signed) bytes times a per-16 scale, to FP32.
@@ -253,7 +252,7 @@ void dequantize_avx2(DType type, const void* src, float* y, int64_t n) {
       const auto* b = static_cast<const BlockQ8_0*>(src);
       for (int64_t i = 0; i < n / 32; ++i, y += 32) {
         const float d = half(b[i].d);
-        bytes_to_floats(load(b[i].qs), true, d, d, y);
+        bytes_to_floats(load256(b[i].qs), true, d, d, y);
       }
       return;
     }
@@ -277,14 +276,14 @@ void dequantize_avx2(DType type, const void* src, float* y, int64_t n) {
         __m256i high = _mm256_setzero_si256();
         if (five) {
           const auto* b = static_cast<const BlockQ5_K*>(src) + i;
-          dh = b->d, dminh = b->dmin, scales = b->scales, qs = b->qs, high = load(b->qh);
+          dh = b->d, dminh = b->dmin, scales = b->scales, qs = b->qs, high = load256(b->qh);
         } else {
           const auto* b = static_cast<const BlockQ4_K*>(src) + i;
           dh = b->d, dminh = b->dmin, scales = b->scales, qs = b->qs;
         }
         const float d = half(dh), dmin = half(dminh);
         for (int c = 0; c < 4; ++c) {
-          const __m256i bytes = load(qs + 32 * c);
+          const __m256i bytes = load256(qs + 32 * c);
           __m256i q[2] = {_mm256_and_si256(bytes, low4), _mm256_and_si256(_mm256_srli_epi16(bytes, 4), low4)};
           for (int h = 0; h < 2; ++h) {
             const int j = 2 * c + h;
@@ -308,8 +307,8 @@ void dequantize_avx2(DType type, const void* src, float* y, int64_t n) {
       for (int64_t i = 0; i < n / 256; ++i) {
         const float d = half(b[i].d);
         for (int half_block = 0; half_block < 2; ++half_block) {
-          const __m256i l0 = load(b[i].ql + 64 * half_block), l1 = load(b[i].ql + 64 * half_block + 32);
-          const __m256i hb = load(b[i].qh + 32 * half_block);
+          const __m256i l0 = load256(b[i].ql + 64 * half_block), l1 = load256(b[i].ql + 64 * half_block + 32);
+          const __m256i hb = load256(b[i].qh + 32 * half_block);
           const __m256i lows[4] = {_mm256_and_si256(l0, low4), _mm256_and_si256(l1, low4),
                                    _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
                                    _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4)};
@@ -330,6 +329,46 @@ void dequantize_avx2(DType type, const void* src, float* y, int64_t n) {
 
 #endif  // DESKPILOT_QUANT_AVX2
 
+const QuantDotKernels kQuantDotPlain = {dot_q8_0_ref, dot_q4_0_ref, dot_k4_ref<false, BlockQ4_K>,
+                                        dot_k4_ref<true, BlockQ5_K>, dot_q6_k_ref};
+#ifdef DESKPILOT_QUANT_AVX2
+const QuantDotKernels kQuantDotAvx2 = {dot_q8_0, dot_q4_0, dot_k4<false, BlockQ4_K>, dot_k4<true, BlockQ5_K>,
+                                       dot_q6_k};
+#endif
+
+// `path`'s own kernels, or nullptr where this build lacks them (kWidest is not one ISA).
+const QuantDotKernels* own_kernels(QuantDotPath path) {
+  switch (path) {
+    case QuantDotPath::kPlain:
+      return &kQuantDotPlain;
+    case QuantDotPath::kAvx2:
+#ifdef DESKPILOT_QUANT_AVX2
+      return &kQuantDotAvx2;
+#else
+      return nullptr;
+#endif
+    case QuantDotPath::kAvx512:
+#ifdef DESKPILOT_QUANT_AVX512
+      return &kQuantDotAvx512;
+#else
+      return nullptr;
+#endif
+    case QuantDotPath::kWidest:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+// What quant_dot() runs for `path`: its own kernels, or the next narrower ones this build has.
+const QuantDotKernels& kernels_for(QuantDotPath path) {
+  constexpr QuantDotPath kWidestFirst[] = {QuantDotPath::kAvx512, QuantDotPath::kAvx2, QuantDotPath::kPlain};
+  const int start = path == QuantDotPath::kAvx2 ? 1 : path == QuantDotPath::kPlain ? 2 : 0;
+  for (int i = start; i < 3; ++i) {
+    if (const QuantDotKernels* k = own_kernels(kWidestFirst[i])) return *k;
+  }
+  return kQuantDotPlain;
+}
+
 }  // namespace
 
 void dequantize_fast(DType type, const void* src, float* dst, int64_t n) {
@@ -340,61 +379,22 @@ void dequantize_fast(DType type, const void* src, float* dst, int64_t n) {
 #endif
 }
 
-bool has_quant_dot_path(QuantDotPath path) {
-  switch (path) {
-    case QuantDotPath::kWidest:
-    case QuantDotPath::kPlain:
-      return true;
-    case QuantDotPath::kAvx2:
-#ifdef DESKPILOT_QUANT_AVX2
-      return true;
-#else
-      return false;
-#endif
-    case QuantDotPath::kAvx512:
-#ifdef DESKPILOT_QUANT_AVX512
-      return true;
-#else
-      return false;
-#endif
-  }
-  return false;
-}
+bool has_quant_dot_path(QuantDotPath path) { return path == QuantDotPath::kWidest || own_kernels(path) != nullptr; }
 
 float quant_dot(DType type, const void* row, const QuantizedActivations& a, int64_t k, QuantDotPath path) {
+  const QuantDotKernels& kernels = kernels_for(path);
   const int64_t blocks = k / dtype_block(type);
-#ifdef DESKPILOT_QUANT_AVX512
-  if (path == QuantDotPath::kWidest || path == QuantDotPath::kAvx512) return quant_dot_avx512(type, row, a, blocks);
-#endif
-#ifdef DESKPILOT_QUANT_AVX2
-  if (path != QuantDotPath::kPlain) {
-    switch (type) {
-      case DType::kQ8_0:
-        return dot_q8_0(static_cast<const BlockQ8_0*>(row), a, blocks);
-      case DType::kQ4_0:
-        return dot_q4_0(static_cast<const BlockQ4_0*>(row), a, blocks);
-      case DType::kQ4_K:
-        return dot_k4<false>(static_cast<const BlockQ4_K*>(row), a, blocks);
-      case DType::kQ5_K:
-        return dot_k4<true>(static_cast<const BlockQ5_K*>(row), a, blocks);
-      case DType::kQ6_K:
-        return dot_q6_k(static_cast<const BlockQ6_K*>(row), a, blocks);
-      default:
-        return 0.0f;
-    }
-  }
-#endif
   switch (type) {
     case DType::kQ8_0:
-      return dot_q8_0_ref(static_cast<const BlockQ8_0*>(row), a, blocks);
+      return kernels.q8_0(static_cast<const BlockQ8_0*>(row), a, blocks);
     case DType::kQ4_0:
-      return dot_q4_0_ref(static_cast<const BlockQ4_0*>(row), a, blocks);
+      return kernels.q4_0(static_cast<const BlockQ4_0*>(row), a, blocks);
     case DType::kQ4_K:
-      return dot_k4_ref<false>(static_cast<const BlockQ4_K*>(row), a, blocks);
+      return kernels.q4_k(static_cast<const BlockQ4_K*>(row), a, blocks);
     case DType::kQ5_K:
-      return dot_k4_ref<true>(static_cast<const BlockQ5_K*>(row), a, blocks);
+      return kernels.q5_k(static_cast<const BlockQ5_K*>(row), a, blocks);
     case DType::kQ6_K:
-      return dot_q6_k_ref(static_cast<const BlockQ6_K*>(row), a, blocks);
+      return kernels.q6_k(static_cast<const BlockQ6_K*>(row), a, blocks);
     default:
       return 0.0f;
   }

@@ -180,22 +180,8 @@ float dot_q6_k(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks
 
 }  // namespace
 
-float quant_dot_avx512(DType type, const void* row, const QuantizedActivations& a, int64_t blocks) {
-  switch (type) {
-    case DType::kQ8_0:
-      return dot_q8_0(static_cast<const BlockQ8_0*>(row), a, blocks);
-    case DType::kQ4_0:
-      return dot_q4_0(static_cast<const BlockQ4_0*>(row), a, blocks);
-    case DType::kQ4_K:
-      return dot_k4<false>(static_cast<const BlockQ4_K*>(row), a, blocks);
-    case DType::kQ5_K:
-      return dot_k4<true>(static_cast<const BlockQ5_K*>(row), a, blocks);
-    case DType::kQ6_K:
-      return dot_q6_k(static_cast<const BlockQ6_K*>(row), a, blocks);
-    default:
-      return 0.0f;
-  }
-}
+const QuantDotKernels kQuantDotAvx512 = {dot_q8_0, dot_q4_0, dot_k4<false, BlockQ4_K>, dot_k4<true, BlockQ5_K>,
+                                         dot_q6_k};
 
 }  // namespace deskpilot::kernels
 

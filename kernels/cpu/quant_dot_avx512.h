@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/quant_dot.h"
+#include "kernels/quant.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__AVX512VL__) && \
     defined(__AVX512VNNI__)
@@ -17,11 +18,21 @@
 
 namespace deskpilot::kernels {
 
+// One ISA's integer dot products, one per block type: a weight row of
+// `blocks` blocks times the activations. quant_dot() picks a table (plain,
+// AVX2, AVX-512) and dispatches on the type in one place.
+struct QuantDotKernels {
+  float (*q8_0)(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks);
+  float (*q4_0)(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks);
+  float (*q4_k)(const BlockQ4_K* w, const QuantizedActivations& a, int64_t blocks);
+  float (*q5_k)(const BlockQ5_K* w, const QuantizedActivations& a, int64_t blocks);
+  float (*q6_k)(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks);
+};
+
 #ifdef DESKPILOT_QUANT_AVX512
-// One weight row of `blocks` blocks of `type` (Q8_0, Q4_0, Q4_K, Q5_K,
-// Q6_K) times the activations: the same integer sums as the plain version,
-// FP32 additions in another order.
-float quant_dot_avx512(DType type, const void* row, const QuantizedActivations& a, int64_t blocks);
+// The AVX-512 VNNI kernels: the same integer sums as the plain ones, FP32
+// additions in another order.
+extern const QuantDotKernels kQuantDotAvx512;
 #endif
 
 }  // namespace deskpilot::kernels
