@@ -23,8 +23,6 @@ namespace {
 
 // Rows of x handled by the weight-streaming kernel; more go to SGEMM.
 constexpr int64_t kStreamRows = 8;
-// Weight rows converted per SGEMM block: (kBlockRows, k) FP32 scratch per thread.
-constexpr int64_t kBlockRows = 128;
 
 inline void convert_row(const void* w, DType t, int64_t row, int64_t k, float* out) {
   switch (t) {
@@ -223,6 +221,25 @@ void sgemm_block(const float* x, int64_t m, int64_t k, const float* wb, int64_t 
 
 }  // namespace
 
+SgemmPlan plan_sgemm(int64_t m, int64_t n, int threads) {
+  SgemmPlan plan;
+  const int64_t t = std::max(1, threads);
+  if (n < t * kSgemmMinBlockRows) {
+    // Too narrow to give every thread a block of its own (k/v projections):
+    // one block, and the threads share its rows of x, each converting the
+    // block itself.
+    plan.block_rows = n;
+    plan.x_chunks = std::clamp<int64_t>(m / kSgemmMinChunk, 1, t);
+    return plan;
+  }
+  // Blocks of about kSgemmBlockRows rows, a whole number of them per thread
+  // (so that no thread waits alone on the last one), rounded up to 16 rows.
+  const int64_t rounds = (n + t * kSgemmBlockRows - 1) / (t * kSgemmBlockRows);
+  const int64_t per_block = (n + t * rounds - 1) / (t * rounds);
+  plan.block_rows = std::min(n, std::max(kSgemmMinBlockRows, (per_block + 15) / 16 * 16));
+  return plan;
+}
+
 void set_quant_arithmetic(QuantArithmetic a) { g_quant_arithmetic.store(a); }
 QuantArithmetic quant_arithmetic() { return g_quant_arithmetic.load(); }
 
@@ -234,23 +251,33 @@ void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, in
                                quant_arithmetic() == QuantArithmetic::kInt8Reference);
   }
   if (m <= kStreamRows && !is_quantized(wtype)) return linear_stream(x, m, k, w, wtype, n, bias, y, ldy);
-  const int64_t blocks = (n + kBlockRows - 1) / kBlockRows;
+  const SgemmPlan plan = plan_sgemm(m, n, omp_get_max_threads());
+  const int64_t blocks = (n + plan.block_rows - 1) / plan.block_rows;
+  const int64_t chunk_rows = (m + plan.x_chunks - 1) / plan.x_chunks;
 #pragma omp parallel
   {
-    std::vector<float> block;  // (kBlockRows, k) this thread's weights in FP32
-    if (wtype != DType::kF32) block.resize(static_cast<size_t>(std::min(n, kBlockRows) * k));
+    std::vector<float> block;  // (block_rows, k) this thread's weights in FP32
+    int64_t converted = -1;    // which block `block` holds
+    if (wtype != DType::kF32) block.resize(static_cast<size_t>(std::min(n, plan.block_rows) * k));
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t j0 = b * kBlockRows, nb = std::min(kBlockRows, n - j0);
+    for (int64_t task = 0; task < blocks * plan.x_chunks; ++task) {
+      const int64_t b = task / plan.x_chunks, c = task % plan.x_chunks;
+      const int64_t j0 = b * plan.block_rows, nb = std::min(plan.block_rows, n - j0);
+      const int64_t i0 = c * chunk_rows, mc = std::min(chunk_rows, m - i0);
+      if (mc <= 0) continue;
       const float* wb = static_cast<const float*>(w) + j0 * k;
       if (wtype != DType::kF32) {
-        for (int64_t j = 0; j < nb; ++j) convert_row(w, wtype, j0 + j, k, block.data() + j * k);
+        if (converted != b) {
+          for (int64_t j = 0; j < nb; ++j) convert_row(w, wtype, j0 + j, k, block.data() + j * k);
+          converted = b;
+        }
         wb = block.data();
       }
-      sgemm_block(x, m, k, wb, nb, y + j0, ldy);
+      float* yc = y + i0 * ldy + j0;
+      sgemm_block(x + i0 * k, mc, k, wb, nb, yc, ldy);
       if (bias) {
-        for (int64_t i = 0; i < m; ++i)
-          for (int64_t j = 0; j < nb; ++j) y[i * ldy + j0 + j] += bias[j0 + j];
+        for (int64_t i = 0; i < mc; ++i)
+          for (int64_t j = 0; j < nb; ++j) yc[i * ldy + j] += bias[j0 + j];
       }
     }
   }

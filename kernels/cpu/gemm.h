@@ -8,7 +8,7 @@
 // call in their stored width: decode is bound by these bytes.
 // Many rows (prefill): blocks of weight rows are converted to FP32 and
 // multiplied with OpenBLAS's SGEMM (or the plain kernel when OpenBLAS is not
-// built in).
+// built in), each block by one thread (plan_sgemm).
 // Block-quantized weights, few rows: x is quantized per 32 values to 8 bits
 // and each weight row is dotted in integers (kernels/cpu/quant_dot.h), unless
 // set_quant_arithmetic says otherwise; many rows: dequantized blocks, SGEMM.
@@ -37,6 +37,22 @@ inline void linear(const float* x, int64_t m, int64_t k, const void* w, DType wt
                    float* y) {
   linear(x, m, k, w, wtype, n, bias, y, n);
 }
+
+// How linear() splits a product of many rows (m > 8) among `threads`
+// threads: weight blocks of block_rows rows (n / block_rows rounded up, each
+// converted to FP32 once per thread that takes it), and x's rows in
+// x_chunks chunks (more than one only where n is too narrow for a block per
+// thread). OpenBLAS 0.3.21's SGEMM runs at a third of its speed when the
+// weight block has 320 rows or fewer (measured on an AVX2 EPYC: 11 against
+// 32 GFLOPS a core at 256 x 3584 x 128 and x 512), hence the floor.
+struct SgemmPlan {
+  int64_t block_rows = 0;
+  int64_t x_chunks = 1;
+};
+constexpr int64_t kSgemmBlockRows = 512;     // the size aimed at
+constexpr int64_t kSgemmMinBlockRows = 384;  // never smaller, but for n itself
+constexpr int64_t kSgemmMinChunk = 64;       // rows of x a thread takes at least
+SgemmPlan plan_sgemm(int64_t m, int64_t n, int threads);
 
 // What linear() runs on this machine, for --version and benchmarks:
 // "quantized dot products: avx512-vnni; prefill SGEMM: OpenBLAS, Cooperlake kernels".

@@ -59,9 +59,11 @@ struct GemmShape {
   int64_t m, k, n;
 };
 // Decode (m <= 8; m = 1 with k past the four-sum stride of 64) and prefill
-// (m > 8) paths; n across the 256-row block edge.
-const GemmShape kGemmShapes[] = {{1, 1, 1}, {1, 33, 111}, {1, 200, 37}, {3, 260, 19}, {8, 64, 257}, {9, 111, 33},
-                                 {19, 260, 513}, {64, 1025, 31}};
+// (m > 8) paths: one block; x's rows shared by the threads (a narrow n, m >=
+// 128); several blocks with a short last one (plan_sgemm).
+const GemmShape kGemmShapes[] = {{1, 1, 1},       {1, 33, 111},   {1, 200, 37},  {3, 260, 19},
+                                 {8, 64, 257},    {9, 111, 33},   {19, 260, 513}, {64, 1025, 31},
+                                 {130, 40, 200},  {20, 24, 1700}};
 
 TEST(LinearCpu, MatchesReferenceForEveryDtypeAndShape) {
   for (DType t : {DType::kF32, DType::kBF16, DType::kF16}) {
@@ -86,6 +88,34 @@ TEST(LinearCpu, MatchesReferenceForEveryDtypeAndShape) {
         EXPECT_EQ(y[i * (s.n + 1) + s.n], 12345.0f) << "guard column overwritten";
       }
       EXPECT_LE(worst, 2e-5f * std::sqrt(static_cast<float>(s.k)));
+    }
+  }
+}
+
+// Every weight row in exactly one block, blocks no narrower than OpenBLAS
+// runs fast on (or the whole of a narrow n), x split only for a narrow n
+// and never below kSgemmMinChunk rows a chunk.
+TEST(LinearCpu, SgemmPlanCoversTheMatrixInFastBlocks) {
+  for (int threads : {1, 2, 3, 16}) {
+    for (int64_t n : {1, 128, 383, 512, 896, 3584, 4864, 18944, 152064}) {
+      for (int64_t m : {9, 64, 200, 2048}) {
+        const SgemmPlan p = plan_sgemm(m, n, threads);
+        SCOPED_TRACE("threads " + std::to_string(threads) + " n " + std::to_string(n) + " m " + std::to_string(m));
+        ASSERT_GE(p.block_rows, 1);
+        ASSERT_LE(p.block_rows, n);
+        const int64_t blocks = (n + p.block_rows - 1) / p.block_rows;
+        EXPECT_GT(n - (blocks - 1) * p.block_rows, 0);  // the last block is not empty
+        if (n >= threads * kSgemmMinBlockRows) {
+          EXPECT_GE(p.block_rows, kSgemmMinBlockRows);
+          EXPECT_GE(blocks, threads);  // every thread has a block
+          EXPECT_EQ(p.x_chunks, 1);
+        } else {
+          EXPECT_EQ(p.block_rows, n);
+          EXPECT_LE(p.x_chunks, threads);
+          EXPECT_TRUE(p.x_chunks == 1 || m / p.x_chunks >= kSgemmMinChunk);
+          EXPECT_EQ(p.x_chunks, std::min<int64_t>(threads, std::max<int64_t>(1, m / kSgemmMinChunk)));
+        }
+      }
     }
   }
 }
