@@ -10,6 +10,11 @@
 //       load time, prefill and decode tok/s, peak RSS, and this machine's
 //       read bandwidth (a plain read loop over 2 GB, all threads) with the
 //       roofline it sets for decode (weight bytes per token).
+//   bench_quant gemm M K N TYPE
+//       prefill's linear() of M rows against random (N, K) weights of TYPE
+//       (q4_k, q8_0, bf16, ...): GFLOPS of the fused GEMM and of the
+//       OpenBLAS path (blocks converted to FP32, SGEMM) in the same run,
+//       the best of 5 each.
 //   bench_quant bandwidth
 #include <omp.h>
 #include <sys/resource.h>
@@ -26,6 +31,7 @@
 #include "engine/gguf_writer.h"
 #include "engine/model.h"
 #include "engine/quantize.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/quant_dot.h"
 #include "kernels/quant.h"
 
@@ -206,18 +212,47 @@ int run(const std::string& path, int64_t prompt_tokens, int64_t decode_tokens) {
   return 0;
 }
 
+int gemm(int64_t m, int64_t k, int64_t n, const std::string& type_name) {
+  std::string error;
+  const auto recipe = engine::parse_quant_recipe(type_name, &error);
+  if (!recipe) return std::fprintf(stderr, "%s\n", error.c_str()), 2;
+  const DType t = engine::quant_type_for(*recipe, "ffn_up", 0, 1, k);
+  std::vector<uint8_t> w(static_cast<size_t>(kernels::dtype_bytes(t, n * k)));
+  random_blocks(t, w.data(), w.size(), 5);
+  std::vector<float> x(static_cast<size_t>(m * k)), y(static_cast<size_t>(m * n));
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist;
+  for (float& v : x) v = dist(rng);
+  const auto best_gflops = [&](kernels::PrefillGemm g) {
+    kernels::set_prefill_gemm(g);
+    double best = 0;
+    for (int rep = 0; rep < 5; ++rep) {
+      const double t0 = now_s();
+      kernels::linear(x.data(), m, k, w.data(), t, n, nullptr, y.data());
+      best = std::max(best, 2.0 * static_cast<double>(m * k * n) / (now_s() - t0) / 1e9);
+    }
+    return best;
+  };
+  const double blas = best_gflops(kernels::PrefillGemm::kBlas), fused = best_gflops(kernels::PrefillGemm::kFused);
+  std::printf("gemm m=%ld k=%ld n=%ld type=%s fused_gflops=%.1f blas_gflops=%.1f ratio=%.2f threads=%d\n",
+              static_cast<long>(m), static_cast<long>(k), static_cast<long>(n), std::string(kernels::dtype_name(t)).c_str(), fused, blas,
+              fused / blas, omp_get_max_threads());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string cmd = argc > 1 ? argv[1] : "";
   if (cmd == "make" && argc == 6) return make(argv[2], argv[3], argv[4], argv[5]);
   if (cmd == "run" && argc == 5) return run(argv[2], std::stoll(argv[3]), std::stoll(argv[4]));
+  if (cmd == "gemm" && argc == 6) return gemm(std::stoll(argv[2]), std::stoll(argv[3]), std::stoll(argv[4]), argv[5]);
   if (cmd == "bandwidth") {
     std::printf("read_bandwidth_gbs=%.2f threads=%d\n", read_bandwidth_gbs(), omp_get_max_threads());
     return 0;
   }
   std::fprintf(stderr,
                "usage: bench_quant make OUT.gguf 7b|0.5b TYPE TOKENIZER.json | run MODEL.gguf PROMPT DECODE | "
-               "bandwidth\n");
+               "gemm M K N TYPE | bandwidth\n");
   return 2;
 }

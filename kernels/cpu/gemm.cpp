@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/cpu/blas_setup.h"
+#include "kernels/cpu/gemm_fused.h"
 #include "kernels/cpu/quant_dot.h"
 #include "kernels/quant.h"
 
@@ -219,6 +220,28 @@ void sgemm_block(const float* x, int64_t m, int64_t k, const float* wb, int64_t 
     for (int64_t j = 0; j < nb; ++j) y[i * ldy + j] = dot(x + i * k, wb + j * k, k);
 }
 
+// Whether prefill converts `wtype` inside its own GEMM (kernels/cpu/gemm_fused.h)
+// rather than into blocks for OpenBLAS: on AVX2 machines, for weights not
+// already FP32; OpenBLAS's AVX-512 kernels are twice as wide.
+std::atomic<PrefillGemm> g_prefill_gemm{PrefillGemm::kAuto};
+
+bool fused_prefill(DType wtype) {
+  if (wtype == DType::kF32 || !has_fused_gemm()) return false;
+  switch (g_prefill_gemm.load()) {
+    case PrefillGemm::kFused:
+      return true;
+    case PrefillGemm::kBlas:
+      return false;
+    case PrefillGemm::kAuto:
+      break;
+  }
+#if defined(__AVX512F__)
+  return false;
+#else
+  return true;
+#endif
+}
+
 }  // namespace
 
 SgemmPlan plan_sgemm(int64_t m, int64_t n, int threads) {
@@ -240,6 +263,9 @@ SgemmPlan plan_sgemm(int64_t m, int64_t n, int threads) {
   return plan;
 }
 
+void set_prefill_gemm(PrefillGemm g) { g_prefill_gemm.store(g); }
+PrefillGemm prefill_gemm() { return g_prefill_gemm.load(); }
+
 void set_quant_arithmetic(QuantArithmetic a) { g_quant_arithmetic.store(a); }
 QuantArithmetic quant_arithmetic() { return g_quant_arithmetic.load(); }
 
@@ -251,6 +277,7 @@ void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, in
                                quant_arithmetic() == QuantArithmetic::kInt8Reference);
   }
   if (m <= kStreamRows && !is_quantized(wtype)) return linear_stream(x, m, k, w, wtype, n, bias, y, ldy);
+  if (fused_prefill(wtype) && fused_gemm(x, m, k, w, wtype, n, bias, y, ldy)) return;
   const SgemmPlan plan = plan_sgemm(m, n, omp_get_max_threads());
   const int64_t blocks = (n + plan.block_rows - 1) / plan.block_rows;
   const int64_t chunk_rows = (m + plan.x_chunks - 1) / plan.x_chunks;
@@ -285,8 +312,9 @@ void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, in
 
 std::string cpu_gemm_summary() {
   const std::string core = blas_core();
-  return std::string("quantized dot products: ") + quant_dot_isa() +
-         "; prefill SGEMM: " + (core == "none" ? std::string("plain loops (no OpenBLAS)") : "OpenBLAS, " + core + " kernels");
+  std::string prefill = fused_prefill(DType::kBF16) ? "prefill GEMM: fused AVX2 (BF16, F16 and block weights); " : "";
+  return std::string("quantized dot products: ") + quant_dot_isa() + "; " + prefill +
+         "prefill SGEMM: " + (core == "none" ? std::string("plain loops (no OpenBLAS)") : "OpenBLAS, " + core + " kernels");
 }
 
 void linear_reference(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,

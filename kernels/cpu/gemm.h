@@ -30,6 +30,17 @@ enum class QuantArithmetic {
 void set_quant_arithmetic(QuantArithmetic a);  // process-wide
 QuantArithmetic quant_arithmetic();
 
+// How linear() multiplies many rows (m > 8) of x with weights that are not
+// FP32: converted a slice at a time inside its own GEMM
+// (kernels/cpu/gemm_fused.h), or converted by blocks into FP32 for OpenBLAS.
+enum class PrefillGemm {
+  kAuto,   // fused on AVX2 builds, OpenBLAS on AVX-512 ones (twice as wide)
+  kFused,  // fused where the build has it
+  kBlas,   // OpenBLAS (or plain loops without it)
+};
+void set_prefill_gemm(PrefillGemm g);  // process-wide, for benchmarks and tests
+PrefillGemm prefill_gemm();
+
 // x: (m, k); w: (n, k) of `wtype`; bias: (n) or nullptr; y: (m, n), row stride ldy >= n.
 void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias, float* y,
             int64_t ldy);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_fused.h"
 #include "kernels/cpu/quant_dot.h"
 #include "kernels/quant.h"
 #include "tests/kernels/quant_gemv_emulation.h"
@@ -225,6 +226,50 @@ TEST(QuantDot, LinearTakesEachArithmetic) {
     }
   }
   set_quant_arithmetic(QuantArithmetic::kInt8);
+}
+
+// Prefill's fused GEMM (converting weights a slice at a time into its own
+// buffer) against the reference, for every weight type it takes, on shapes
+// across its edges: m not a multiple of the 16-row panel, n not one of the
+// 6-row tile or the 48-row block, k shorter than, equal to, and past the
+// 256-column slice with a short last slice, m past the 256-row chunk; y
+// with a guard column.
+TEST(FusedGemm, EqualsTheReferenceForEveryWeightTypeAndEdge) {
+  if (!has_fused_gemm()) GTEST_SKIP() << "this build has no AVX2 fused GEMM";
+  struct Shape {
+    int64_t m, k, n;
+  };
+  const Shape shapes[] = {{9, 32, 5}, {16, 256, 48}, {17, 512, 50}, {40, 288, 97}, {33, 800, 6}, {300, 64, 13}};
+  std::vector<DType> types(std::begin(kBlockTypes), std::end(kBlockTypes));
+  types.insert(types.end(), {DType::kBF16, DType::kF16, DType::kF32});
+  for (DType t : types) {
+    for (const Shape& s : shapes) {
+      if (s.k % dtype_block(t) != 0) continue;
+      SCOPED_TRACE(std::string(dtype_name(t)) + " m=" + std::to_string(s.m) + " k=" + std::to_string(s.k) +
+                   " n=" + std::to_string(s.n));
+      const std::vector<float> wf = gaussian(s.n * s.k, 21, 0.05f), x = gaussian(s.m * s.k, 22), bias = gaussian(s.n, 23);
+      std::vector<uint8_t> w(static_cast<size_t>(dtype_bytes(t, s.n * s.k)));
+      if (t == DType::kF32) {
+        std::memcpy(w.data(), wf.data(), w.size());
+      } else if (t == DType::kBF16 || t == DType::kF16) {
+        for (int64_t i = 0; i < s.n * s.k; ++i) {
+          const uint16_t h = t == DType::kBF16 ? f32_to_bf16(wf[i]) : f32_to_f16(wf[i]);
+          std::memcpy(w.data() + 2 * i, &h, 2);
+        }
+      } else {
+        quantize(t, wf.data(), w.data(), s.n * s.k);
+      }
+      std::vector<float> want(static_cast<size_t>(s.m * s.n));
+      std::vector<float> got(static_cast<size_t>(s.m * (s.n + 1)), 12345.0f);
+      linear_reference(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), want.data());
+      ASSERT_TRUE(fused_gemm(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), got.data(), s.n + 1));
+      for (int64_t i = 0; i < s.m; ++i) {
+        for (int64_t j = 0; j < s.n; ++j)
+          ASSERT_NEAR(got[i * (s.n + 1) + j], want[i * s.n + j], 1e-5f * std::sqrt(float(s.k))) << i << "," << j;
+        ASSERT_EQ(got[i * (s.n + 1) + s.n], 12345.0f) << "guard column overwritten";
+      }
+    }
+  }
 }
 
 // decode_group, the group decoder the CUDA kernels share, equals the
