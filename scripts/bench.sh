@@ -22,7 +22,8 @@
 #              shape), else the CPU with the small shape; decode against the
 #              copy-bandwidth roofline, vision + prefill of one screenshot
 #              (time to first token), an agent step.
-#   quant:     GGUF decode and prefill against llama.cpp's llama-bench on
+#   quant:     prefill's GEMM (fused) against converted blocks + OpenBLAS;
+#              GGUF decode and prefill against llama.cpp's llama-bench on
 #              the same files: random-weight GGUF models (made here, not
 #              committed: UI-TARS-1.5-7B's decoder in Q4_K_M and Q8_0, 4-8 GB,
 #              BF16 with QUANT_BF16=1, 15 GB; Qwen2-0.5B's in Q4_K_M, Q8_0,
@@ -162,6 +163,11 @@ bench_quant() {
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $isa, $(nproc) threads"
   local bw; bw=$(field read_bandwidth_gbs "$("$bin/bench/bench_quant" bandwidth)")
   echo "read bandwidth (reference): $bw GB/s"
+  # Prefill's linear layers alone: the fused GEMM against converted blocks + OpenBLAS, 7B shapes.
+  for g in "256 3584 18944 q4_k" "256 18944 3584 q6_k" "2048 3584 3584 q8_0" "256 3584 3584 bf16"; do
+    # shellcheck disable=SC2086
+    "$bin/bench/bench_quant" gemm $g
+  done
   mkdir -p "$models"
   for shape in ${QUANT_SHAPES:-0.5b 7b}; do
     for type in q4_k_m q8_0 bf16; do

@@ -6,12 +6,15 @@
 // Few rows of x (decode): each weight row is converted once into an L1
 // buffer and dotted with every row of x, so the weights are read once per
 // call in their stored width: decode is bound by these bytes.
-// Many rows (prefill): blocks of weight rows are converted to FP32 and
-// multiplied with OpenBLAS's SGEMM (or the plain kernel when OpenBLAS is not
-// built in), each block by one thread (plan_sgemm).
+// Many rows (prefill): on AVX2 builds, weights that are not FP32 go through
+// deskpilot's own GEMM, which converts them a slice at a time into the
+// buffer its micro-kernel reads (kernels/cpu/gemm_fused.h); otherwise
+// blocks of weight rows are converted to FP32 and multiplied with OpenBLAS's
+// SGEMM (or the plain kernel when OpenBLAS is not built in), each block by
+// one thread (plan_sgemm).
 // Block-quantized weights, few rows: x is quantized per 32 values to 8 bits
 // and each weight row is dotted in integers (kernels/cpu/quant_dot.h), unless
-// set_quant_arithmetic says otherwise; many rows: dequantized blocks, SGEMM.
+// set_quant_arithmetic says otherwise; many rows: FP32 products as above.
 #pragma once
 
 #include <cstdint>
