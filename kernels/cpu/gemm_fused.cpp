@@ -116,7 +116,12 @@ bool fused_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype
                 float* y, int64_t ldy) {
   if (m <= 0 || n <= 0) return true;
   const int64_t m_pad = (m + kPanel - 1) / kPanel * kPanel;
-  thread_local std::vector<float> xp_buffer;  // (m_pad / 16, k, 16) the calling thread's, kept between calls
+  // x packed, (m_pad / 16, k, 16): the calling thread's buffer, kept between
+  // calls up to kKeptFloats (a long prompt's is given back after its call).
+  constexpr int64_t kKeptFloats = int64_t{16} << 20;
+  thread_local std::vector<float> kept;
+  std::vector<float> once;
+  std::vector<float>& xp_buffer = m_pad * k <= kKeptFloats ? kept : once;
   xp_buffer.resize(static_cast<size_t>(m_pad * k));
   float* xp = xp_buffer.data();
   pack_x(x, m, k, m_pad, xp);
