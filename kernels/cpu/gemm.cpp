@@ -25,33 +25,6 @@ namespace {
 // Rows of x handled by the weight-streaming kernel; more go to SGEMM.
 constexpr int64_t kStreamRows = 8;
 
-inline void convert_row(const void* w, DType t, int64_t row, int64_t k, float* out) {
-  switch (t) {
-    case DType::kF32:
-      std::memcpy(out, static_cast<const float*>(w) + row * k, sizeof(float) * k);
-      return;
-    case DType::kBF16: {
-      const uint16_t* src = static_cast<const uint16_t*>(w) + row * k;
-#pragma omp simd
-      for (int64_t i = 0; i < k; ++i) {
-        const uint32_t bits = static_cast<uint32_t>(src[i]) << 16;
-        float v;
-        std::memcpy(&v, &bits, sizeof v);
-        out[i] = v;
-      }
-      return;
-    }
-    case DType::kF16: {
-      const uint16_t* src = static_cast<const uint16_t*>(w) + row * k;
-      for (int64_t i = 0; i < k; ++i) out[i] = f16_to_f32(src[i]);
-      return;
-    }
-    default:
-      dequantize_fast(t, static_cast<const uint8_t*>(w) + row * dtype_bytes(t, k), out, k);
-      return;
-  }
-}
-
 std::atomic<QuantArithmetic> g_quant_arithmetic{QuantArithmetic::kInt8};
 
 // m <= kStreamRows rows of x against block-quantized weights in integers:
@@ -205,7 +178,7 @@ void linear_stream(const float* x, int64_t m, int64_t k, const void* w, DType wt
       if (wtype == DType::kF32) {
         wr = static_cast<const float*>(w) + j * k;
       } else {
-        convert_row(w, wtype, j, k, row.data());
+        convert_weight_slice(w, wtype, j, k, 0, k, row.data());
       }
       const float b = bias ? bias[j] : 0.0f;
       for (int64_t i = 0; i < m; ++i) y[i * ldy + j] = dot(x + i * k, wr, k) + b;
@@ -220,11 +193,11 @@ void sgemm_block(const float* x, int64_t m, int64_t k, const float* wb, int64_t 
     for (int64_t j = 0; j < nb; ++j) y[i * ldy + j] = dot(x + i * k, wb + j * k, k);
 }
 
-// Whether prefill converts `wtype` inside its own GEMM (kernels/cpu/gemm_fused.h)
-// rather than into blocks for OpenBLAS: on AVX2 machines, for weights not
-// already FP32; OpenBLAS's AVX-512 kernels are twice as wide.
 std::atomic<PrefillGemm> g_prefill_gemm{PrefillGemm::kAuto};
 
+// Whether prefill converts `wtype` inside its own GEMM (kernels/cpu/gemm_fused.h)
+// rather than into blocks for OpenBLAS: by default on AVX2 machines, for
+// weights not already FP32; OpenBLAS's AVX-512 kernels are twice as wide.
 bool fused_prefill(DType wtype) {
   if (wtype == DType::kF32 || !has_fused_gemm()) return false;
   switch (g_prefill_gemm.load()) {
@@ -264,7 +237,6 @@ SgemmPlan plan_sgemm(int64_t m, int64_t n, int threads) {
 }
 
 void set_prefill_gemm(PrefillGemm g) { g_prefill_gemm.store(g); }
-PrefillGemm prefill_gemm() { return g_prefill_gemm.load(); }
 
 void set_quant_arithmetic(QuantArithmetic a) { g_quant_arithmetic.store(a); }
 QuantArithmetic quant_arithmetic() { return g_quant_arithmetic.load(); }
@@ -290,12 +262,11 @@ void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, in
     for (int64_t task = 0; task < blocks * plan.x_chunks; ++task) {
       const int64_t b = task / plan.x_chunks, c = task % plan.x_chunks;
       const int64_t j0 = b * plan.block_rows, nb = std::min(plan.block_rows, n - j0);
-      const int64_t i0 = c * chunk_rows, mc = std::min(chunk_rows, m - i0);
-      if (mc <= 0) continue;
+      const int64_t i0 = c * chunk_rows, mc = std::min(chunk_rows, m - i0);  // > 0: x_chunks <= m / 64
       const float* wb = static_cast<const float*>(w) + j0 * k;
       if (wtype != DType::kF32) {
         if (converted != b) {
-          for (int64_t j = 0; j < nb; ++j) convert_row(w, wtype, j0 + j, k, block.data() + j * k);
+          for (int64_t j = 0; j < nb; ++j) convert_weight_slice(w, wtype, j0 + j, k, 0, k, block.data() + j * k);
           converted = b;
         }
         wb = block.data();

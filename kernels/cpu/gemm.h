@@ -41,8 +41,7 @@ enum class PrefillGemm {
   kFused,  // fused where the build has it
   kBlas,   // OpenBLAS (or plain loops without it)
 };
-void set_prefill_gemm(PrefillGemm g);  // process-wide, for benchmarks and tests
-PrefillGemm prefill_gemm();
+void set_prefill_gemm(PrefillGemm g);  // process-wide, for benchmarks
 
 // x: (m, k); w: (n, k) of `wtype`; bias: (n) or nullptr; y: (m, n), row stride ldy >= n.
 void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias, float* y,

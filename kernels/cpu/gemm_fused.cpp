@@ -8,12 +8,46 @@
 
 #include "kernels/cpu/quant_dot.h"
 
+#if defined(__F16C__)
+#include <immintrin.h>
+#endif
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #define DESKPILOT_FUSED_GEMM 1
-#include <immintrin.h>
 #endif
 
 namespace deskpilot::kernels {
+
+void convert_weight_slice(const void* w, DType t, int64_t row, int64_t k, int64_t k0, int64_t len, float* out) {
+  switch (t) {
+    case DType::kF32:
+      std::memcpy(out, static_cast<const float*>(w) + row * k + k0, sizeof(float) * len);
+      return;
+    case DType::kBF16: {
+      const uint16_t* src = static_cast<const uint16_t*>(w) + row * k + k0;
+#pragma omp simd
+      for (int64_t i = 0; i < len; ++i) {
+        const uint32_t bits = static_cast<uint32_t>(src[i]) << 16;
+        float v;
+        std::memcpy(&v, &bits, sizeof v);
+        out[i] = v;
+      }
+      return;
+    }
+    case DType::kF16: {
+      const uint16_t* src = static_cast<const uint16_t*>(w) + row * k + k0;
+      int64_t i = 0;
+#ifdef __F16C__
+      for (; i + 8 <= len; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+#endif
+      for (; i < len; ++i) out[i] = f16_to_f32(src[i]);
+      return;
+    }
+    default:
+      dequantize_fast(t, static_cast<const uint8_t*>(w) + row * dtype_bytes(t, k) + dtype_bytes(t, k0), out, len);
+      return;
+  }
+}
 
 #ifdef DESKPILOT_FUSED_GEMM
 
@@ -22,66 +56,25 @@ namespace {
 constexpr int64_t kPanel = 16;  // x rows per panel: two 8-lane vectors
 constexpr int64_t kTile = 6;    // weight rows per micro-kernel tile
 
-// Columns [k0, k0 + len) of weight row `row` (k columns of `t`) as FP32.
-// A block type's k0 and len are multiples of its block.
-void convert_slice(const void* w, DType t, int64_t row, int64_t k, int64_t k0, int64_t len, float* out) {
-  switch (t) {
-    case DType::kF32:
-      std::memcpy(out, static_cast<const float*>(w) + row * k + k0, sizeof(float) * len);
-      return;
-    case DType::kBF16:
-    case DType::kF16: {
-      const uint16_t* src = static_cast<const uint16_t*>(w) + row * k + k0;
-      int64_t i = 0;
-      for (; i + 8 <= len; i += 8) {
-        const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
-        const __m256 v = t == DType::kBF16 ? _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(raw), 16))
-                                           : _mm256_cvtph_ps(raw);
-        _mm256_storeu_ps(out + i, v);
-      }
-      for (; i < len; ++i) out[i] = t == DType::kBF16 ? bf16_to_f32(src[i]) : f16_to_f32(src[i]);
-      return;
-    }
-    default: {
-      const uint8_t* src = static_cast<const uint8_t*>(w) + row * dtype_bytes(t, k) + dtype_bytes(t, k0);
-      dequantize_fast(t, src, out, len);
-      return;
-    }
-  }
-}
-
 // ct[r * ldc + 0..15] (+)= Σ_kk xp[16 kk + 0..15] · w[r * ldw + kk] for the
 // six weight rows r of a tile: xp is one x panel's slice (kc, 16), w the
 // tile's rows of the converted slice.
 inline void tile_16x6(const float* xp, const float* w, int64_t ldw, int64_t kc, float* ct, int64_t ldc,
                       bool accumulate) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-  const float *w0 = w, *w1 = w + ldw, *w2 = w + 2 * ldw, *w3 = w + 3 * ldw, *w4 = w + 4 * ldw, *w5 = w + 5 * ldw;
+  __m256 acc[kTile][2];  // 12 accumulators, all in registers once the loops over r unroll
+#pragma GCC unroll 6
+  for (int64_t r = 0; r < kTile; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
 #pragma GCC unroll 4
   for (int64_t kk = 0; kk < kc; ++kk) {
     const __m256 x0 = _mm256_loadu_ps(xp + kPanel * kk), x1 = _mm256_loadu_ps(xp + kPanel * kk + 8);
-    __m256 b = _mm256_broadcast_ss(w0 + kk);
-    c00 = _mm256_fmadd_ps(x0, b, c00);
-    c01 = _mm256_fmadd_ps(x1, b, c01);
-    b = _mm256_broadcast_ss(w1 + kk);
-    c10 = _mm256_fmadd_ps(x0, b, c10);
-    c11 = _mm256_fmadd_ps(x1, b, c11);
-    b = _mm256_broadcast_ss(w2 + kk);
-    c20 = _mm256_fmadd_ps(x0, b, c20);
-    c21 = _mm256_fmadd_ps(x1, b, c21);
-    b = _mm256_broadcast_ss(w3 + kk);
-    c30 = _mm256_fmadd_ps(x0, b, c30);
-    c31 = _mm256_fmadd_ps(x1, b, c31);
-    b = _mm256_broadcast_ss(w4 + kk);
-    c40 = _mm256_fmadd_ps(x0, b, c40);
-    c41 = _mm256_fmadd_ps(x1, b, c41);
-    b = _mm256_broadcast_ss(w5 + kk);
-    c50 = _mm256_fmadd_ps(x0, b, c50);
-    c51 = _mm256_fmadd_ps(x1, b, c51);
+#pragma GCC unroll 6
+    for (int64_t r = 0; r < kTile; ++r) {
+      const __m256 b = _mm256_broadcast_ss(w + r * ldw + kk);
+      acc[r][0] = _mm256_fmadd_ps(x0, b, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(x1, b, acc[r][1]);
+    }
   }
-  const __m256 acc[kTile][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+#pragma GCC unroll 6
   for (int64_t r = 0; r < kTile; ++r) {
     float* out = ct + r * ldc;
     for (int h = 0; h < 2; ++h) {
@@ -143,7 +136,7 @@ bool fused_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype
         for (int64_t r = 0; r < tiles * kTile; ++r) {
           float* dst = slice.data() + r * kc;  // rows at stride kc
           if (r < nb) {
-            convert_slice(w, wtype, j0 + r, k, k0, kc, dst);
+            convert_weight_slice(w, wtype, j0 + r, k, k0, kc, dst);
           } else {
             std::fill(dst, dst + kc, 0.0f);  // the last tile's rows past n
           }

@@ -28,6 +28,12 @@ constexpr int64_t kFusedBlockRows = 48;  // weight rows a thread takes at a time
 constexpr int64_t kFusedDepth = 256;     // columns converted at a time (one K-quant super-block)
 constexpr int64_t kFusedChunkRows = 256;  // rows of x a task takes (a multiple of the 16-row panel)
 
+// Columns [k0, k0 + len) of weight row `row` of w (rows of k values of t)
+// as FP32, exactly (the block types by dequantize_fast; k0 and len then
+// multiples of the block): how both prefill paths and decode's plain
+// streaming loop read weights that are not FP32.
+void convert_weight_slice(const void* w, DType t, int64_t row, int64_t k, int64_t k0, int64_t len, float* out);
+
 // Whether this build has the fused kernel (AVX2 and FMA).
 bool has_fused_gemm();
 
