@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -32,6 +33,7 @@
 #include "engine/model.h"
 #include "engine/quantize.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_amx.h"
 #include "kernels/cpu/quant_dot.h"
 #include "kernels/quant.h"
 
@@ -173,6 +175,12 @@ int make(const std::string& out, const std::string& shape_name, const std::strin
 
 int run(const std::string& path, int64_t prompt_tokens, int64_t decode_tokens) {
   std::string error;
+  // BENCH_PREFILL_GEMM=blas|fused|amx: another prefill path than the default, to compare in one run.
+  const char* gemm_env = std::getenv("BENCH_PREFILL_GEMM");
+  const std::string gemm_path = gemm_env ? gemm_env : "auto";
+  if (gemm_path == "blas") kernels::set_prefill_gemm(kernels::PrefillGemm::kBlas);
+  if (gemm_path == "fused") kernels::set_prefill_gemm(kernels::PrefillGemm::kFused);
+  if (gemm_path == "amx") kernels::set_prefill_gemm(kernels::PrefillGemm::kAmx);
   const double t0 = now_s();
   auto model = engine::Model::load(path, &error);
   if (!model) return std::fprintf(stderr, "%s\n", error.c_str()), 1;
@@ -206,9 +214,9 @@ int run(const std::string& path, int64_t prompt_tokens, int64_t decode_tokens) {
   const double weight_gb = static_cast<double>(model->decoder().weight_bytes()) / 1e9;
   std::printf(
       "deskpilot model=%s prompt_tokens=%ld prefill_tps=%.2f decode_tps=%.3f weight_gb_per_token=%.3f "
-      "load_s=%.3f peak_rss_mb=%.0f threads=%d isa=%s\n",
+      "load_s=%.3f peak_rss_mb=%.0f threads=%d isa=%s prefill_gemm=%s\n",
       path.c_str(), static_cast<long>(prompt_tokens), prefill_tps, decode_tps, weight_gb, load_s, peak_rss_mb(),
-      omp_get_max_threads(), kernels::quant_dot_isa());
+      omp_get_max_threads(), kernels::quant_dot_isa(), gemm_path.c_str());
   return 0;
 }
 
@@ -233,10 +241,18 @@ int gemm(int64_t m, int64_t k, int64_t n, const std::string& type_name) {
     }
     return best;
   };
+  // Each path against the convert-plus-OpenBLAS one, measured in the same run.
   const double blas = best_gflops(kernels::PrefillGemm::kBlas), fused = best_gflops(kernels::PrefillGemm::kFused);
   std::printf("gemm m=%ld k=%ld n=%ld type=%s fused_gflops=%.1f blas_gflops=%.1f ratio=%.2f threads=%d\n",
               static_cast<long>(m), static_cast<long>(k), static_cast<long>(n), std::string(kernels::dtype_name(t)).c_str(), fused, blas,
               fused / blas, omp_get_max_threads());
+  if (kernels::is_quantized(t) && kernels::has_amx_gemm()) {
+    const double amx = best_gflops(kernels::PrefillGemm::kAmx);
+    std::printf("gemm m=%ld k=%ld n=%ld type=%s amx_bf16_gflops=%.1f blas_gflops=%.1f ratio=%.2f threads=%d\n",
+                static_cast<long>(m), static_cast<long>(k), static_cast<long>(n),
+                std::string(kernels::dtype_name(t)).c_str(), amx, blas, amx / blas, omp_get_max_threads());
+  }
+  kernels::set_prefill_gemm(kernels::PrefillGemm::kAuto);
   return 0;
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/cpu/blas_setup.h"
+#include "kernels/cpu/gemm_amx.h"
 #include "kernels/cpu/gemm_fused.h"
 #include "kernels/cpu/quant_dot.h"
 #include "kernels/quant.h"
@@ -206,6 +207,7 @@ bool fused_prefill(DType wtype) {
     case PrefillGemm::kBlas:
       return false;
     case PrefillGemm::kAuto:
+    case PrefillGemm::kAmx:
       break;
   }
 #if defined(__AVX512F__)
@@ -213,6 +215,15 @@ bool fused_prefill(DType wtype) {
 #else
   return true;
 #endif
+}
+
+// Whether prefill multiplies `wtype` in AMX BF16 tiles (kernels/cpu/gemm_amx.h):
+// block types whose few-row products already take 8-bit activations, on
+// CPUs that have AMX, unless a benchmark asked for another path.
+bool amx_prefill(DType wtype) {
+  const PrefillGemm g = g_prefill_gemm.load();
+  return is_quantized(wtype) && g_quant_arithmetic.load() == QuantArithmetic::kInt8 &&
+         (g == PrefillGemm::kAuto || g == PrefillGemm::kAmx) && has_amx_gemm();
 }
 
 }  // namespace
@@ -249,6 +260,7 @@ void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, in
                                quant_arithmetic() == QuantArithmetic::kInt8Reference);
   }
   if (m <= kStreamRows && !is_quantized(wtype)) return linear_stream(x, m, k, w, wtype, n, bias, y, ldy);
+  if (amx_prefill(wtype) && amx_gemm(x, m, k, w, wtype, n, bias, y, ldy)) return;
   if (fused_prefill(wtype) && fused_gemm(x, m, k, w, wtype, n, bias, y, ldy)) return;
   const SgemmPlan plan = plan_sgemm(m, n, omp_get_max_threads());
   const int64_t blocks = (n + plan.block_rows - 1) / plan.block_rows;
@@ -283,7 +295,10 @@ void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, in
 
 std::string cpu_gemm_summary() {
   const std::string core = blas_core();
-  std::string prefill = fused_prefill(DType::kBF16) ? "prefill GEMM: fused AVX2 (BF16, F16 and block weights); " : "";
+  // (AMX implies AVX-512, where the fused AVX2 GEMM is not the default.)
+  const std::string prefill = amx_prefill(DType::kQ4_K)       ? "prefill GEMM: AMX BF16 tiles (block weights); "
+                              : fused_prefill(DType::kBF16) ? "prefill GEMM: fused AVX2 (BF16, F16 and block weights); "
+                                                            : "";
   return std::string("quantized dot products: ") + quant_dot_isa() + "; " + prefill +
          "prefill SGEMM: " + (core == "none" ? std::string("plain loops (no OpenBLAS)") : "OpenBLAS, " + core + " kernels");
 }

@@ -6,9 +6,11 @@
 // Few rows of x (decode): each weight row is converted once into an L1
 // buffer and dotted with every row of x, so the weights are read once per
 // call in their stored width: decode is bound by these bytes.
-// Many rows (prefill): on AVX2 builds, weights that are not FP32 go through
-// deskpilot's own GEMM, which converts them a slice at a time into the
-// buffer its micro-kernel reads (kernels/cpu/gemm_fused.h); otherwise
+// Many rows (prefill): block-quantized weights on CPUs with AMX go through
+// BF16 tiles (kernels/cpu/gemm_amx.h); otherwise, on AVX2 builds, weights
+// that are not FP32 go through deskpilot's own GEMM, which converts them a
+// slice at a time into the buffer its micro-kernel reads
+// (kernels/cpu/gemm_fused.h); otherwise
 // blocks of weight rows are converted to FP32 and multiplied with OpenBLAS's
 // SGEMM (or the plain kernel when OpenBLAS is not built in), each block by
 // one thread (plan_sgemm).
@@ -24,20 +26,24 @@
 
 namespace deskpilot::kernels {
 
-// How linear() multiplies block-quantized weights with few rows of x.
+// How linear() multiplies block-quantized weights.
 enum class QuantArithmetic {
-  kInt8,           // activations in 8 bits, SIMD integer dot products (the default)
-  kInt8Reference,  // the same integer sums in plain loops
+  kInt8,           // the default: few rows of x in 8 bits, SIMD integer dot products; many rows in
+                   // BF16 tiles where the CPU has AMX (kernels/cpu/gemm_amx.h), else as kFp32
+  kInt8Reference,  // few rows: the same integer sums in plain loops; many rows: as kFp32
   kFp32,           // the weights dequantized to FP32, FP32 products: the reference
 };
 void set_quant_arithmetic(QuantArithmetic a);  // process-wide
 QuantArithmetic quant_arithmetic();
 
 // How linear() multiplies many rows (m > 8) of x with weights that are not
-// FP32: converted a slice at a time inside its own GEMM
-// (kernels/cpu/gemm_fused.h), or converted by blocks into FP32 for OpenBLAS.
+// FP32: in AMX BF16 tiles (block types under QuantArithmetic::kInt8 only,
+// kernels/cpu/gemm_amx.h), converted a slice at a time inside its own FP32
+// GEMM (kernels/cpu/gemm_fused.h), or converted by blocks into FP32 for
+// OpenBLAS.
 enum class PrefillGemm {
-  kAuto,   // fused on AVX2 builds, OpenBLAS on AVX-512 ones (twice as wide)
+  kAuto,   // AMX where it may be used; else fused on AVX2 builds, OpenBLAS on AVX-512 ones
+  kAmx,    // AMX where it may be used, else as kAuto
   kFused,  // fused where the build has it
   kBlas,   // OpenBLAS (or plain loops without it)
 };

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_amx.h"
 #include "kernels/cpu/gemm_fused.h"
 #include "kernels/cpu/quant_dot.h"
 #include "kernels/quant.h"
@@ -200,7 +201,8 @@ TEST(QuantDot, SimdEqualsPlainAndFp32WithinActivationRounding) {
 }
 
 // linear() on block-quantized weights: the integer path (one to eight rows),
-// its plain version, and the FP32 path of many rows against the reference.
+// its plain version, and the FP32 path of many rows (BF16 tiles on AMX
+// CPUs) against the reference.
 TEST(QuantDot, LinearTakesEachArithmetic) {
   const int64_t k = 512, n = 37;
   const std::vector<float> wf = gaussian(n * k, 5, 0.02f);
@@ -219,6 +221,8 @@ TEST(QuantDot, LinearTakesEachArithmetic) {
       linear(x.data(), m, k, w.data(), t, n, bias.data(), plain.data());
       set_quant_arithmetic(QuantArithmetic::kInt8);
       linear(x.data(), m, k, w.data(), t, n, bias.data(), got.data());
+      if (m > 8 && has_amx_gemm())  // many rows in BF16 tiles (AmxGemm below), not FP32
+        bf16_gemm_reference(x.data(), m, k, w.data(), t, n, bias.data(), plain.data());
       for (size_t i = 0; i < want.size(); ++i) {
         ASSERT_NEAR(got[i], plain[i], 1e-4) << dtype_name(t) << " m " << m;
         ASSERT_NEAR(got[i], want[i], 0.05) << dtype_name(t) << " m " << m;  // 8-bit activations, |y| ~ 0.5
@@ -267,6 +271,69 @@ TEST(FusedGemm, EqualsTheReferenceForEveryWeightTypeAndEdge) {
         for (int64_t j = 0; j < s.n; ++j)
           ASSERT_NEAR(got[i * (s.n + 1) + j], want[i * s.n + j], 1e-5f * std::sqrt(float(s.k))) << i << "," << j;
         ASSERT_EQ(got[i * (s.n + 1) + s.n], 12345.0f) << "guard column overwritten";
+      }
+    }
+  }
+}
+
+// The AMX kernel's reference rounds each operand to BF16: within BF16's
+// rounding of the exact product (|dy| <= 2^-8 sum |x w|, both operands
+// rounded), and not equal to it (the rounding happens).
+TEST(AmxGemm, ReferenceIsTheProductOfBf16Operands) {
+  const int64_t m = 5, k = 512, n = 7;
+  const std::vector<float> wf = gaussian(n * k, 31, 0.05f), x = gaussian(m * k, 32), bias = gaussian(n, 33);
+  std::vector<uint8_t> w(static_cast<size_t>(dtype_bytes(DType::kQ8_0, n * k)));
+  quantize(DType::kQ8_0, wf.data(), w.data(), n * k);
+  std::vector<float> exact(static_cast<size_t>(m * n)), bf16(exact.size()), wd(static_cast<size_t>(n * k));
+  linear_reference(x.data(), m, k, w.data(), DType::kQ8_0, n, bias.data(), exact.data());
+  bf16_gemm_reference(x.data(), m, k, w.data(), DType::kQ8_0, n, bias.data(), bf16.data());
+  convert_to_f32(DType::kQ8_0, w.data(), wd.data(), static_cast<size_t>(n * k));
+  int differ = 0;
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double magnitude = 0;
+      for (int64_t t = 0; t < k; ++t) magnitude += std::fabs(double(x[i * k + t]) * wd[j * k + t]);
+      const double d = std::fabs(double(bf16[i * n + j]) - exact[i * n + j]);
+      EXPECT_LE(d, magnitude / 256) << i << "," << j;
+      differ += d > 1e-6 * magnitude;
+    }
+  }
+  EXPECT_GT(differ, m * n / 2) << "the reference does not round to BF16";
+}
+
+// Prefill's AMX GEMM against its BF16 reference, for every block type, on
+// shapes across its edges: m below one 16-row panel, an odd number of
+// panels (the last one alone), n below one tile, past the 32-row block and
+// short in its last one, k of one tile step and of many; y with a guard
+// column. linear() takes it for many rows of x under QuantArithmetic::kInt8.
+TEST(AmxGemm, EqualsItsBf16ReferenceForEveryBlockTypeAndEdge) {
+  if (!has_amx_gemm()) GTEST_SKIP() << "this build or CPU has no AMX (or the kernel refused the tiles)";
+  struct Shape {
+    int64_t m, k, n;
+  };
+  const Shape shapes[] = {{9, 32, 5}, {16, 256, 48}, {33, 512, 50}, {40, 800, 31}, {300, 256, 70}, {64, 1024, 16}};
+  for (DType t : kBlockTypes) {
+    for (const Shape& s : shapes) {
+      if (s.k % dtype_block(t) != 0) continue;
+      SCOPED_TRACE(std::string(dtype_name(t)) + " m=" + std::to_string(s.m) + " k=" + std::to_string(s.k) +
+                   " n=" + std::to_string(s.n));
+      const std::vector<float> wf = gaussian(s.n * s.k, 41, 0.05f), x = gaussian(s.m * s.k, 42), bias = gaussian(s.n, 43);
+      std::vector<uint8_t> w(static_cast<size_t>(dtype_bytes(t, s.n * s.k)));
+      quantize(t, wf.data(), w.data(), s.n * s.k);
+      std::vector<float> want(static_cast<size_t>(s.m * s.n)), via_linear(want.size());
+      std::vector<float> got(static_cast<size_t>(s.m * (s.n + 1)), 12345.0f);
+      bf16_gemm_reference(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), want.data());
+      ASSERT_TRUE(amx_gemm(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), got.data(), s.n + 1));
+      for (int64_t i = 0; i < s.m; ++i) {
+        for (int64_t j = 0; j < s.n; ++j)
+          ASSERT_NEAR(got[i * (s.n + 1) + j], want[i * s.n + j], 1e-5f * std::sqrt(float(s.k))) << i << "," << j;
+        ASSERT_EQ(got[i * (s.n + 1) + s.n], 12345.0f) << "guard column overwritten";
+      }
+      if (s.m > 8) {
+        set_quant_arithmetic(QuantArithmetic::kInt8);
+        linear(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), via_linear.data());
+        for (int64_t i = 0; i < s.m; ++i)
+          for (int64_t j = 0; j < s.n; ++j) ASSERT_EQ(via_linear[i * s.n + j], got[i * (s.n + 1) + j]) << i << "," << j;
       }
     }
   }
