@@ -156,6 +156,20 @@ llama_cpp() {
   echo "$dir/build/bin/llama-bench"
 }
 
+# llama-bench's tok/s for its arguments. Where its default (weights repacked,
+# into AMX tiles on CPUs that have AMX) crashes, as 0c1e570's AMX kernels do
+# when GCC 12 drops the stores of their tile config (llama.cpp PR 26954),
+# once more with --repack 0, said on stderr.
+llama_tps() {
+  local llama=$1 out
+  shift
+  if ! out=$("$llama" "$@" -o json 2>/dev/null); then
+    echo "llama-bench $* failed with its default (repacked or AMX) weights; again with --repack 0" >&2
+    out=$("$llama" "$@" --repack 0 -o json 2>/dev/null) || { echo nan; return; }
+  fi
+  python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["avg_ts"])' <<<"$out"
+}
+
 bench_quant() {
   local llama models="$ROOT/build/bench-model" tok="$ROOT/tests/golden/tokenizer/qwen2/tokenizer.json"
   llama=$(llama_cpp)
@@ -163,7 +177,8 @@ bench_quant() {
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $isa, $(nproc) threads"
   local bw; bw=$(field read_bandwidth_gbs "$("$bin/bench/bench_quant" bandwidth)")
   echo "read bandwidth (reference): $bw GB/s"
-  # Prefill's linear layers alone: the fused GEMM against converted blocks + OpenBLAS, 7B shapes.
+  # Prefill's linear layers alone: the fused GEMM (and AMX where the CPU has it) against converted
+  # blocks + OpenBLAS, 7B shapes.
   for g in "256 3584 18944 q4_k" "256 18944 3584 q6_k" "2048 3584 3584 q8_0" "256 3584 3584 bf16"; do
     # shellcheck disable=SC2086
     "$bin/bench/bench_quant" gemm $g
@@ -181,8 +196,8 @@ bench_quant() {
         ours=$("$bin/bench/bench_quant" run "$f" "$p" 32)
         local lpp ltg
         # llama.cpp's prefill of p tokens, and its decode of 32 after p (-d), as ours is.
-        lpp=$("$llama" -m "$f" -p "$p" -n 0 -t "$(nproc)" -r 3 -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["avg_ts"])')
-        ltg=$("$llama" -m "$f" -p 0 -n 32 -d "$p" -t "$(nproc)" -r 3 -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["avg_ts"])')
+        lpp=$(llama_tps "$llama" -m "$f" -p "$p" -n 0 -t "$(nproc)" -r 3)
+        ltg=$(llama_tps "$llama" -m "$f" -p 0 -n 32 -d "$p" -t "$(nproc)" -r 3)
         local dtps ptps gb
         dtps=$(field decode_tps "$ours"); ptps=$(field prefill_tps "$ours"); gb=$(field weight_gb_per_token "$ours")
         echo "$ours"

@@ -5,11 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "kernels/cpu/gemm_fused.h"
 
-#if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__AVX512BF16__) && defined(__linux__)
+// (GCC spells the AMX macros __AMX_TILE__, clang 14 __AMXTILE__.)
+#if (defined(__AMX_TILE__) || defined(__AMXTILE__)) && (defined(__AMX_BF16__) || defined(__AMXBF16__)) && \
+    defined(__AVX512BF16__) && defined(__linux__)
 #define DESKPILOT_AMX_GEMM 1
 #include <immintrin.h>
 #include <sys/syscall.h>
@@ -51,8 +54,24 @@ namespace {
 constexpr int64_t kPanel = 16;  // x rows per B tile, weight rows per A tile
 constexpr int64_t kStep = 32;   // BF16 columns per tile row (64 bytes)
 constexpr int64_t kStepBytes = kStep * 2;
+constexpr int64_t kAmxSliceColumns = 256;  // columns per pass over the panels: 16 KB of weight tiles
 
-// The LDTILECFG operand: palette 1, eight tiles of 16 rows x 64 bytes.
+// 64-byte aligned storage, for aligned tile-row stores.
+template <typename T>
+struct AlignedAllocator {
+  using value_type = T;
+  AlignedAllocator() = default;
+  template <typename U>
+  AlignedAllocator(const AlignedAllocator<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t{64}); }
+  bool operator==(const AlignedAllocator&) const { return true; }
+};
+
+// The LDTILECFG operand: palette 1, eight tiles of 16 rows x 64 bytes. A
+// constant in read-only data: GCC 12's _tile_loadconfig tells the compiler
+// it reads 8 bytes, so the stores that build a config on the stack may be
+// dropped (llama.cpp's AMX kernels crash on that, its PR 26954).
 struct alignas(64) TileConfig {
   uint8_t palette = 1;
   uint8_t start_row = 0;
@@ -60,6 +79,15 @@ struct alignas(64) TileConfig {
   uint16_t bytes_per_row[16] = {};
   uint8_t rows[16] = {};
 };
+constexpr TileConfig make_tile_config() {
+  TileConfig config;
+  for (int t = 0; t < 8; ++t) {
+    config.bytes_per_row[t] = kStepBytes;
+    config.rows[t] = kPanel;
+  }
+  return config;
+}
+constexpr TileConfig kTileConfig = make_tile_config();
 
 // 32 FP32 values as 32 BF16, rounded to nearest even, in order.
 inline __m512i to_bf16(const float* v) {
@@ -86,72 +114,73 @@ void pack_x(const float* x, int64_t m, int64_t k, int64_t m_pad, uint32_t* xv) {
   }
 }
 
-// Weight rows [j0, j0 + nb) of w as BF16 into block (kAmxBlockRows, k),
-// rows past nb zero.
+// Weight rows [j0, j0 + nb) of w as BF16 A tiles: block (k / 32, 32, 32),
+// the step of columns [32 s, 32 s + 32) of all 32 rows at [s], so each
+// 16-row tile is 1 KB in one piece; rows past nb zero.
 void convert_block(const void* w, DType wtype, int64_t j0, int64_t nb, int64_t k, uint16_t* block) {
   alignas(64) float slice[kFusedDepth];  // one row's columns in FP32
+  constexpr int64_t kStepValues = kAmxBlockRows * kStep;
   for (int64_t r = 0; r < kAmxBlockRows; ++r) {
-    uint16_t* dst = block + r * k;
     if (r >= nb) {
-      std::memset(dst, 0, sizeof(uint16_t) * k);
+      for (int64_t c = 0; c < k; c += kStep) std::memset(block + c / kStep * kStepValues + r * kStep, 0, kStepBytes);
       continue;
     }
     for (int64_t k0 = 0; k0 < k; k0 += kFusedDepth) {
       const int64_t kc = std::min(kFusedDepth, k - k0);  // a multiple of 32
       convert_weight_slice(w, wtype, j0 + r, k, k0, kc, slice);
-      for (int64_t c = 0; c < kc; c += kStep) _mm512_storeu_si512(dst + k0 + c, to_bf16(slice + c));
+      for (int64_t c = 0; c < kc; c += kStep)
+        _mm512_store_si512(block + (k0 + c) / kStep * kStepValues + r * kStep, to_bf16(slice + c));
     }
   }
 }
 
 // Tiles: 0-3 the sums C[a][b] (weight tile a, x panel b), 4-5 the weight
 // tiles, 6-7 the x tiles.
-void configure_tiles() {
-  TileConfig config;
-  for (int t = 0; t < 8; ++t) {
-    config.bytes_per_row[t] = kStepBytes;
-    config.rows[t] = kPanel;
-  }
-  _tile_loadconfig(&config);
-}
+void configure_tiles() { _tile_loadconfig(&kTileConfig); }
 
-// The sums of one block against x panels p and (if two) p + 1, transposed:
-// ct (2 weight tiles, 2 panels, 16 weight rows, 16 x rows).
-void block_times_panels(const uint16_t* block, int64_t k, const uint32_t* xv, int64_t p, bool two, float* ct) {
-  const int64_t a_stride = k * 2;           // bytes between weight rows
-  const uint16_t* a0 = block;               // weight rows 0-15
-  const uint16_t* a1 = block + kPanel * k;  // weight rows 16-31
-  const uint32_t* b0 = xv + p * (k / 2) * kPanel;
+// Columns [c0, c1) of one block against x panels p and (if two) p + 1,
+// added to their sums ct (panels, 2 weight tiles, 16 weight rows, 16 x
+// rows), which start at zero where c0 is 0.
+void block_times_panels(const uint16_t* block, int64_t c0, int64_t c1, int64_t k, const uint32_t* xv, int64_t p,
+                        bool two, float* ct) {
+  constexpr int64_t kTileFloats = kPanel * kPanel;
+  constexpr int64_t kCStride = kPanel * 4;  // bytes per row of a sum tile
+  float* c_p = ct + p * 2 * kTileFloats;    // panel p: weight tiles 0, 1
+  float* c_q = c_p + 2 * kTileFloats;       // panel p + 1
+  if (c0 == 0) {
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+  } else {
+    _tile_loadd(0, c_p, kCStride);
+    _tile_loadd(2, c_p + kTileFloats, kCStride);
+    if (two) {
+      _tile_loadd(1, c_q, kCStride);
+      _tile_loadd(3, c_q + kTileFloats, kCStride);
+    }
+  }
+  const uint32_t* b0 = xv + p * (k / 2) * kPanel;  // (k / 2, 16) pairs
   const uint32_t* b1 = b0 + (k / 2) * kPanel;
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
-  if (two) {
-    for (int64_t c = 0; c < k; c += kStep) {
-      _tile_loadd(4, a0 + c, a_stride);
-      _tile_loadd(5, a1 + c, a_stride);
-      _tile_loadd(6, b0 + c / 2 * kPanel, kStepBytes);
+  for (int64_t c = c0; c < c1; c += kStep) {
+    const uint16_t* a = block + c / kStep * (kAmxBlockRows * kStep);  // (32, 32): two tiles
+    _tile_loadd(4, a, kStepBytes);
+    _tile_loadd(5, a + kPanel * kStep, kStepBytes);
+    _tile_loadd(6, b0 + c / 2 * kPanel, kStepBytes);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(2, 5, 6);
+    if (two) {
       _tile_loadd(7, b1 + c / 2 * kPanel, kStepBytes);
-      _tile_dpbf16ps(0, 4, 6);
       _tile_dpbf16ps(1, 4, 7);
-      _tile_dpbf16ps(2, 5, 6);
       _tile_dpbf16ps(3, 5, 7);
     }
-  } else {
-    for (int64_t c = 0; c < k; c += kStep) {
-      _tile_loadd(4, a0 + c, a_stride);
-      _tile_loadd(5, a1 + c, a_stride);
-      _tile_loadd(6, b0 + c / 2 * kPanel, kStepBytes);
-      _tile_dpbf16ps(0, 4, 6);
-      _tile_dpbf16ps(2, 5, 6);
-    }
   }
-  constexpr int64_t kTileFloats = kPanel * kPanel;
-  _tile_stored(0, ct + 0 * kTileFloats, kPanel * 4);
-  _tile_stored(1, ct + 1 * kTileFloats, kPanel * 4);
-  _tile_stored(2, ct + 2 * kTileFloats, kPanel * 4);
-  _tile_stored(3, ct + 3 * kTileFloats, kPanel * 4);
+  _tile_stored(0, c_p, kCStride);
+  _tile_stored(2, c_p + kTileFloats, kCStride);
+  if (two) {
+    _tile_stored(1, c_q, kCStride);
+    _tile_stored(3, c_q + kTileFloats, kCStride);
+  }
 }
 
 bool amx_permitted() {
@@ -184,26 +213,23 @@ bool amx_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype, 
 #pragma omp parallel
   {
     configure_tiles();
-    std::vector<uint16_t> block(static_cast<size_t>(kAmxBlockRows * k));  // (32, k) BF16 weights
-    alignas(64) float ct[4 * kPanel * kPanel];                            // (2, 2, 16, 16) sums
+    // (k / 32, 32, 32) BF16 weights, and the block's sums (panels, 2, 16, 16) in FP32.
+    std::vector<uint16_t, AlignedAllocator<uint16_t>> block(static_cast<size_t>(kAmxBlockRows * k));
+    std::vector<float, AlignedAllocator<float>> ct(static_cast<size_t>(m_pad * kAmxBlockRows));
 #pragma omp for schedule(dynamic, 1)
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t j0 = b * kAmxBlockRows, nb = std::min(kAmxBlockRows, n - j0);
       convert_block(w, wtype, j0, nb, k, block.data());
-      for (int64_t p = 0; p < panels; p += 2) {
-        const bool two = p + 1 < panels;
-        block_times_panels(block.data(), k, xv, p, two, ct);
-        for (int64_t h = 0; h < (two ? 2 : 1); ++h) {
-          for (int64_t l = 0; l < kPanel; ++l) {
-            const int64_t i = (p + h) * kPanel + l;
-            if (i >= m) break;
-            float* yi = y + i * ldy + j0;
-            for (int64_t r = 0; r < nb; ++r) {
-              const float* c = ct + ((r / kPanel) * 2 + h) * kPanel * kPanel;  // tile (weight tile, panel h)
-              yi[r] = c[(r % kPanel) * kPanel + l] + (bias ? bias[j0 + r] : 0.0f);
-            }
-          }
-        }
+      // A slice of columns at a time, across all panels: its weight tiles stay in L1.
+      for (int64_t c0 = 0; c0 < k; c0 += kAmxSliceColumns) {
+        const int64_t c1 = std::min(k, c0 + kAmxSliceColumns);
+        for (int64_t p = 0; p < panels; p += 2)
+          block_times_panels(block.data(), c0, c1, k, xv, p, p + 1 < panels, ct.data());
+      }
+      for (int64_t i = 0; i < m; ++i) {
+        const float* ci = ct.data() + (i / kPanel) * 2 * kPanel * kPanel + i % kPanel;  // [panel][0][0][l]
+        float* yi = y + i * ldy + j0;
+        for (int64_t r = 0; r < nb; ++r) yi[r] = ci[r * kPanel] + (bias ? bias[j0 + r] : 0.0f);
       }
     }
     _tile_release();

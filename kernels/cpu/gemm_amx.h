@@ -11,11 +11,13 @@
 // The blocking: x is packed once per call into the tiles' pair-interleaved
 // layout, panels of 16 rows: (m/16, k/2, 16, 2) BF16, one 1 KB B tile per 32
 // columns. A task is a block of kAmxBlockRows weight rows, dequantized once
-// into (kAmxBlockRows, k) BF16 (L2: 229 KB at k = 3584, 1.2 MB at 18944);
-// for each pair of x panels, two weight tiles (A) and two x tiles (B) per
-// 32 columns feed four 16 x 16 FP32 accumulator tiles (C), which hold the
-// transposed sums (weight row, x row) until the last column, then go to y
-// with the bias.
+// into BF16 A tiles, (k/32, 32, 32), each 16-row tile 1 KB in one piece (L2:
+// 229 KB at k = 3584, 1.2 MB at 18944). The task runs 256 columns at a time
+// across all of x's panels, so that slice's weight tiles (16 KB) stay in
+// L1: for each pair of panels, two weight tiles and two x tiles per 32
+// columns feed four 16 x 16 FP32 accumulator tiles, loaded from and stored
+// to the block's sums (m, 32), transposed, which go to y with the bias
+// after the last slice.
 #pragma once
 
 #include <cstdint>
