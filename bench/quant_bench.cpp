@@ -178,9 +178,15 @@ int run(const std::string& path, int64_t prompt_tokens, int64_t decode_tokens) {
   // BENCH_PREFILL_GEMM=blas|fused|amx: another prefill path than the default, to compare in one run.
   const char* gemm_env = std::getenv("BENCH_PREFILL_GEMM");
   const std::string gemm_path = gemm_env ? gemm_env : "auto";
-  if (gemm_path == "blas") kernels::set_prefill_gemm(kernels::PrefillGemm::kBlas);
-  if (gemm_path == "fused") kernels::set_prefill_gemm(kernels::PrefillGemm::kFused);
-  if (gemm_path == "amx") kernels::set_prefill_gemm(kernels::PrefillGemm::kAmx);
+  if (gemm_path == "blas") {
+    kernels::set_prefill_gemm(kernels::PrefillGemm::kBlas);
+  } else if (gemm_path == "fused") {
+    kernels::set_prefill_gemm(kernels::PrefillGemm::kFused);
+  } else if (gemm_path == "amx") {
+    kernels::set_prefill_gemm(kernels::PrefillGemm::kAmx);
+  } else if (gemm_path != "auto") {
+    return std::fprintf(stderr, "BENCH_PREFILL_GEMM=%s: expected auto, blas, fused or amx\n", gemm_path.c_str()), 2;
+  }
   const double t0 = now_s();
   auto model = engine::Model::load(path, &error);
   if (!model) return std::fprintf(stderr, "%s\n", error.c_str()), 1;
@@ -242,16 +248,15 @@ int gemm(int64_t m, int64_t k, int64_t n, const std::string& type_name) {
     return best;
   };
   // Each path against the convert-plus-OpenBLAS one, measured in the same run.
-  const double blas = best_gflops(kernels::PrefillGemm::kBlas), fused = best_gflops(kernels::PrefillGemm::kFused);
-  std::printf("gemm m=%ld k=%ld n=%ld type=%s fused_gflops=%.1f blas_gflops=%.1f ratio=%.2f threads=%d\n",
-              static_cast<long>(m), static_cast<long>(k), static_cast<long>(n), std::string(kernels::dtype_name(t)).c_str(), fused, blas,
-              fused / blas, omp_get_max_threads());
-  if (kernels::is_quantized(t) && kernels::has_amx_gemm()) {
-    const double amx = best_gflops(kernels::PrefillGemm::kAmx);
-    std::printf("gemm m=%ld k=%ld n=%ld type=%s amx_bf16_gflops=%.1f blas_gflops=%.1f ratio=%.2f threads=%d\n",
+  const double blas = best_gflops(kernels::PrefillGemm::kBlas);
+  const auto report = [&](const char* path, kernels::PrefillGemm g) {
+    const double gflops = best_gflops(g);
+    std::printf("gemm m=%ld k=%ld n=%ld type=%s %s_gflops=%.1f blas_gflops=%.1f ratio=%.2f threads=%d\n",
                 static_cast<long>(m), static_cast<long>(k), static_cast<long>(n),
-                std::string(kernels::dtype_name(t)).c_str(), amx, blas, amx / blas, omp_get_max_threads());
-  }
+                std::string(kernels::dtype_name(t)).c_str(), path, gflops, blas, gflops / blas, omp_get_max_threads());
+  };
+  report("fused", kernels::PrefillGemm::kFused);
+  if (kernels::is_quantized(t) && kernels::has_amx_gemm()) report("amx_bf16", kernels::PrefillGemm::kAmx);
   kernels::set_prefill_gemm(kernels::PrefillGemm::kAuto);
   return 0;
 }

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <new>
 #include <vector>
 
 #include "kernels/cpu/gemm_fused.h"
@@ -56,17 +55,16 @@ constexpr int64_t kStep = 32;   // BF16 columns per tile row (64 bytes)
 constexpr int64_t kStepBytes = kStep * 2;
 constexpr int64_t kAmxSliceColumns = 256;  // columns per pass over the panels: 16 KB of weight tiles
 
-// 64-byte aligned storage, for aligned tile-row stores.
+// `count` values of scratch in `buffer`, from a 64-byte boundary: a tile row
+// (64 bytes) then lies in one cache line. The buffer only grows, so a
+// thread's own buffers are allocated once, not per call.
 template <typename T>
-struct AlignedAllocator {
-  using value_type = T;
-  AlignedAllocator() = default;
-  template <typename U>
-  AlignedAllocator(const AlignedAllocator<U>&) {}
-  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
-  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t{64}); }
-  bool operator==(const AlignedAllocator&) const { return true; }
-};
+T* aligned_scratch(std::vector<T>& buffer, int64_t count) {
+  constexpr size_t kSlack = 64 / sizeof(T);
+  if (buffer.size() < static_cast<size_t>(count) + kSlack) buffer.resize(static_cast<size_t>(count) + kSlack);
+  const auto address = reinterpret_cast<uintptr_t>(buffer.data());
+  return buffer.data() + (-address & 63) / sizeof(T);
+}
 
 // The LDTILECFG operand: palette 1, eight tiles of 16 rows x 64 bytes. A
 // constant in read-only data: GCC 12's _tile_loadconfig tells the compiler
@@ -205,29 +203,30 @@ bool amx_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype, 
   constexpr int64_t kKeptPairs = int64_t{8} << 20;
   thread_local std::vector<uint32_t> kept;
   std::vector<uint32_t> once;
-  std::vector<uint32_t>& xv_buffer = m_pad * k / 2 <= kKeptPairs ? kept : once;
-  xv_buffer.resize(static_cast<size_t>(m_pad * k / 2));
-  uint32_t* xv = xv_buffer.data();
+  uint32_t* xv = aligned_scratch(m_pad * k / 2 <= kKeptPairs ? kept : once, m_pad * k / 2);
   pack_x(x, m, k, m_pad, xv);
   const int64_t blocks = (n + kAmxBlockRows - 1) / kAmxBlockRows;
 #pragma omp parallel
   {
     configure_tiles();
-    // (k / 32, 32, 32) BF16 weights, and the block's sums (panels, 2, 16, 16) in FP32.
-    std::vector<uint16_t, AlignedAllocator<uint16_t>> block(static_cast<size_t>(kAmxBlockRows * k));
-    std::vector<float, AlignedAllocator<float>> ct(static_cast<size_t>(m_pad * kAmxBlockRows));
+    // Each thread's (k / 32, 32, 32) BF16 weights, and the block's sums
+    // (panels, 2, 16, 16) in FP32, kept between calls.
+    thread_local std::vector<uint16_t> block_buffer;
+    thread_local std::vector<float> sums_buffer;
+    uint16_t* block = aligned_scratch(block_buffer, kAmxBlockRows * k);
+    float* ct = aligned_scratch(sums_buffer, m_pad * kAmxBlockRows);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t j0 = b * kAmxBlockRows, nb = std::min(kAmxBlockRows, n - j0);
-      convert_block(w, wtype, j0, nb, k, block.data());
+      convert_block(w, wtype, j0, nb, k, block);
       // A slice of columns at a time, across all panels: its weight tiles stay in L1.
       for (int64_t c0 = 0; c0 < k; c0 += kAmxSliceColumns) {
         const int64_t c1 = std::min(k, c0 + kAmxSliceColumns);
         for (int64_t p = 0; p < panels; p += 2)
-          block_times_panels(block.data(), c0, c1, k, xv, p, p + 1 < panels, ct.data());
+          block_times_panels(block, c0, c1, k, xv, p, p + 1 < panels, ct);
       }
       for (int64_t i = 0; i < m; ++i) {
-        const float* ci = ct.data() + (i / kPanel) * 2 * kPanel * kPanel + i % kPanel;  // [panel][0][0][l]
+        const float* ci = ct + (i / kPanel) * 2 * kPanel * kPanel + i % kPanel;  // [panel][0][0][l]
         float* yi = y + i * ldy + j0;
         for (int64_t r = 0; r < nb; ++r) yi[r] = ci[r * kPanel] + (bias ? bias[j0 + r] : 0.0f);
       }

@@ -232,6 +232,30 @@ TEST(QuantDot, LinearTakesEachArithmetic) {
   set_quant_arithmetic(QuantArithmetic::kInt8);
 }
 
+namespace {
+
+// A prefill GEMM test's shape, and its line in a failure's trace.
+struct GemmShape {
+  int64_t m, k, n;
+};
+std::string describe(DType t, const GemmShape& s) {
+  return std::string(dtype_name(t)) + " m=" + std::to_string(s.m) + " k=" + std::to_string(s.k) +
+         " n=" + std::to_string(s.n);
+}
+
+// What a GEMM kernel writes at row stride n + 1 into a buffer of kGuard:
+// within FP32 summation order of `want` (m, n), the guard column untouched.
+constexpr float kGuard = 12345.0f;
+void expect_near_with_guard(const std::vector<float>& got, const std::vector<float>& want, const GemmShape& s) {
+  for (int64_t i = 0; i < s.m; ++i) {
+    for (int64_t j = 0; j < s.n; ++j)
+      ASSERT_NEAR(got[i * (s.n + 1) + j], want[i * s.n + j], 1e-5f * std::sqrt(float(s.k))) << i << "," << j;
+    ASSERT_EQ(got[i * (s.n + 1) + s.n], kGuard) << "guard column overwritten";
+  }
+}
+
+}  // namespace
+
 // Prefill's fused GEMM (converting weights a slice at a time into its own
 // buffer) against the reference, for every weight type it takes, on shapes
 // across its edges: m not a multiple of the 16-row panel, n not one of the
@@ -240,17 +264,13 @@ TEST(QuantDot, LinearTakesEachArithmetic) {
 // with a guard column.
 TEST(FusedGemm, EqualsTheReferenceForEveryWeightTypeAndEdge) {
   if (!has_fused_gemm()) GTEST_SKIP() << "this build has no AVX2 fused GEMM";
-  struct Shape {
-    int64_t m, k, n;
-  };
-  const Shape shapes[] = {{9, 32, 5}, {16, 256, 48}, {17, 512, 50}, {40, 288, 97}, {33, 800, 6}, {300, 64, 13}};
+  const GemmShape shapes[] = {{9, 32, 5}, {16, 256, 48}, {17, 512, 50}, {40, 288, 97}, {33, 800, 6}, {300, 64, 13}};
   std::vector<DType> types(std::begin(kBlockTypes), std::end(kBlockTypes));
   types.insert(types.end(), {DType::kBF16, DType::kF16, DType::kF32});
   for (DType t : types) {
-    for (const Shape& s : shapes) {
+    for (const GemmShape& s : shapes) {
       if (s.k % dtype_block(t) != 0) continue;
-      SCOPED_TRACE(std::string(dtype_name(t)) + " m=" + std::to_string(s.m) + " k=" + std::to_string(s.k) +
-                   " n=" + std::to_string(s.n));
+      SCOPED_TRACE(describe(t, s));
       const std::vector<float> wf = gaussian(s.n * s.k, 21, 0.05f), x = gaussian(s.m * s.k, 22), bias = gaussian(s.n, 23);
       std::vector<uint8_t> w(static_cast<size_t>(dtype_bytes(t, s.n * s.k)));
       if (t == DType::kF32) {
@@ -264,14 +284,10 @@ TEST(FusedGemm, EqualsTheReferenceForEveryWeightTypeAndEdge) {
         quantize(t, wf.data(), w.data(), s.n * s.k);
       }
       std::vector<float> want(static_cast<size_t>(s.m * s.n));
-      std::vector<float> got(static_cast<size_t>(s.m * (s.n + 1)), 12345.0f);
+      std::vector<float> got(static_cast<size_t>(s.m * (s.n + 1)), kGuard);
       linear_reference(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), want.data());
       ASSERT_TRUE(fused_gemm(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), got.data(), s.n + 1));
-      for (int64_t i = 0; i < s.m; ++i) {
-        for (int64_t j = 0; j < s.n; ++j)
-          ASSERT_NEAR(got[i * (s.n + 1) + j], want[i * s.n + j], 1e-5f * std::sqrt(float(s.k))) << i << "," << j;
-        ASSERT_EQ(got[i * (s.n + 1) + s.n], 12345.0f) << "guard column overwritten";
-      }
+      ASSERT_NO_FATAL_FAILURE(expect_near_with_guard(got, want, s));
     }
   }
 }
@@ -308,27 +324,19 @@ TEST(AmxGemm, ReferenceIsTheProductOfBf16Operands) {
 // column. linear() takes it for many rows of x under QuantArithmetic::kInt8.
 TEST(AmxGemm, EqualsItsBf16ReferenceForEveryBlockTypeAndEdge) {
   if (!has_amx_gemm()) GTEST_SKIP() << "this build or CPU has no AMX (or the kernel refused the tiles)";
-  struct Shape {
-    int64_t m, k, n;
-  };
-  const Shape shapes[] = {{9, 32, 5}, {16, 256, 48}, {33, 512, 50}, {40, 800, 31}, {300, 256, 70}, {64, 1024, 16}};
+  const GemmShape shapes[] = {{9, 32, 5}, {16, 256, 48}, {33, 512, 50}, {40, 800, 31}, {300, 256, 70}, {64, 1024, 16}};
   for (DType t : kBlockTypes) {
-    for (const Shape& s : shapes) {
+    for (const GemmShape& s : shapes) {
       if (s.k % dtype_block(t) != 0) continue;
-      SCOPED_TRACE(std::string(dtype_name(t)) + " m=" + std::to_string(s.m) + " k=" + std::to_string(s.k) +
-                   " n=" + std::to_string(s.n));
+      SCOPED_TRACE(describe(t, s));
       const std::vector<float> wf = gaussian(s.n * s.k, 41, 0.05f), x = gaussian(s.m * s.k, 42), bias = gaussian(s.n, 43);
       std::vector<uint8_t> w(static_cast<size_t>(dtype_bytes(t, s.n * s.k)));
       quantize(t, wf.data(), w.data(), s.n * s.k);
       std::vector<float> want(static_cast<size_t>(s.m * s.n)), via_linear(want.size());
-      std::vector<float> got(static_cast<size_t>(s.m * (s.n + 1)), 12345.0f);
+      std::vector<float> got(static_cast<size_t>(s.m * (s.n + 1)), kGuard);
       bf16_gemm_reference(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), want.data());
       ASSERT_TRUE(amx_gemm(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), got.data(), s.n + 1));
-      for (int64_t i = 0; i < s.m; ++i) {
-        for (int64_t j = 0; j < s.n; ++j)
-          ASSERT_NEAR(got[i * (s.n + 1) + j], want[i * s.n + j], 1e-5f * std::sqrt(float(s.k))) << i << "," << j;
-        ASSERT_EQ(got[i * (s.n + 1) + s.n], 12345.0f) << "guard column overwritten";
-      }
+      ASSERT_NO_FATAL_FAILURE(expect_near_with_guard(got, want, s));
       if (s.m > 8) {
         set_quant_arithmetic(QuantArithmetic::kInt8);
         linear(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), via_linear.data());
