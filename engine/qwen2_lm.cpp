@@ -142,10 +142,9 @@ void Qwen2LanguageModel::run(const float* embeddings, int64_t n, const int64_t* 
     for (int64_t i = 0; i < sequences; ++i) {
       KvCache& cache = *caches[i];
       const int64_t past = cache.length();
-      std::copy_n(k.data() + i * kv_row, tokens * kv_row, cache.keys(l) + past * kv_row);
-      std::copy_n(v.data() + i * kv_row, tokens * kv_row, cache.values(l) + past * kv_row);
+      cache.write(l, k.data() + i * kv_row, v.data() + i * kv_row, tokens);
       kernels::attention_causal(q.data() + i * heads * hd, cache.keys(l), cache.values(l), attn.data() + i * heads * hd,
-                                tokens, past, heads, kv_heads, hd);
+                                tokens, past, heads, kv_heads, hd, cache.layout());
     }
   };
   for (int64_t l = 0; l < c.num_layers; ++l) {

@@ -10,10 +10,28 @@
 
 namespace deskpilot::kernels {
 
+// Where a cache keeps its rows: row t of KV head g starts at
+// k + t * token_stride + g * head_stride (floats).
+struct KvLayout {
+  int64_t token_stride;
+  int64_t head_stride;
+  // (tokens, kv_heads, head_dim): a model's k/v projections as they come.
+  static KvLayout token_major(int64_t kv_heads, int64_t head_dim) { return {kv_heads * head_dim, head_dim}; }
+  // (kv_heads, capacity, head_dim): each head's keys contiguous, what decode
+  // streams (the CPU KvCache).
+  static KvLayout head_major(int64_t capacity, int64_t head_dim) { return {head_dim, capacity * head_dim}; }
+};
+
 // q: (len, q_heads, head_dim); k, v: (past + len, kv_heads, head_dim) (the
 // cache, rows past.. already written); out: (len, q_heads, head_dim).
 void attention_causal(const float* q, const float* k, const float* v, float* out, int64_t len, int64_t past,
                       int64_t q_heads, int64_t kv_heads, int64_t head_dim);
+// The same over a cache laid out as `layout` says. Decode (len <= 8) splits
+// each KV head's keys into chunks of 256 and scores a chunk for all the
+// query heads that share it (each key and value read once), then merges the
+// chunks' softmax sums.
+void attention_causal(const float* q, const float* k, const float* v, float* out, int64_t len, int64_t past,
+                      int64_t q_heads, int64_t kv_heads, int64_t head_dim, KvLayout layout);
 
 // The reference: the same in double, one query at a time.
 void attention_causal_reference(const float* q, const float* k, const float* v, float* out, int64_t len, int64_t past,

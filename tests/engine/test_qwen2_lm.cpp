@@ -191,5 +191,46 @@ TEST(Qwen2LanguageModel, OutOfVocabularyIdIsAnError) {
   EXPECT_NE(error.find("token id 99999 at position 2"), std::string::npos) << error;
 }
 
+// The CPU cache keeps each head's rows contiguous, (kv_heads, capacity,
+// head_dim), and moves them to the new stride when it grows.
+TEST(KvCache, WritesHeadMajorAndKeepsRowsWhenItGrows) {
+  const int64_t layers = 2, kv_heads = 3, hd = 4;
+  KvCache cache(layers, kv_heads, hd);
+  // Row t of head h in layer l holds 1000 l + 100 h + 10 t + i (k) and its negative (v).
+  const auto rows = [&](int64_t l, int64_t from, int64_t n, float sign) {
+    std::vector<float> x(static_cast<size_t>(n * kv_heads * hd));  // (n, kv_heads, hd)
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t h = 0; h < kv_heads; ++h)
+        for (int64_t i = 0; i < hd; ++i)
+          x[(t * kv_heads + h) * hd + i] = sign * static_cast<float>(1000 * l + 100 * h + 10 * (from + t) + i);
+    return x;
+  };
+  const auto append = [&](int64_t n) {
+    cache.reserve(cache.length() + n);
+    for (int64_t l = 0; l < layers; ++l) cache.write(l, rows(l, cache.length(), n, 1).data(), rows(l, cache.length(), n, -1).data(), n);
+    cache.advance(n);
+  };
+  append(5);
+  EXPECT_EQ(cache.capacity(), KvCache::kGrowth);
+  append(KvCache::kGrowth);  // grows past its first capacity: the first 5 rows move
+  append(1);
+  ASSERT_EQ(cache.length(), KvCache::kGrowth + 6);
+  EXPECT_EQ(cache.capacity(), 2 * KvCache::kGrowth);
+  const kernels::KvLayout layout = cache.layout();
+  EXPECT_EQ(layout.token_stride, hd);
+  EXPECT_EQ(layout.head_stride, cache.capacity() * hd);
+  for (int64_t l = 0; l < layers; ++l)
+    for (int64_t h = 0; h < kv_heads; ++h)
+      for (int64_t t = 0; t < cache.length(); ++t)
+        for (int64_t i = 0; i < hd; ++i) {
+          const float want = static_cast<float>(1000 * l + 100 * h + 10 * t + i);
+          ASSERT_EQ(cache.keys(l)[t * layout.token_stride + h * layout.head_stride + i], want) << l << " " << h << " " << t;
+          ASSERT_EQ(cache.values(l)[t * layout.token_stride + h * layout.head_stride + i], -want);
+        }
+  cache.truncate(3);
+  append(2);  // overwrites rows 3 and 4 in place
+  EXPECT_EQ(cache.keys(1)[4 * hd + 2 * layout.head_stride], 1000.0f + 200 + 40);
+}
+
 }  // namespace
 }  // namespace deskpilot::engine

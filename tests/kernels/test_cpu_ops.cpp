@@ -148,6 +148,42 @@ TEST(AttentionCpu, MatchesReferenceWithCacheAndGqa) {
   }
 }
 
+// The cache as the CPU KvCache keeps it: (kv_heads, capacity, head_dim),
+// rows past the visible ones NaN so that reading one shows. Decode's chunks of
+// 256 keys, their edges, odd groups, head sizes off the vector width.
+TEST(AttentionCpu, HeadMajorCacheMatchesReferenceAcrossDecodeChunks) {
+  struct Case {
+    int64_t len, past, q_heads, kv_heads, head_dim;
+  };
+  for (const Case& c : {Case{1, 0, 7, 1, 128}, Case{1, 255, 28, 4, 128}, Case{1, 256, 28, 4, 128},
+                        Case{3, 510, 14, 2, 64}, Case{8, 700, 12, 2, 128}, Case{2, 300, 6, 3, 33},
+                        Case{1, 1000, 8, 8, 80}, Case{20, 250, 4, 2, 16}}) {
+    SCOPED_TRACE("len=" + std::to_string(c.len) + " past=" + std::to_string(c.past) + " heads=" +
+                 std::to_string(c.q_heads) + "/" + std::to_string(c.kv_heads) + " d=" + std::to_string(c.head_dim));
+    const int64_t total = c.past + c.len, capacity = total + 37, d = c.head_dim;
+    const auto q = random_vector(static_cast<size_t>(c.len * c.q_heads * d), 16, 3.0f);
+    const auto k = random_vector(static_cast<size_t>(total * c.kv_heads * d), 17, 3.0f);  // (total, kv_heads, d)
+    const auto v = random_vector(static_cast<size_t>(total * c.kv_heads * d), 18);
+    std::vector<float> kh(static_cast<size_t>(c.kv_heads * capacity * d), NAN), vh(kh.size(), NAN);
+    for (int64_t t = 0; t < total; ++t)
+      for (int64_t h = 0; h < c.kv_heads; ++h)
+        for (int64_t i = 0; i < d; ++i) {
+          kh[(h * capacity + t) * d + i] = k[(t * c.kv_heads + h) * d + i];
+          vh[(h * capacity + t) * d + i] = v[(t * c.kv_heads + h) * d + i];
+        }
+    std::vector<float> out(q.size()), ref(q.size());
+    attention_causal(q.data(), kh.data(), vh.data(), out.data(), c.len, c.past, c.q_heads, c.kv_heads, d,
+                     KvLayout::head_major(capacity, d));
+    attention_causal_reference(q.data(), k.data(), v.data(), ref.data(), c.len, c.past, c.q_heads, c.kv_heads, d);
+    float largest = 0.0f;
+    for (size_t i = 0; i < out.size(); ++i) {
+      ASSERT_NEAR(out[i], ref[i], 2e-5f) << i;
+      largest = std::max(largest, std::abs(ref[i]));
+    }
+    EXPECT_GT(largest, 0.05f);  // not a vacuous all-zero output
+  }
+}
+
 TEST(AttentionCpu, FirstTokenSeesOnlyItself) {
   // One key: the output is its value whatever the scores.
   const std::vector<float> q = {1e4f, -3}, k = {5, 7}, v = {0.25f, -8};
