@@ -34,6 +34,7 @@
 #include "engine/quantize.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_amx.h"
+#include "kernels/cpu/gemm_vnni.h"
 #include "kernels/cpu/quant_dot.h"
 #include "kernels/quant.h"
 
@@ -175,7 +176,7 @@ int make(const std::string& out, const std::string& shape_name, const std::strin
 
 int run(const std::string& path, int64_t prompt_tokens, int64_t decode_tokens) {
   std::string error;
-  // BENCH_PREFILL_GEMM=blas|fused|amx: another prefill path than the default, to compare in one run.
+  // BENCH_PREFILL_GEMM=blas|fused|amx|vnni: another prefill path than the default, to compare in one run.
   const char* gemm_env = std::getenv("BENCH_PREFILL_GEMM");
   const std::string gemm_path = gemm_env ? gemm_env : "auto";
   if (gemm_path == "blas") {
@@ -184,8 +185,11 @@ int run(const std::string& path, int64_t prompt_tokens, int64_t decode_tokens) {
     kernels::set_prefill_gemm(kernels::PrefillGemm::kFused);
   } else if (gemm_path == "amx") {
     kernels::set_prefill_gemm(kernels::PrefillGemm::kAmx);
+  } else if (gemm_path == "vnni") {
+    kernels::set_prefill_gemm(kernels::PrefillGemm::kVnni);
   } else if (gemm_path != "auto") {
-    return std::fprintf(stderr, "BENCH_PREFILL_GEMM=%s: expected auto, blas, fused or amx\n", gemm_path.c_str()), 2;
+    return std::fprintf(stderr, "BENCH_PREFILL_GEMM=%s: expected auto, blas, fused, amx or vnni\n", gemm_path.c_str()),
+           2;
   }
   const double t0 = now_s();
   auto model = engine::Model::load(path, &error);
@@ -257,6 +261,7 @@ int gemm(int64_t m, int64_t k, int64_t n, const std::string& type_name) {
   };
   report("fused", kernels::PrefillGemm::kFused);
   if (kernels::is_quantized(t) && kernels::has_amx_gemm()) report("amx_bf16", kernels::PrefillGemm::kAmx);
+  if (kernels::is_quantized(t) && kernels::has_vnni_gemm()) report("vnni_int8", kernels::PrefillGemm::kVnni);
   kernels::set_prefill_gemm(kernels::PrefillGemm::kAuto);
   return 0;
 }

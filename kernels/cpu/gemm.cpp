@@ -14,6 +14,7 @@
 
 #include "kernels/cpu/blas_setup.h"
 #include "kernels/cpu/gemm_amx.h"
+#include "kernels/cpu/gemm_vnni.h"
 #include "kernels/cpu/gemm_fused.h"
 #include "kernels/cpu/quant_dot.h"
 #include "kernels/quant.h"
@@ -208,6 +209,7 @@ bool fused_prefill(DType wtype) {
       return false;
     case PrefillGemm::kAuto:
     case PrefillGemm::kAmx:
+    case PrefillGemm::kVnni:
       break;
   }
 #if defined(__AVX512F__)
@@ -224,6 +226,14 @@ bool amx_prefill(DType wtype) {
   const PrefillGemm g = g_prefill_gemm.load();
   return is_quantized(wtype) && g_quant_arithmetic.load() == QuantArithmetic::kInt8 &&
          (g == PrefillGemm::kAuto || g == PrefillGemm::kAmx) && has_amx_gemm();
+}
+
+// Whether prefill multiplies `wtype` in VNNI integers (kernels/cpu/gemm_vnni.h):
+// the same types, where the build has AVX-512 VNNI and AMX is not taken.
+bool vnni_prefill(DType wtype) {
+  const PrefillGemm g = g_prefill_gemm.load();
+  return is_quantized(wtype) && g_quant_arithmetic.load() == QuantArithmetic::kInt8 && has_vnni_gemm() &&
+         (g == PrefillGemm::kVnni || ((g == PrefillGemm::kAuto || g == PrefillGemm::kAmx) && !amx_prefill(wtype)));
 }
 
 }  // namespace
@@ -261,6 +271,7 @@ void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, in
   }
   if (m <= kStreamRows && !is_quantized(wtype)) return linear_stream(x, m, k, w, wtype, n, bias, y, ldy);
   if (amx_prefill(wtype) && amx_gemm(x, m, k, w, wtype, n, bias, y, ldy)) return;
+  if (vnni_prefill(wtype) && vnni_gemm(x, m, k, w, wtype, n, bias, y, ldy)) return;
   if (fused_prefill(wtype) && fused_gemm(x, m, k, w, wtype, n, bias, y, ldy)) return;
   const SgemmPlan plan = plan_sgemm(m, n, omp_get_max_threads());
   const int64_t blocks = (n + plan.block_rows - 1) / plan.block_rows;
@@ -296,9 +307,11 @@ void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, in
 std::string cpu_gemm_summary() {
   const std::string core = blas_core();
   // (AMX implies AVX-512, where the fused AVX2 GEMM is not the default.)
-  const std::string prefill = amx_prefill(DType::kQ4_K)       ? "prefill GEMM: AMX BF16 tiles (block weights); "
-                              : fused_prefill(DType::kBF16) ? "prefill GEMM: fused AVX2 (BF16, F16 and block weights); "
-                                                            : "";
+  const std::string prefill = amx_prefill(DType::kQ4_K)    ? "prefill GEMM: AMX BF16 tiles (block weights); "
+                              : vnni_prefill(DType::kQ4_K) ? "prefill GEMM: AVX-512 VNNI integers (block weights); "
+                              : fused_prefill(DType::kBF16)
+                                  ? "prefill GEMM: fused AVX2 (BF16, F16 and block weights); "
+                                  : "";
   return std::string("quantized dot products: ") + quant_dot_isa() + "; " + prefill +
          "prefill SGEMM: " + (core == "none" ? std::string("plain loops (no OpenBLAS)") : "OpenBLAS, " + core + " kernels");
 }

@@ -29,7 +29,8 @@ namespace deskpilot::kernels {
 // How linear() multiplies block-quantized weights.
 enum class QuantArithmetic {
   kInt8,           // the default: few rows of x in 8 bits, SIMD integer dot products; many rows in
-                   // BF16 tiles where the CPU has AMX (kernels/cpu/gemm_amx.h), else as kFp32
+                   // BF16 tiles where the CPU has AMX (kernels/cpu/gemm_amx.h), else in the same 8-bit
+                   // integers with AVX-512 VNNI (kernels/cpu/gemm_vnni.h), else as kFp32
   kInt8Reference,  // few rows: the same integer sums in plain loops; many rows: as kFp32
   kFp32,           // the weights dequantized to FP32, FP32 products: the reference
 };
@@ -37,13 +38,15 @@ void set_quant_arithmetic(QuantArithmetic a);  // process-wide
 QuantArithmetic quant_arithmetic();
 
 // How linear() multiplies many rows (m > 8) of x with weights that are not
-// FP32: in AMX BF16 tiles (block types under QuantArithmetic::kInt8 only,
-// kernels/cpu/gemm_amx.h), converted a slice at a time inside its own FP32
-// GEMM (kernels/cpu/gemm_fused.h), or converted by blocks into FP32 for
-// OpenBLAS.
+// FP32: block types under QuantArithmetic::kInt8 in AMX BF16 tiles
+// (kernels/cpu/gemm_amx.h) or in integers with AVX-512 VNNI
+// (kernels/cpu/gemm_vnni.h); otherwise converted a slice at a time inside
+// deskpilot's own FP32 GEMM (kernels/cpu/gemm_fused.h), or converted by
+// blocks into FP32 for OpenBLAS.
 enum class PrefillGemm {
-  kAuto,   // AMX where it may be used; else fused on AVX2 builds, OpenBLAS on AVX-512 ones
+  kAuto,   // block types: AMX, else VNNI, where the CPU has them; else fused on AVX2 builds, OpenBLAS on AVX-512 ones
   kAmx,    // AMX where it may be used, else as kAuto
+  kVnni,   // block types in VNNI integers where the build has them (even with AMX), else as kAuto
   kFused,  // fused where the build has it
   kBlas,   // OpenBLAS (or plain loops without it)
 };

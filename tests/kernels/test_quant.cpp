@@ -16,6 +16,7 @@
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_amx.h"
 #include "kernels/cpu/gemm_fused.h"
+#include "kernels/cpu/gemm_vnni.h"
 #include "kernels/cpu/quant_dot.h"
 #include "kernels/quant.h"
 #include "tests/kernels/quant_gemv_emulation.h"
@@ -221,8 +222,14 @@ TEST(QuantDot, LinearTakesEachArithmetic) {
       linear(x.data(), m, k, w.data(), t, n, bias.data(), plain.data());
       set_quant_arithmetic(QuantArithmetic::kInt8);
       linear(x.data(), m, k, w.data(), t, n, bias.data(), got.data());
-      if (m > 8 && has_amx_gemm())  // many rows in BF16 tiles (AmxGemm below), not FP32
+      if (m > 8 && has_amx_gemm()) {  // many rows in BF16 tiles (AmxGemm below), not FP32
         bf16_gemm_reference(x.data(), m, k, w.data(), t, n, bias.data(), plain.data());
+      } else if (m > 8 && has_vnni_gemm()) {  // many rows in VNNI integers (VnniGemm below): decode's sums
+        set_quant_arithmetic(QuantArithmetic::kInt8Reference);
+        for (int64_t i = 0; i < m; ++i)
+          linear(x.data() + i * k, 1, k, w.data(), t, n, bias.data(), plain.data() + i * n);
+        set_quant_arithmetic(QuantArithmetic::kInt8);
+      }
       for (size_t i = 0; i < want.size(); ++i) {
         ASSERT_NEAR(got[i], plain[i], 1e-4) << dtype_name(t) << " m " << m;
         ASSERT_NEAR(got[i], want[i], 0.05) << dtype_name(t) << " m " << m;  // 8-bit activations, |y| ~ 0.5
@@ -340,6 +347,48 @@ TEST(AmxGemm, EqualsItsBf16ReferenceForEveryBlockTypeAndEdge) {
       if (s.m > 8) {
         set_quant_arithmetic(QuantArithmetic::kInt8);
         linear(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), via_linear.data());
+        for (int64_t i = 0; i < s.m; ++i)
+          for (int64_t j = 0; j < s.n; ++j) ASSERT_EQ(via_linear[i * s.n + j], got[i * (s.n + 1) + j]) << i << "," << j;
+      }
+    }
+  }
+}
+
+// Prefill's VNNI GEMM against decode's plain integer sums (QuantArithmetic::
+// kInt8Reference, one row of x at a time: the same 8-bit activations and the
+// same exact int32 group sums, FP32 additions in another order), for every
+// block type, on shapes across its edges: m below and not a multiple of the
+// 4-row tile, n below 16 and past the 32-row block with a short last one, k
+// of one group and of many; y with a guard column. linear() takes it, bit for
+// bit, when asked (PrefillGemm::kVnni).
+TEST(VnniGemm, EqualsDecodesIntegerSumsForEveryBlockTypeAndEdge) {
+  if (!has_vnni_gemm()) GTEST_SKIP() << "this build has no AVX-512 VNNI";
+  const GemmShape shapes[] = {{3, 32, 5}, {9, 256, 48}, {33, 512, 50}, {40, 800, 31}, {130, 256, 70}, {16, 1024, 16}};
+  for (DType t : kBlockTypes) {
+    for (const GemmShape& s : shapes) {
+      if (s.k % dtype_block(t) != 0) continue;
+      SCOPED_TRACE(describe(t, s));
+      const std::vector<float> wf = gaussian(s.n * s.k, 51, 0.05f), x = gaussian(s.m * s.k, 52), bias = gaussian(s.n, 53);
+      std::vector<uint8_t> w(static_cast<size_t>(dtype_bytes(t, s.n * s.k)));
+      quantize(t, wf.data(), w.data(), s.n * s.k);
+      std::vector<float> want(static_cast<size_t>(s.m * s.n)), via_linear(want.size()), fp32(want.size());
+      std::vector<float> got(static_cast<size_t>(s.m * (s.n + 1)), kGuard);
+      set_quant_arithmetic(QuantArithmetic::kInt8Reference);
+      for (int64_t i = 0; i < s.m; ++i)
+        linear(x.data() + i * s.k, 1, s.k, w.data(), t, s.n, bias.data(), want.data() + i * s.n);
+      set_quant_arithmetic(QuantArithmetic::kInt8);
+      ASSERT_TRUE(vnni_gemm(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), got.data(), s.n + 1));
+      ASSERT_NO_FATAL_FAILURE(expect_near_with_guard(got, want, s));
+      // 8-bit activations, not the FP32 product: the sums differ from it, within 1% of its scale.
+      linear_reference(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), fp32.data());
+      float worst = 0.0f;
+      for (int64_t i = 0; i < s.m * s.n; ++i) worst = std::max(worst, std::fabs(fp32[i] - want[i]));
+      EXPECT_GT(worst, 1e-5f);
+      EXPECT_LT(worst, 0.01f * std::sqrt(float(s.k)));
+      if (s.m > 8) {
+        set_prefill_gemm(PrefillGemm::kVnni);
+        linear(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), via_linear.data());
+        set_prefill_gemm(PrefillGemm::kAuto);
         for (int64_t i = 0; i < s.m; ++i)
           for (int64_t j = 0; j < s.n; ++j) ASSERT_EQ(via_linear[i * s.n + j], got[i * (s.n + 1) + j]) << i << "," << j;
       }

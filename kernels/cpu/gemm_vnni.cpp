@@ -1,0 +1,266 @@
+#include "kernels/cpu/gemm_vnni.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernels/cpu/quant_dot.h"
+#include "kernels/quant.h"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+#define DESKPILOT_VNNI_GEMM 1
+#include <immintrin.h>
+// GCC 12's AVX-512 headers start some intrinsics (the int32 to FP32
+// conversion) from a self-initialised "undefined" vector and then warn about
+// it once inlined (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#endif
+
+namespace deskpilot::kernels {
+
+#ifdef DESKPILOT_VNNI_GEMM
+
+namespace {
+
+// Weights per group (one a, c pair) of `type`; 0 where this GEMM does not take it.
+int64_t group_size(DType type) {
+  switch (type) {
+    case DType::kQ8_0:
+    case DType::kQ4_0:
+    case DType::kQ4_K:
+    case DType::kQ5_K:
+      return 32;
+    case DType::kQ6_K:
+      return 16;
+    default:
+      return 0;
+  }
+}
+
+// Q4_K / Q5_K: sub-block j of 32 weights in the low (j even) or high nibbles
+// of 32 bytes, plus bit j of qh as the fifth bit.
+template <bool kFifthBit, typename Block>
+void unpack_k4(const Block* b, int64_t blocks, uint8_t* u, float* a, float* c) {
+  for (int64_t i = 0; i < blocks; ++i) {
+    const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, m;
+      k4_scale_min(b[i].scales, j, &sc, &m);
+      a[8 * i + j] = d * sc;
+      c[8 * i + j] = -(dmin * m);
+      const uint8_t* qs = b[i].qs + 32 * (j / 2);
+      for (int l = 0; l < 32; ++l) {
+        int q = j % 2 == 0 ? qs[l] & 0xF : qs[l] >> 4;
+        if constexpr (kFifthBit) q |= ((b[i].qh[l] >> j) & 1) << 4;
+        u[256 * i + 32 * j + l] = static_cast<uint8_t>(q);
+      }
+    }
+  }
+}
+
+// One weight row, k values of `type`, as u (k) and the factors a, c (k / G).
+void unpack_row(const void* row, DType type, int64_t k, uint8_t* u, float* a, float* c) {
+  switch (type) {
+    case DType::kQ8_0: {
+      const auto* b = static_cast<const BlockQ8_0*>(row);
+      for (int64_t i = 0; i < k / 32; ++i) {
+        const float d = f16_to_f32(b[i].d);
+        a[i] = d;
+        c[i] = -128.0f * d;
+        for (int l = 0; l < 32; ++l) u[32 * i + l] = static_cast<uint8_t>(b[i].qs[l] + 128);
+      }
+      return;
+    }
+    case DType::kQ4_0: {
+      const auto* b = static_cast<const BlockQ4_0*>(row);
+      for (int64_t i = 0; i < k / 32; ++i) {
+        const float d = f16_to_f32(b[i].d);
+        a[i] = d;
+        c[i] = -8.0f * d;
+        for (int l = 0; l < 16; ++l) {
+          u[32 * i + l] = b[i].qs[l] & 0xF;
+          u[32 * i + l + 16] = b[i].qs[l] >> 4;
+        }
+      }
+      return;
+    }
+    case DType::kQ4_K:
+      return unpack_k4<false>(static_cast<const BlockQ4_K*>(row), k / 256, u, a, c);
+    case DType::kQ5_K:
+      return unpack_k4<true>(static_cast<const BlockQ5_K*>(row), k / 256, u, a, c);
+    case DType::kQ6_K: {
+      const auto* b = static_cast<const BlockQ6_K*>(row);
+      for (int64_t i = 0; i < k / 256; ++i) {
+        const float d = f16_to_f32(b[i].d);
+        for (int g = 0; g < 16; ++g) {
+          a[16 * i + g] = d * b[i].scales[g];
+          c[16 * i + g] = -32.0f * a[16 * i + g];
+        }
+        for (int n = 0; n < 2; ++n) {
+          const uint8_t* ql = b[i].ql + 64 * n;
+          const uint8_t* qh = b[i].qh + 32 * n;
+          for (int t = 0; t < 4; ++t) {  // weights 128 n + 32 t + l: ql[0:32] or ql[32:64], qh bits 2t
+            const uint8_t* lo = ql + 32 * (t % 2);
+            for (int l = 0; l < 32; ++l) {
+              const int q = (t < 2 ? lo[l] & 0xF : lo[l] >> 4) | (((qh[l] >> (2 * t)) & 3) << 4);
+              u[256 * i + 128 * n + 32 * t + l] = static_cast<uint8_t>(q);
+            }
+          }
+        }
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+// `count` values of scratch in `buffer`, from a 64-byte boundary; the buffer
+// only grows, so a thread's own is allocated once.
+template <typename T>
+T* aligned_scratch(std::vector<T>& buffer, int64_t count) {
+  constexpr size_t kSlack = 64 / sizeof(T);
+  if (buffer.size() < static_cast<size_t>(count) + kSlack) buffer.resize(static_cast<size_t>(count) + kSlack);
+  const auto address = reinterpret_cast<uintptr_t>(buffer.data());
+  return buffer.data() + (-address & 63) / sizeof(T);
+}
+
+// Weight rows [j0, j0 + nb) as the micro-kernel reads them: u (k / 4, 32, 4)
+// bytes, a and c (k / G, 32); rows past nb are zero (they give zero sums).
+// row_u (k), row_a, row_c (k / G): one row's scratch.
+void rewrite_block(const void* w, DType type, int64_t j0, int64_t nb, int64_t k, int64_t group, uint8_t* u, float* a,
+                   float* c, uint8_t* row_u, float* row_a, float* row_c) {
+  const int64_t row_bytes = dtype_bytes(type, k), groups = k / group;
+  for (int64_t j = 0; j < kVnniBlockRows; ++j) {
+    if (j < nb) {
+      unpack_row(static_cast<const uint8_t*>(w) + (j0 + j) * row_bytes, type, k, row_u, row_a, row_c);
+    } else {
+      std::fill_n(row_u, k, uint8_t{0});
+      std::fill_n(row_a, groups, 0.0f);
+      std::fill_n(row_c, groups, 0.0f);
+    }
+    for (int64_t t = 0; t < k; t += 4) std::memcpy(u + t * kVnniBlockRows + 4 * j, row_u + t, 4);
+    for (int64_t g = 0; g < groups; ++g) {
+      a[g * kVnniBlockRows + j] = row_a[g];
+      c[g * kVnniBlockRows + j] = row_c[g];
+    }
+  }
+}
+
+constexpr int64_t kTileRows = 4;  // x rows per micro-kernel call
+
+// out (4, 32) = rows r0..r0+3 of x times the block's 32 weight rows.
+// xq (rows, k) int8; dx, ds (rows, k / G): each group's activation scale and
+// that scale times the group's sum of q.
+void tile(const int8_t* xq, const float* dx, const float* ds, int64_t r0, int64_t k, int64_t group, const uint8_t* u,
+          const float* a, const float* c, float* out) {
+  const int64_t groups = k / group;
+  __m512 acc[kTileRows][2];
+  for (auto& row : acc) row[0] = row[1] = _mm512_setzero_ps();
+  const int8_t* x0 = xq + r0 * k;
+  for (int64_t g = 0; g < groups; ++g) {
+    __m512i s[kTileRows][2];
+    for (auto& row : s) row[0] = row[1] = _mm512_setzero_si512();
+    for (int64_t t = g * group; t < (g + 1) * group; t += 4) {
+      const __m512i w0 = _mm512_loadu_si512(u + t * kVnniBlockRows);       // rows 0-15, columns t..t+3
+      const __m512i w1 = _mm512_loadu_si512(u + t * kVnniBlockRows + 64);  // rows 16-31
+#pragma GCC unroll 4
+      for (int64_t r = 0; r < kTileRows; ++r) {
+        int32_t four;
+        std::memcpy(&four, x0 + r * k + t, 4);
+        const __m512i xb = _mm512_set1_epi32(four);
+        s[r][0] = _mm512_dpbusd_epi32(s[r][0], w0, xb);
+        s[r][1] = _mm512_dpbusd_epi32(s[r][1], w1, xb);
+      }
+    }
+    const __m512 a0 = _mm512_loadu_ps(a + g * kVnniBlockRows), a1 = _mm512_loadu_ps(a + g * kVnniBlockRows + 16);
+    const __m512 c0 = _mm512_loadu_ps(c + g * kVnniBlockRows), c1 = _mm512_loadu_ps(c + g * kVnniBlockRows + 16);
+#pragma GCC unroll 4
+    for (int64_t r = 0; r < kTileRows; ++r) {
+      const __m512 d = _mm512_set1_ps(dx[(r0 + r) * groups + g]), dsum = _mm512_set1_ps(ds[(r0 + r) * groups + g]);
+      acc[r][0] = _mm512_fmadd_ps(_mm512_mul_ps(a0, d), _mm512_cvtepi32_ps(s[r][0]), acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(_mm512_mul_ps(a1, d), _mm512_cvtepi32_ps(s[r][1]), acc[r][1]);
+      acc[r][0] = _mm512_fmadd_ps(c0, dsum, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(c1, dsum, acc[r][1]);
+    }
+  }
+  for (int64_t r = 0; r < kTileRows; ++r) {
+    _mm512_storeu_ps(out + r * kVnniBlockRows, acc[r][0]);
+    _mm512_storeu_ps(out + r * kVnniBlockRows + 16, acc[r][1]);
+  }
+}
+
+}  // namespace
+
+bool has_vnni_gemm() { return true; }
+
+bool vnni_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
+               float* y, int64_t ldy) {
+  const int64_t group = group_size(wtype);
+  if (group == 0 || k % dtype_block(wtype) != 0) return false;
+  if (m <= 0 || n <= 0) return true;
+  const int64_t m_pad = (m + kTileRows - 1) / kTileRows * kTileRows, groups = k / group;
+  // x quantized as decode quantizes it; the padding rows are zero.
+  std::vector<int8_t> xq(static_cast<size_t>(m_pad * k), 0);            // (m_pad, k)
+  std::vector<float> dx(static_cast<size_t>(m_pad * groups), 0.0f);     // (m_pad, k / G)
+  std::vector<float> ds(dx.size(), 0.0f);                               // (m_pad, k / G)
+#pragma omp parallel
+  {
+    std::vector<float> d(static_cast<size_t>(k / 32));     // (k / 32)
+    std::vector<int32_t> sum(static_cast<size_t>(k / 32));  // (k / 32)
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < m; ++i) {
+      int8_t* q = xq.data() + i * k;
+      quantize_activations(x + i * k, k, q, d.data(), sum.data());
+      for (int64_t g = 0; g < groups; ++g) {
+        int32_t s = 0;
+        for (int64_t t = g * group; t < (g + 1) * group; ++t) s += q[t];
+        dx[i * groups + g] = d[g * group / 32];
+        ds[i * groups + g] = d[g * group / 32] * static_cast<float>(s);
+      }
+    }
+  }
+  const int64_t blocks = (n + kVnniBlockRows - 1) / kVnniBlockRows;
+#pragma omp parallel
+  {
+    // Each thread's block: u (k / 4, 32, 4), a and c (k / G, 32), one row's
+    // scratch, and a tile's sums (4, 32); kept between calls.
+    thread_local std::vector<uint8_t> u_buffer, row_u_buffer;
+    thread_local std::vector<float> factor_buffer, out_buffer;
+    uint8_t* u = aligned_scratch(u_buffer, kVnniBlockRows * k);
+    uint8_t* row_u = aligned_scratch(row_u_buffer, k);
+    float* factors = aligned_scratch(factor_buffer, 2 * groups * kVnniBlockRows + 3 * groups);
+    float *a = factors, *c = a + groups * kVnniBlockRows, *row_a = c + groups * kVnniBlockRows,
+          *row_c = row_a + groups;
+    float* out = aligned_scratch(out_buffer, kTileRows * kVnniBlockRows);
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t j0 = b * kVnniBlockRows, nb = std::min(kVnniBlockRows, n - j0);
+      rewrite_block(w, wtype, j0, nb, k, group, u, a, c, row_u, row_a, row_c);
+      for (int64_t r0 = 0; r0 < m; r0 += kTileRows) {
+        tile(xq.data(), dx.data(), ds.data(), r0, k, group, u, a, c, out);
+        for (int64_t r = r0; r < std::min(m, r0 + kTileRows); ++r) {
+          float* yr = y + r * ldy + j0;
+          const float* o = out + (r - r0) * kVnniBlockRows;
+          for (int64_t j = 0; j < nb; ++j) yr[j] = o[j] + (bias ? bias[j0 + j] : 0.0f);
+        }
+      }
+    }
+  }
+  return true;
+}
+
+#else
+
+bool has_vnni_gemm() { return false; }
+bool vnni_gemm(const float*, int64_t, int64_t, const void*, DType, int64_t, const float*, float*, int64_t) {
+  return false;
+}
+
+#endif
+
+}  // namespace deskpilot::kernels
