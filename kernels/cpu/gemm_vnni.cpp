@@ -12,11 +12,12 @@
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
 #define DESKPILOT_VNNI_GEMM 1
 #include <immintrin.h>
-// GCC 12's AVX-512 headers start some intrinsics (the int32 to FP32
-// conversion) from a self-initialised "undefined" vector and then warn about
-// it once inlined (GCC bug 105593).
+// GCC 12's AVX-512 headers start some intrinsics (conversions, unpacks)
+// from a self-initialised "undefined" vector and then warn about it once
+// inlined (GCC bug 105593).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #endif
 
@@ -129,40 +130,85 @@ T* aligned_scratch(std::vector<T>& buffer, int64_t count) {
   return buffer.data() + (-address & 63) / sizeof(T);
 }
 
+// in (16, 16) 32-bit values, row stride `in_stride` bytes, transposed into
+// out (16, 16), row stride `out_stride` bytes: unpacks of 32- then 64-bit
+// pairs, then two rounds of 128-bit lane shuffles.
+void transpose16x16(const uint8_t* in, int64_t in_stride, uint8_t* out, int64_t out_stride) {
+  __m512i r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_si512(in + i * in_stride);
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  // r[4b + j]: rows 4b..4b+3 of columns j, j + 4, j + 8, j + 12 (one 128-bit lane each).
+  for (int j = 0; j < 4; ++j) {
+    t[j] = _mm512_shuffle_i32x4(r[j], r[4 + j], _MM_SHUFFLE(2, 0, 2, 0));         // blocks 0, 1: columns j, j + 8
+    t[4 + j] = _mm512_shuffle_i32x4(r[j], r[4 + j], _MM_SHUFFLE(3, 1, 3, 1));     // columns j + 4, j + 12
+    t[8 + j] = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], _MM_SHUFFLE(2, 0, 2, 0)); // blocks 2, 3
+    t[12 + j] = _mm512_shuffle_i32x4(r[8 + j], r[12 + j], _MM_SHUFFLE(3, 1, 3, 1));
+  }
+  for (int j = 0; j < 4; ++j) {
+    // columns j and j + 8 / j + 4 and j + 12, rows 0-15 in order.
+    _mm512_storeu_si512(out + j * out_stride, _mm512_shuffle_i32x4(t[j], t[8 + j], _MM_SHUFFLE(2, 0, 2, 0)));
+    _mm512_storeu_si512(out + (j + 8) * out_stride, _mm512_shuffle_i32x4(t[j], t[8 + j], _MM_SHUFFLE(3, 1, 3, 1)));
+    _mm512_storeu_si512(out + (j + 4) * out_stride, _mm512_shuffle_i32x4(t[4 + j], t[12 + j], _MM_SHUFFLE(2, 0, 2, 0)));
+    _mm512_storeu_si512(out + (j + 12) * out_stride,
+                        _mm512_shuffle_i32x4(t[4 + j], t[12 + j], _MM_SHUFFLE(3, 1, 3, 1)));
+  }
+}
+
 // Weight rows [j0, j0 + nb) as the micro-kernel reads them: u (k / 4, 32, 4)
 // bytes, a and c (k / G, 32); rows past nb are zero (they give zero sums).
-// row_u (k), row_a, row_c (k / G): one row's scratch.
+// rows_u (32, k), row_a, row_c (k / G): scratch.
 void rewrite_block(const void* w, DType type, int64_t j0, int64_t nb, int64_t k, int64_t group, uint8_t* u, float* a,
-                   float* c, uint8_t* row_u, float* row_a, float* row_c) {
+                   float* c, uint8_t* rows_u, float* row_a, float* row_c) {
   const int64_t row_bytes = dtype_bytes(type, k), groups = k / group;
   for (int64_t j = 0; j < kVnniBlockRows; ++j) {
+    uint8_t* ru = rows_u + j * k;
     if (j < nb) {
-      unpack_row(static_cast<const uint8_t*>(w) + (j0 + j) * row_bytes, type, k, row_u, row_a, row_c);
+      unpack_row(static_cast<const uint8_t*>(w) + (j0 + j) * row_bytes, type, k, ru, row_a, row_c);
     } else {
-      std::fill_n(row_u, k, uint8_t{0});
+      std::fill_n(ru, k, uint8_t{0});
       std::fill_n(row_a, groups, 0.0f);
       std::fill_n(row_c, groups, 0.0f);
     }
-    for (int64_t t = 0; t < k; t += 4) std::memcpy(u + t * kVnniBlockRows + 4 * j, row_u + t, 4);
     for (int64_t g = 0; g < groups; ++g) {
       a[g * kVnniBlockRows + j] = row_a[g];
       c[g * kVnniBlockRows + j] = row_c[g];
     }
   }
+  // (32, k) bytes -> (k / 4, 32, 4): 16 rows x 64 columns at a time, as 32-bit words.
+  for (int64_t half = 0; half < 2; ++half) {
+    int64_t t = 0;
+    for (; t + 64 <= k; t += 64)
+      transpose16x16(rows_u + 16 * half * k + t, k, u + t * kVnniBlockRows + 64 * half, 4 * kVnniBlockRows);
+    for (; t < k; t += 4)  // k's last 32 columns when k is not a multiple of 64
+      for (int64_t j = 16 * half; j < 16 * half + 16; ++j) std::memcpy(u + t * kVnniBlockRows + 4 * j, rows_u + j * k + t, 4);
+  }
 }
 
-constexpr int64_t kTileRows = 4;  // x rows per micro-kernel call
+constexpr int64_t kTileRows = 4;        // x rows per micro-kernel call
+constexpr int64_t kSliceColumns = 256;  // columns per pass over x: the slice's weights (8 KB) stay in L1
 
-// out (4, 32) = rows r0..r0+3 of x times the block's 32 weight rows.
-// xq (rows, k) int8; dx, ds (rows, k / G): each group's activation scale and
-// that scale times the group's sum of q.
-void tile(const int8_t* xq, const float* dx, const float* ds, int64_t r0, int64_t k, int64_t group, const uint8_t* u,
-          const float* a, const float* c, float* out) {
+// sums (4, 32) += rows r0..r0+3 of x times the block's 32 weight rows, over
+// columns [c0, c1) (whole groups). xq (rows, k) int8; dx, ds (rows, k / G):
+// each group's activation scale and that scale times the group's sum of q.
+void tile(const int8_t* xq, const float* dx, const float* ds, int64_t r0, int64_t k, int64_t group, int64_t c0,
+          int64_t c1, const uint8_t* u, const float* a, const float* c, float* sums) {
   const int64_t groups = k / group;
   __m512 acc[kTileRows][2];
-  for (auto& row : acc) row[0] = row[1] = _mm512_setzero_ps();
+  for (int64_t r = 0; r < kTileRows; ++r) {
+    acc[r][0] = _mm512_loadu_ps(sums + r * kVnniBlockRows);
+    acc[r][1] = _mm512_loadu_ps(sums + r * kVnniBlockRows + 16);
+  }
   const int8_t* x0 = xq + r0 * k;
-  for (int64_t g = 0; g < groups; ++g) {
+  for (int64_t g = c0 / group; g < c1 / group; ++g) {
     __m512i s[kTileRows][2];
     for (auto& row : s) row[0] = row[1] = _mm512_setzero_si512();
     for (int64_t t = g * group; t < (g + 1) * group; t += 4) {
@@ -178,19 +224,19 @@ void tile(const int8_t* xq, const float* dx, const float* ds, int64_t r0, int64_
       }
     }
     const __m512 a0 = _mm512_loadu_ps(a + g * kVnniBlockRows), a1 = _mm512_loadu_ps(a + g * kVnniBlockRows + 16);
-    const __m512 c0 = _mm512_loadu_ps(c + g * kVnniBlockRows), c1 = _mm512_loadu_ps(c + g * kVnniBlockRows + 16);
+    const __m512 c0v = _mm512_loadu_ps(c + g * kVnniBlockRows), c1v = _mm512_loadu_ps(c + g * kVnniBlockRows + 16);
 #pragma GCC unroll 4
     for (int64_t r = 0; r < kTileRows; ++r) {
       const __m512 d = _mm512_set1_ps(dx[(r0 + r) * groups + g]), dsum = _mm512_set1_ps(ds[(r0 + r) * groups + g]);
       acc[r][0] = _mm512_fmadd_ps(_mm512_mul_ps(a0, d), _mm512_cvtepi32_ps(s[r][0]), acc[r][0]);
       acc[r][1] = _mm512_fmadd_ps(_mm512_mul_ps(a1, d), _mm512_cvtepi32_ps(s[r][1]), acc[r][1]);
-      acc[r][0] = _mm512_fmadd_ps(c0, dsum, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(c1, dsum, acc[r][1]);
+      acc[r][0] = _mm512_fmadd_ps(c0v, dsum, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(c1v, dsum, acc[r][1]);
     }
   }
   for (int64_t r = 0; r < kTileRows; ++r) {
-    _mm512_storeu_ps(out + r * kVnniBlockRows, acc[r][0]);
-    _mm512_storeu_ps(out + r * kVnniBlockRows + 16, acc[r][1]);
+    _mm512_storeu_ps(sums + r * kVnniBlockRows, acc[r][0]);
+    _mm512_storeu_ps(sums + r * kVnniBlockRows + 16, acc[r][1]);
   }
 }
 
@@ -227,27 +273,31 @@ bool vnni_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype,
   const int64_t blocks = (n + kVnniBlockRows - 1) / kVnniBlockRows;
 #pragma omp parallel
   {
-    // Each thread's block: u (k / 4, 32, 4), a and c (k / G, 32), one row's
-    // scratch, and a tile's sums (4, 32); kept between calls.
-    thread_local std::vector<uint8_t> u_buffer, row_u_buffer;
-    thread_local std::vector<float> factor_buffer, out_buffer;
+    // Each thread's block: u (k / 4, 32, 4), a and c (k / G, 32), its rows
+    // unpacked (32, k) and one row's factors, and the block's sums (m_pad, 32); kept between calls.
+    thread_local std::vector<uint8_t> u_buffer, rows_u_buffer;
+    thread_local std::vector<float> factor_buffer, sums_buffer;
     uint8_t* u = aligned_scratch(u_buffer, kVnniBlockRows * k);
-    uint8_t* row_u = aligned_scratch(row_u_buffer, k);
+    uint8_t* rows_u = aligned_scratch(rows_u_buffer, kVnniBlockRows * k);
     float* factors = aligned_scratch(factor_buffer, 2 * groups * kVnniBlockRows + 3 * groups);
     float *a = factors, *c = a + groups * kVnniBlockRows, *row_a = c + groups * kVnniBlockRows,
           *row_c = row_a + groups;
-    float* out = aligned_scratch(out_buffer, kTileRows * kVnniBlockRows);
+    float* sums = aligned_scratch(sums_buffer, m_pad * kVnniBlockRows);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t b = 0; b < blocks; ++b) {
       const int64_t j0 = b * kVnniBlockRows, nb = std::min(kVnniBlockRows, n - j0);
-      rewrite_block(w, wtype, j0, nb, k, group, u, a, c, row_u, row_a, row_c);
-      for (int64_t r0 = 0; r0 < m; r0 += kTileRows) {
-        tile(xq.data(), dx.data(), ds.data(), r0, k, group, u, a, c, out);
-        for (int64_t r = r0; r < std::min(m, r0 + kTileRows); ++r) {
-          float* yr = y + r * ldy + j0;
-          const float* o = out + (r - r0) * kVnniBlockRows;
-          for (int64_t j = 0; j < nb; ++j) yr[j] = o[j] + (bias ? bias[j0 + j] : 0.0f);
-        }
+      rewrite_block(w, wtype, j0, nb, k, group, u, a, c, rows_u, row_a, row_c);
+      std::fill_n(sums, m_pad * kVnniBlockRows, 0.0f);
+      // A slice of columns at a time, across all of x's rows: its weights stay in L1.
+      for (int64_t c0 = 0; c0 < k; c0 += kSliceColumns) {
+        const int64_t c1 = std::min(k, c0 + kSliceColumns);
+        for (int64_t r0 = 0; r0 < m; r0 += kTileRows)
+          tile(xq.data(), dx.data(), ds.data(), r0, k, group, c0, c1, u, a, c, sums + r0 * kVnniBlockRows);
+      }
+      for (int64_t r = 0; r < m; ++r) {
+        float* yr = y + r * ldy + j0;
+        const float* o = sums + r * kVnniBlockRows;
+        for (int64_t j = 0; j < nb; ++j) yr[j] = o[j] + (bias ? bias[j0 + j] : 0.0f);
       }
     }
   }
