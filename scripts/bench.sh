@@ -22,7 +22,8 @@
 #              shape), else the CPU with the small shape; decode against the
 #              copy-bandwidth roofline, vision + prefill of one screenshot
 #              (time to first token), an agent step.
-#   quant:     prefill's GEMM (fused) against converted blocks + OpenBLAS;
+#   quant:     prefill's GEMMs (fused; AMX, VNNI where the CPU has them)
+#              against converted blocks + OpenBLAS;
 #              GGUF decode and prefill against llama.cpp's llama-bench on
 #              the same files: random-weight GGUF models (made here, not
 #              committed: UI-TARS-1.5-7B's decoder in Q4_K_M and Q8_0, 4-8 GB,
@@ -207,6 +208,18 @@ bench_quant() {
       done
     done
   done
+  # Where the CPU has AMX, both sides' AMX paths ran above; what a CPU without it gets: deskpilot's
+  # VNNI GEMM against llama.cpp without its AMX and repacked kernels (--repack 0).
+  if grep -q amx_tile /proc/cpuinfo; then
+    local shape
+    for shape in ${QUANT_SHAPES:-0.5b 7b}; do
+      local f="$models/random-$shape-q4_k_m.gguf" ours lpp ptps
+      ours=$(BENCH_PREFILL_GEMM=vnni "$bin/bench/bench_quant" run "$f" 256 4)
+      lpp=$(llama_tps "$llama" -m "$f" -p 256 -n 0 -t "$(nproc)" -r 3 --repack 0)
+      ptps=$(field prefill_tps "$ours")
+      echo "$shape q4_k_m prefill 256 without AMX: deskpilot (VNNI) $ptps tok/s, llama.cpp (--repack 0) $lpp tok/s: $(ratio "$ptps" "$lpp")x"
+    done
+  fi
 }
 
 for s in "${sections[@]}"; do
