@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/cpu/gemm_fused.h"
+#include "kernels/cpu/scratch.h"
 
 // (GCC spells the AMX macros __AMX_TILE__, clang 14 __AMXTILE__.)
 #if (defined(__AMX_TILE__) || defined(__AMXTILE__)) && (defined(__AMX_BF16__) || defined(__AMXBF16__)) && \
@@ -54,17 +55,6 @@ constexpr int64_t kPanel = 16;  // x rows per B tile, weight rows per A tile
 constexpr int64_t kStep = 32;   // BF16 columns per tile row (64 bytes)
 constexpr int64_t kStepBytes = kStep * 2;
 constexpr int64_t kAmxSliceColumns = 256;  // columns per pass over the panels: 16 KB of weight tiles
-
-// `count` values of scratch in `buffer`, from a 64-byte boundary: a tile row
-// (64 bytes) then lies in one cache line. The buffer only grows, so a
-// thread's own buffers are allocated once, not per call.
-template <typename T>
-T* aligned_scratch(std::vector<T>& buffer, int64_t count) {
-  constexpr size_t kSlack = 64 / sizeof(T);
-  if (buffer.size() < static_cast<size_t>(count) + kSlack) buffer.resize(static_cast<size_t>(count) + kSlack);
-  const auto address = reinterpret_cast<uintptr_t>(buffer.data());
-  return buffer.data() + (-address & 63) / sizeof(T);
-}
 
 // The LDTILECFG operand: palette 1, eight tiles of 16 rows x 64 bytes. A
 // constant in read-only data: GCC 12's _tile_loadconfig tells the compiler

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/cpu/quant_dot.h"
+#include "kernels/cpu/scratch.h"
 #include "kernels/quant.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
@@ -118,16 +119,6 @@ void unpack_row(const void* row, DType type, int64_t k, uint8_t* u, float* a, fl
     default:
       return;
   }
-}
-
-// `count` values of scratch in `buffer`, from a 64-byte boundary; the buffer
-// only grows, so a thread's own is allocated once.
-template <typename T>
-T* aligned_scratch(std::vector<T>& buffer, int64_t count) {
-  constexpr size_t kSlack = 64 / sizeof(T);
-  if (buffer.size() < static_cast<size_t>(count) + kSlack) buffer.resize(static_cast<size_t>(count) + kSlack);
-  const auto address = reinterpret_cast<uintptr_t>(buffer.data());
-  return buffer.data() + (-address & 63) / sizeof(T);
 }
 
 // in (16, 16) 32-bit values, row stride `in_stride` bytes, transposed into

@@ -50,18 +50,12 @@ inline __m256i dot_signed256(__m256i w, __m256i a) {
 // Per block scale factors in lanes: block i's in 0-7, block i + 1's in 8-15.
 inline __m512 two_scales(float s0, float s1) { return _mm512_insertf32x8(_mm512_set1_ps(s0), _mm256_set1_ps(s1), 1); }
 
-// Q8_0: two blocks per step, two sums (each its own variable: indexed
-// acc[(i / 2) & 1], GCC kept them in memory and every step waited on the
-// store of the one before last) so that the FMA latency does not bound the
-// stream.
-float dot_q8_0(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks) {
-  const auto pair = [&](int64_t i, __m512 acc) {  // blocks i, i + 1
-    prefetch(w + i, 2);
-    const __m512i q = halves(load256(w[i].qs), load256(w[i + 1].qs));  // (64)
-    const __m512i s = dot_signed(_mm512_setzero_si512(), q, load512(a.q + 32 * i));
-    const __m512 scale = two_scales(half(w[i].d) * a.d[i], half(w[i + 1].d) * a.d[i + 1]);
-    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc);
-  };
+// The sum over pairs of blocks (i, i + 1) of pair(i, acc), in two sums that
+// take turns so that the FMA latency does not bound the stream (each its own
+// variable: indexed acc[(i / 2) & 1], GCC kept them in memory and every step
+// waited on the store of the one before last). *taken: the blocks summed.
+template <typename Pair>
+float sum_pairs(int64_t blocks, Pair pair, int64_t* taken) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 4 <= blocks; i += 4) {
@@ -72,11 +66,27 @@ float dot_q8_0(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks
     acc0 = pair(i, acc0);
     i += 2;
   }
-  float total = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
-  if (i < blocks) {
-    const __m256i s = dot_signed256(load256(w[i].qs), load256(a.q + 32 * i));
-    total += hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half(w[i].d) * a.d[i])));
-  }
+  *taken = i;
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+}
+
+// The last block of an odd count: its 8 int32 sums s, times its scale.
+inline float last_block(__m256i s, float scale) {
+  return hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(scale)));
+}
+
+// Q8_0: two blocks per step.
+float dot_q8_0(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks) {
+  const auto pair = [&](int64_t i, __m512 acc) {  // blocks i, i + 1
+    prefetch(w + i, 2);
+    const __m512i q = halves(load256(w[i].qs), load256(w[i + 1].qs));  // (64)
+    const __m512i s = dot_signed(_mm512_setzero_si512(), q, load512(a.q + 32 * i));
+    const __m512 scale = two_scales(half(w[i].d) * a.d[i], half(w[i + 1].d) * a.d[i + 1]);
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc);
+  };
+  int64_t i = 0;
+  float total = sum_pairs(blocks, pair, &i);
+  if (i < blocks) total += last_block(dot_signed256(load256(w[i].qs), load256(a.q + 32 * i)), half(w[i].d) * a.d[i]);
   return total;
 }
 
@@ -88,6 +98,7 @@ float dot_q4_0(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks
   const __m512i shift = _mm512_set_epi64(0x0004000400040004LL, 0x0004000400040004LL, 0, 0, 0x0004000400040004LL,
                                          0x0004000400040004LL, 0, 0);
   const auto pair = [&](int64_t i, __m512 acc) {  // blocks i, i + 1
+    if (i % 4 == 0) prefetch(w + i, 2);
     const __m128i b0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i].qs));
     const __m128i b1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i + 1].qs));
     __m512i v = _mm512_zextsi128_si512(b0);
@@ -99,24 +110,13 @@ float dot_q4_0(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks
     const __m512 scale = two_scales(half(w[i].d) * a.d[i], half(w[i + 1].d) * a.d[i + 1]);
     return _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), scale, acc);
   };
-  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t i = 0;
-  for (; i + 4 <= blocks; i += 4) {
-    prefetch(w + i, 2);
-    acc0 = pair(i, acc0);
-    acc1 = pair(i + 2, acc1);
-  }
-  if (i + 2 <= blocks) {
-    acc0 = pair(i, acc0);
-    i += 2;
-  }
-  float total = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+  float total = sum_pairs(blocks, pair, &i);
   if (i < blocks) {
     const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i].qs));
     const __m256i both = _mm256_set_m128i(_mm_srli_epi16(bytes, 4), bytes);
     const __m256i q = _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0xF)), _mm256_set1_epi8(8));
-    const __m256i s = dot_signed256(q, load256(a.q + 32 * i));
-    total += hsum256(_mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half(w[i].d) * a.d[i])));
+    total += last_block(dot_signed256(q, load256(a.q + 32 * i)), half(w[i].d) * a.d[i]);
   }
   return total;
 }
