@@ -8,8 +8,8 @@
 //       are random bytes with small scales: the values do not matter to speed.
 //   bench_quant run MODEL.gguf PROMPT_TOKENS DECODE_TOKENS
 //       load time, prefill and decode tok/s, peak RSS, and this machine's
-//       read bandwidth (a plain read loop over 2 GB, all threads) with the
-//       roofline it sets for decode (weight bytes per token).
+//       read bandwidth (a plain read loop over 2 GB, all threads, right after
+//       the decode it bounds) and weight bytes per token, the roofline's terms.
 //   bench_quant gemm M K N TYPE
 //       prefill's linear() of M rows against random (N, K) weights of TYPE
 //       (q4_k, q8_0, bf16, ...): GFLOPS of the fused GEMM and of the
@@ -34,6 +34,7 @@
 #include "engine/quantize.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemm_amx.h"
+#include "kernels/cpu/gemm_bf16.h"
 #include "kernels/cpu/gemm_vnni.h"
 #include "kernels/cpu/quant_dot.h"
 #include "kernels/quant.h"
@@ -176,7 +177,7 @@ int make(const std::string& out, const std::string& shape_name, const std::strin
 
 int run(const std::string& path, int64_t prompt_tokens, int64_t decode_tokens) {
   std::string error;
-  // BENCH_PREFILL_GEMM=blas|fused|amx|vnni: another prefill path than the default, to compare in one run.
+  // BENCH_PREFILL_GEMM=blas|fused|amx|vnni|bf16: another prefill path than the default, to compare in one run.
   const char* gemm_env = std::getenv("BENCH_PREFILL_GEMM");
   const std::string gemm_path = gemm_env ? gemm_env : "auto";
   if (gemm_path == "blas") {
@@ -187,8 +188,11 @@ int run(const std::string& path, int64_t prompt_tokens, int64_t decode_tokens) {
     kernels::set_prefill_gemm(kernels::PrefillGemm::kAmx);
   } else if (gemm_path == "vnni") {
     kernels::set_prefill_gemm(kernels::PrefillGemm::kVnni);
+  } else if (gemm_path == "bf16") {
+    kernels::set_prefill_gemm(kernels::PrefillGemm::kBf16);
   } else if (gemm_path != "auto") {
-    return std::fprintf(stderr, "BENCH_PREFILL_GEMM=%s: expected auto, blas, fused, amx or vnni\n", gemm_path.c_str()),
+    return std::fprintf(stderr, "BENCH_PREFILL_GEMM=%s: expected auto, blas, fused, amx, vnni or bf16\n",
+                        gemm_path.c_str()),
            2;
   }
   const double t0 = now_s();
@@ -222,10 +226,14 @@ int run(const std::string& path, int64_t prompt_tokens, int64_t decode_tokens) {
   std::sort(decodes.begin(), decodes.end());
   const double prefill_tps = prefills[1], decode_tps = decodes[1];
   const double weight_gb = static_cast<double>(model->decoder().weight_bytes()) / 1e9;
+  const double rss_mb = peak_rss_mb();  // before the bandwidth loop's own 2 GB
+  // The roofline's bandwidth right after the decode it bounds: on a shared
+  // machine it moves by a third from minute to minute.
+  const double bandwidth = read_bandwidth_gbs();
   std::printf(
       "deskpilot model=%s prompt_tokens=%ld prefill_tps=%.2f decode_tps=%.3f weight_gb_per_token=%.3f "
-      "load_s=%.3f peak_rss_mb=%.0f threads=%d isa=%s prefill_gemm=%s\n",
-      path.c_str(), static_cast<long>(prompt_tokens), prefill_tps, decode_tps, weight_gb, load_s, peak_rss_mb(),
+      "read_bandwidth_gbs=%.2f load_s=%.3f peak_rss_mb=%.0f threads=%d isa=%s prefill_gemm=%s\n",
+      path.c_str(), static_cast<long>(prompt_tokens), prefill_tps, decode_tps, weight_gb, bandwidth, load_s, rss_mb,
       omp_get_max_threads(), kernels::quant_dot_isa(), gemm_path.c_str());
   return 0;
 }
@@ -262,6 +270,7 @@ int gemm(int64_t m, int64_t k, int64_t n, const std::string& type_name) {
   report("fused", kernels::PrefillGemm::kFused);
   if (kernels::is_quantized(t) && kernels::has_amx_gemm()) report("amx_bf16", kernels::PrefillGemm::kAmx);
   if (kernels::is_quantized(t) && kernels::has_vnni_gemm()) report("vnni_int8", kernels::PrefillGemm::kVnni);
+  if (t == DType::kBF16 && kernels::has_bf16_gemm()) report("dpbf16", kernels::PrefillGemm::kBf16);
   kernels::set_prefill_gemm(kernels::PrefillGemm::kAuto);
   return 0;
 }

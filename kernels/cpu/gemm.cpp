@@ -14,6 +14,7 @@
 
 #include "kernels/cpu/blas_setup.h"
 #include "kernels/cpu/gemm_amx.h"
+#include "kernels/cpu/gemm_bf16.h"
 #include "kernels/cpu/gemm_vnni.h"
 #include "kernels/cpu/gemm_fused.h"
 #include "kernels/cpu/quant_dot.h"
@@ -210,6 +211,7 @@ bool fused_prefill(DType wtype) {
     case PrefillGemm::kAuto:
     case PrefillGemm::kAmx:
     case PrefillGemm::kVnni:
+    case PrefillGemm::kBf16:
       break;
   }
 #if defined(__AVX512F__)
@@ -234,6 +236,16 @@ bool vnni_prefill(DType wtype) {
   const PrefillGemm g = g_prefill_gemm.load();
   return is_quantized(wtype) && g_quant_arithmetic.load() == QuantArithmetic::kInt8 && has_vnni_gemm() &&
          (g == PrefillGemm::kVnni || ((g == PrefillGemm::kAuto || g == PrefillGemm::kAmx) && !amx_prefill(wtype)));
+}
+
+// Whether linear() multiplies BF16 weights with vdpbf16ps (kernels/cpu/gemm_bf16.h):
+// where the build has it, unless the FP32 reference arithmetic was asked for
+// or, for many rows, another prefill path.
+bool bf16_dot(DType wtype, int64_t m) {
+  if (wtype != DType::kBF16 || !has_bf16_gemm() || g_quant_arithmetic.load() == QuantArithmetic::kFp32) return false;
+  if (m <= kStreamRows) return true;
+  const PrefillGemm g = g_prefill_gemm.load();
+  return g == PrefillGemm::kAuto || g == PrefillGemm::kAmx || g == PrefillGemm::kVnni || g == PrefillGemm::kBf16;
 }
 
 }  // namespace
@@ -269,6 +281,7 @@ void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, in
     return linear_quant_stream(x, m, k, w, wtype, n, bias, y, ldy,
                                quant_arithmetic() == QuantArithmetic::kInt8Reference);
   }
+  if (bf16_dot(wtype, m) && bf16_gemm(x, m, k, static_cast<const uint16_t*>(w), n, bias, y, ldy)) return;
   if (m <= kStreamRows && !is_quantized(wtype)) return linear_stream(x, m, k, w, wtype, n, bias, y, ldy);
   if (amx_prefill(wtype) && amx_gemm(x, m, k, w, wtype, n, bias, y, ldy)) return;
   if (vnni_prefill(wtype) && vnni_gemm(x, m, k, w, wtype, n, bias, y, ldy)) return;
@@ -312,7 +325,8 @@ std::string cpu_gemm_summary() {
                               : fused_prefill(DType::kBF16)
                                   ? "prefill GEMM: fused AVX2 (BF16, F16 and block weights); "
                                   : "";
-  return std::string("quantized dot products: ") + quant_dot_isa() + "; " + prefill +
+  const std::string bf16 = has_bf16_gemm() ? "BF16 weights: AVX-512 BF16 (vdpbf16ps); " : "";
+  return std::string("quantized dot products: ") + quant_dot_isa() + "; " + prefill + bf16 +
          "prefill SGEMM: " + (core == "none" ? std::string("plain loops (no OpenBLAS)") : "OpenBLAS, " + core + " kernels");
 }
 

@@ -17,6 +17,8 @@
 // Block-quantized weights, few rows: x is quantized per 32 values to 8 bits
 // and each weight row is dotted in integers (kernels/cpu/quant_dot.h), unless
 // set_quant_arithmetic says otherwise; many rows: FP32 products as above.
+// BF16 weights on CPUs with AVX-512 BF16, any number of rows: vdpbf16ps
+// with x split into two BF16 parts, FP32's accuracy (kernels/cpu/gemm_bf16.h).
 #pragma once
 
 #include <cstdint>
@@ -32,7 +34,8 @@ enum class QuantArithmetic {
                    // BF16 tiles where the CPU has AMX (kernels/cpu/gemm_amx.h), else in the same 8-bit
                    // integers with AVX-512 VNNI (kernels/cpu/gemm_vnni.h), else as kFp32
   kInt8Reference,  // few rows: the same integer sums in plain loops; many rows: as kFp32
-  kFp32,           // the weights dequantized to FP32, FP32 products: the reference
+  kFp32,           // the weights dequantized to FP32, FP32 products: the reference; BF16 weights,
+                   // too, widened to FP32 rather than multiplied in vdpbf16ps (kernels/cpu/gemm_bf16.h)
 };
 void set_quant_arithmetic(QuantArithmetic a);  // process-wide
 QuantArithmetic quant_arithmetic();
@@ -47,6 +50,7 @@ enum class PrefillGemm {
   kAuto,   // block types: AMX, else VNNI, where the CPU has them; else fused on AVX2 builds, OpenBLAS on AVX-512 ones
   kAmx,    // AMX where it may be used, else as kAuto
   kVnni,   // block types in VNNI integers where the build has them (even with AMX), else as kAuto
+  kBf16,   // BF16 weights in vdpbf16ps where the build has it (the default there too), else as kAuto
   kFused,  // fused where the build has it
   kBlas,   // OpenBLAS (or plain loops without it)
 };

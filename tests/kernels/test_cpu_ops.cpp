@@ -11,6 +11,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/gemm_bf16.h"
 #include "kernels/cpu/layernorm.h"
 #include "kernels/cpu/rope.h"
 #include "kernels/dtype.h"
@@ -118,6 +119,69 @@ TEST(LinearCpu, SgemmPlanCoversTheMatrixInFastBlocks) {
       }
     }
   }
+}
+
+// vdpbf16ps with x split into hi + lo BF16 parts: within the split's 2^-17
+// of each product plus FP32 summation (k·2^-24) of Σ|x·w|, on shapes with
+// tails in m, n and k, across k chunks, with and without bias.
+TEST(Bf16Gemm, IsWithinFp32AccuracyOfTheReferenceForEveryEdge) {
+  if (!has_bf16_gemm()) GTEST_SKIP() << "built without AVX-512 BF16";
+  const GemmShape shapes[] = {{1, 1, 1},    {1, 31, 5},     {1, 3584, 130}, {2, 4100, 9},   {3, 2048, 7},
+                              {4, 33, 4},   {5, 2081, 67},  {8, 96, 3},     {9, 200, 129},  {37, 640, 200}};
+  for (const GemmShape& s : shapes) {
+    for (bool with_bias : {false, true}) {
+      SCOPED_TRACE("m=" + std::to_string(s.m) + " k=" + std::to_string(s.k) + " n=" + std::to_string(s.n) +
+                   (with_bias ? " bias" : ""));
+      const auto x = random_vector(static_cast<size_t>(s.m * s.k), 11, 30.0f);
+      std::vector<float> wv;
+      const auto w = encode(random_vector(static_cast<size_t>(s.n * s.k), 12), DType::kBF16, &wv);
+      const auto bias = random_vector(static_cast<size_t>(s.n), 13);
+      std::vector<float> y(static_cast<size_t>(s.m * (s.n + 1)), 12345.0f), ref(static_cast<size_t>(s.m * s.n));
+      ASSERT_TRUE(bf16_gemm(x.data(), s.m, s.k, reinterpret_cast<const uint16_t*>(w.data()), s.n,
+                            with_bias ? bias.data() : nullptr, y.data(), s.n + 1));
+      linear_reference(x.data(), s.m, s.k, w.data(), DType::kBF16, s.n, with_bias ? bias.data() : nullptr,
+                       ref.data());
+      const double eps = std::ldexp(1.0, -17) + static_cast<double>(s.k) * std::ldexp(1.0, -24);
+      for (int64_t i = 0; i < s.m; ++i) {
+        for (int64_t j = 0; j < s.n; ++j) {
+          double magnitude = 0;
+          for (int64_t t = 0; t < s.k; ++t) magnitude += std::fabs(static_cast<double>(x[i * s.k + t]) * wv[j * s.k + t]);
+          ASSERT_NEAR(y[i * (s.n + 1) + j], ref[i * s.n + j], eps * magnitude + 1e-6) << "row " << i << " col " << j;
+        }
+        ASSERT_EQ(y[i * (s.n + 1) + s.n], 12345.0f) << "guard column overwritten";
+      }
+    }
+  }
+}
+
+// Decode batches sequences: up to 8 rows of x, each row's sums must be
+// what that row gets alone, bit for bit.
+TEST(Bf16Gemm, AStreamedRowSumsAsItWouldAlone) {
+  if (!has_bf16_gemm()) GTEST_SKIP() << "built without AVX-512 BF16";
+  const int64_t m = 7, k = 1000, n = 33;
+  const auto x = random_vector(static_cast<size_t>(m * k), 14);
+  std::vector<float> wv;
+  const auto w = encode(random_vector(static_cast<size_t>(n * k), 15), DType::kBF16, &wv);
+  const auto* w16 = reinterpret_cast<const uint16_t*>(w.data());
+  std::vector<float> batch(static_cast<size_t>(m * n)), alone(static_cast<size_t>(n));
+  ASSERT_TRUE(bf16_gemm(x.data(), m, k, w16, n, nullptr, batch.data(), n));
+  for (int64_t i = 0; i < m; ++i) {
+    ASSERT_TRUE(bf16_gemm(x.data() + i * k, 1, k, w16, n, nullptr, alone.data(), n));
+    for (int64_t j = 0; j < n; ++j) ASSERT_EQ(batch[i * n + j], alone[j]) << "row " << i << " col " << j;
+  }
+}
+
+// The lo part carries what BF16 drops: 1 + 2^-12 is 1 in BF16, and 4096
+// of them against weights of 1 sum to 4097, not 4096.
+TEST(Bf16Gemm, KeepsWhatRoundingXToBf16WouldLose) {
+  if (!has_bf16_gemm()) GTEST_SKIP() << "built without AVX-512 BF16";
+  const int64_t k = 4096;
+  const std::vector<float> x(k, 1.0f + std::ldexp(1.0f, -12));
+  const std::vector<uint16_t> w(2 * k, f32_to_bf16(1.0f));
+  float y[2] = {0, 0};
+  ASSERT_TRUE(bf16_gemm(x.data(), 1, k, w.data(), 2, nullptr, y, 2));
+  EXPECT_NEAR(y[0], 4097.0f, 1e-3f);
+  EXPECT_EQ(y[0], y[1]);
 }
 
 TEST(LinearCpu, NoBiasMeansZeroBias) {
