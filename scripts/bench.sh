@@ -22,13 +22,14 @@
 #              shape), else the CPU with the small shape; decode against the
 #              copy-bandwidth roofline, vision + prefill of one screenshot
 #              (time to first token), an agent step.
-#   quant:     prefill's GEMMs (fused; AMX, VNNI where the CPU has them)
-#              against converted blocks + OpenBLAS;
+#   quant:     prefill's GEMMs (fused; AMX, VNNI, AVX-512 BF16 where the CPU
+#              has them) against converted blocks + OpenBLAS;
 #              GGUF decode and prefill against llama.cpp's llama-bench on
 #              the same files: random-weight GGUF models (made here, not
 #              committed: UI-TARS-1.5-7B's decoder in Q4_K_M and Q8_0, 4-8 GB,
 #              BF16 with QUANT_BF16=1, 15 GB; Qwen2-0.5B's in Q4_K_M, Q8_0,
-#              BF16), the read-bandwidth roofline measured in the same run,
+#              BF16), the read-bandwidth roofline measured right after each
+#              decode (it drifts by a third on shared machines),
 #              same thread count; llama.cpp built from the llama-cpp-python
 #              sdist's vendored source outside the repository ($LLAMA_CPP, or
 #              fetched from PyPI into build/peers on the first run).
