@@ -177,7 +177,7 @@ int make(const std::string& out, const std::string& shape_name, const std::strin
 
 int run(const std::string& path, int64_t prompt_tokens, int64_t decode_tokens) {
   std::string error;
-  // BENCH_PREFILL_GEMM=blas|fused|amx|vnni|bf16: another prefill path than the default, to compare in one run.
+  // BENCH_PREFILL_GEMM=blas|fused|amx|vnni|avx2|bf16: another prefill path than the default, to compare in one run.
   const char* gemm_env = std::getenv("BENCH_PREFILL_GEMM");
   const std::string gemm_path = gemm_env ? gemm_env : "auto";
   if (gemm_path == "blas") {
@@ -188,10 +188,12 @@ int run(const std::string& path, int64_t prompt_tokens, int64_t decode_tokens) {
     kernels::set_prefill_gemm(kernels::PrefillGemm::kAmx);
   } else if (gemm_path == "vnni") {
     kernels::set_prefill_gemm(kernels::PrefillGemm::kVnni);
+  } else if (gemm_path == "avx2") {
+    kernels::set_prefill_gemm(kernels::PrefillGemm::kAvx2);
   } else if (gemm_path == "bf16") {
     kernels::set_prefill_gemm(kernels::PrefillGemm::kBf16);
   } else if (gemm_path != "auto") {
-    return std::fprintf(stderr, "BENCH_PREFILL_GEMM=%s: expected auto, blas, fused, amx, vnni or bf16\n",
+    return std::fprintf(stderr, "BENCH_PREFILL_GEMM=%s: expected auto, blas, fused, amx, vnni, avx2 or bf16\n",
                         gemm_path.c_str()),
            2;
   }
@@ -270,6 +272,8 @@ int gemm(int64_t m, int64_t k, int64_t n, const std::string& type_name) {
   report("fused", kernels::PrefillGemm::kFused);
   if (kernels::is_quantized(t) && kernels::has_amx_gemm()) report("amx_bf16", kernels::PrefillGemm::kAmx);
   if (kernels::is_quantized(t) && kernels::has_vnni_gemm()) report("vnni_int8", kernels::PrefillGemm::kVnni);
+  if (kernels::is_quantized(t) && t != DType::kQ8_0 && kernels::has_avx2_int_gemm())
+    report("avx2_int8", kernels::PrefillGemm::kAvx2);
   if (t == DType::kBF16 && kernels::has_bf16_gemm()) report("dpbf16", kernels::PrefillGemm::kBf16);
   kernels::set_prefill_gemm(kernels::PrefillGemm::kAuto);
   return 0;

@@ -211,6 +211,7 @@ bool fused_prefill(DType wtype) {
     case PrefillGemm::kAuto:
     case PrefillGemm::kAmx:
     case PrefillGemm::kVnni:
+    case PrefillGemm::kAvx2:
     case PrefillGemm::kBf16:
       break;
   }
@@ -246,6 +247,15 @@ bool bf16_dot(DType wtype, int64_t m) {
   if (m <= kStreamRows) return true;
   const PrefillGemm g = g_prefill_gemm.load();
   return g == PrefillGemm::kAuto || g == PrefillGemm::kAmx || g == PrefillGemm::kVnni || g == PrefillGemm::kBf16;
+}
+
+// Whether prefill multiplies `wtype` in AVX2 integers (kernels/cpu/gemm_vnni.h):
+// the types whose bytes it takes, where neither AMX nor VNNI is taken.
+bool avx2_int_prefill(DType wtype) {
+  const PrefillGemm g = g_prefill_gemm.load();
+  return is_quantized(wtype) && wtype != DType::kQ8_0 && g_quant_arithmetic.load() == QuantArithmetic::kInt8 &&
+         has_avx2_int_gemm() &&
+         (g == PrefillGemm::kAvx2 || (g == PrefillGemm::kAuto && !amx_prefill(wtype) && !vnni_prefill(wtype)));
 }
 
 }  // namespace
@@ -285,6 +295,7 @@ void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, in
   if (m <= kStreamRows && !is_quantized(wtype)) return linear_stream(x, m, k, w, wtype, n, bias, y, ldy);
   if (amx_prefill(wtype) && amx_gemm(x, m, k, w, wtype, n, bias, y, ldy)) return;
   if (vnni_prefill(wtype) && vnni_gemm(x, m, k, w, wtype, n, bias, y, ldy)) return;
+  if (avx2_int_prefill(wtype) && avx2_int_gemm(x, m, k, w, wtype, n, bias, y, ldy)) return;
   if (fused_prefill(wtype) && fused_gemm(x, m, k, w, wtype, n, bias, y, ldy)) return;
   const SgemmPlan plan = plan_sgemm(m, n, omp_get_max_threads());
   const int64_t blocks = (n + plan.block_rows - 1) / plan.block_rows;
@@ -322,6 +333,7 @@ std::string cpu_gemm_summary() {
   // (AMX implies AVX-512, where the fused AVX2 GEMM is not the default.)
   const std::string prefill = amx_prefill(DType::kQ4_K)    ? "prefill GEMM: AMX BF16 tiles (block weights); "
                               : vnni_prefill(DType::kQ4_K) ? "prefill GEMM: AVX-512 VNNI integers (block weights); "
+                              : avx2_int_prefill(DType::kQ4_K) ? "prefill GEMM: AVX2 integers (Q4_0, K-quants), else fused AVX2; "
                               : fused_prefill(DType::kBF16)
                                   ? "prefill GEMM: fused AVX2 (BF16, F16 and block weights); "
                                   : "";

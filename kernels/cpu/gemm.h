@@ -47,9 +47,11 @@ QuantArithmetic quant_arithmetic();
 // deskpilot's own FP32 GEMM (kernels/cpu/gemm_fused.h), or converted by
 // blocks into FP32 for OpenBLAS.
 enum class PrefillGemm {
-  kAuto,   // block types: AMX, else VNNI, where the CPU has them; else fused on AVX2 builds, OpenBLAS on AVX-512 ones
+  kAuto,   // block types: AMX, else VNNI, where the CPU has them, else AVX2 integers (not Q8_0); else fused on
+           // AVX2 builds, OpenBLAS on AVX-512 ones
   kAmx,    // AMX where it may be used, else as kAuto
   kVnni,   // block types in VNNI integers where the build has them (even with AMX), else as kAuto
+  kAvx2,   // Q4_0 and K-quants in AVX2 integers (even with VNNI or AMX), else as kAuto
   kBf16,   // BF16 weights in vdpbf16ps where the build has it (the default there too), else as kAuto
   kFused,  // fused where the build has it
   kBlas,   // OpenBLAS (or plain loops without it)

@@ -10,9 +10,12 @@
 #include "kernels/cpu/scratch.h"
 #include "kernels/quant.h"
 
+#if defined(__AVX2__) && defined(__FMA__)
+#define DESKPILOT_INT_GEMM 1  // the AVX2 tile, and what both tiles share
+#include <immintrin.h>
+#endif
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
 #define DESKPILOT_VNNI_GEMM 1
-#include <immintrin.h>
 // GCC 12's AVX-512 headers start some intrinsics (conversions, unpacks)
 // from a self-initialised "undefined" vector and then warn about it once
 // inlined (GCC bug 105593).
@@ -24,7 +27,7 @@
 
 namespace deskpilot::kernels {
 
-#ifdef DESKPILOT_VNNI_GEMM
+#ifdef DESKPILOT_INT_GEMM
 
 namespace {
 
@@ -121,6 +124,7 @@ void unpack_row(const void* row, DType type, int64_t k, uint8_t* u, float* a, fl
   }
 }
 
+#ifdef DESKPILOT_VNNI_GEMM
 // in (16, 16) 32-bit values, row stride `in_stride` bytes, transposed into
 // out (16, 16), row stride `out_stride` bytes: unpacks of 32- then 64-bit
 // pairs, then two rounds of 128-bit lane shuffles.
@@ -154,6 +158,8 @@ void transpose16x16(const uint8_t* in, int64_t in_stride, uint8_t* out, int64_t 
   }
 }
 
+#endif
+
 // Weight rows [j0, j0 + nb) as the micro-kernel reads them: u (k / 4, 32, 4)
 // bytes, a and c (k / G, 32); rows past nb are zero (they give zero sums).
 // rows_u (32, k), row_a, row_c (k / G): scratch.
@@ -177,13 +183,18 @@ void rewrite_block(const void* w, DType type, int64_t j0, int64_t nb, int64_t k,
   // (32, k) bytes -> (k / 4, 32, 4): 16 rows x 64 columns at a time, as 32-bit words.
   for (int64_t half = 0; half < 2; ++half) {
     int64_t t = 0;
+#ifdef DESKPILOT_VNNI_GEMM
     for (; t + 64 <= k; t += 64)
       transpose16x16(rows_u + 16 * half * k + t, k, u + t * kVnniBlockRows + 64 * half, 4 * kVnniBlockRows);
-    for (; t < k; t += 4)  // k's last 32 columns when k is not a multiple of 64
+#endif
+    for (; t < k; t += 4)  // k's last 32 columns when k is not a multiple of 64 (all of k on AVX2 builds)
       for (int64_t j = 16 * half; j < 16 * half + 16; ++j) std::memcpy(u + t * kVnniBlockRows + 4 * j, rows_u + j * k + t, 4);
   }
 }
 
+constexpr int64_t kSliceColumns = 256;  // columns per pass over x: the slice's weights (8 KB) stay in L1
+
+#ifdef DESKPILOT_VNNI_GEMM
 // acc += u · x per 32-bit lane (vpdpbusd), in acc's own register: written
 // as the intrinsic, GCC 12 copies each of the micro-kernel's eight sums to a
 // new register and back at every column step (twice the instructions).
@@ -191,14 +202,13 @@ inline void dpbusd(__m512i& acc, __m512i u, __m512i x) {
   asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(x));
 }
 
-constexpr int64_t kTileRows = 4;        // x rows per micro-kernel call
-constexpr int64_t kSliceColumns = 256;  // columns per pass over x: the slice's weights (8 KB) stay in L1
+constexpr int64_t kTileRows = 4;  // x rows per VNNI micro-kernel call
 
 // sums (4, 32) += rows r0..r0+3 of x times the block's 32 weight rows, over
 // columns [c0, c1) (whole groups). xq (rows, k) int8; dx, ds (rows, k / G):
 // each group's activation scale and that scale times the group's sum of q.
-void tile(const int8_t* xq, const float* dx, const float* ds, int64_t r0, int64_t k, int64_t group, int64_t c0,
-          int64_t c1, const uint8_t* u, const float* a, const float* c, float* sums) {
+void tile_vnni(const int8_t* xq, const float* dx, const float* ds, int64_t r0, int64_t k, int64_t group, int64_t c0,
+               int64_t c1, const uint8_t* u, const float* a, const float* c, float* sums) {
   const int64_t groups = k / group;
   __m512 acc[kTileRows][2];
   for (int64_t r = 0; r < kTileRows; ++r) {
@@ -238,16 +248,68 @@ void tile(const int8_t* xq, const float* dx, const float* ds, int64_t r0, int64_
   }
 }
 
-}  // namespace
+#endif  // DESKPILOT_VNNI_GEMM
 
-bool has_vnni_gemm() { return true; }
+constexpr int64_t kAvx2TileRows = 2;  // x rows per AVX2 micro-kernel call (16 registers)
 
-bool vnni_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
-               float* y, int64_t ldy) {
+// The AVX2 tile: as tile_vnni, with vpmaddubsw (u · x in pairs, 16-bit
+// sums, saturating) and vpmaddwd (pairs of those into 32-bit lanes) for
+// vpdpbusd. Exact while u <= 63 (every type but Q8_0, whose u reaches
+// 255): two column steps' 16-bit sums, each at most 2 · 63 · 127, are added
+// before vpmaddwd and stay under 2^15. The FP32 steps are tile_vnni's, in
+// its order: the same y, bit for bit.
+void tile_avx2(const int8_t* xq, const float* dx, const float* ds, int64_t r0, int64_t k, int64_t group, int64_t c0,
+               int64_t c1, const uint8_t* u, const float* a, const float* c, float* sums) {
+  const int64_t groups = k / group;
+  const __m256i ones = _mm256_set1_epi16(1);
+  const int8_t* x0 = xq + r0 * k;
+  for (int64_t g = c0 / group; g < c1 / group; ++g) {
+    __m256i s[kAvx2TileRows][4];  // weight rows 8v..8v+7 per x row
+    for (auto& row : s)
+      for (auto& v : row) v = _mm256_setzero_si256();
+    for (int64_t t = g * group; t < (g + 1) * group; t += 8) {
+      __m256i xa[kAvx2TileRows], xb[kAvx2TileRows];  // x's columns t..t+3, t+4..t+7, in every lane
+      for (int64_t r = 0; r < kAvx2TileRows; ++r) {
+        int32_t four[2];
+        std::memcpy(four, x0 + r * k + t, 8);
+        xa[r] = _mm256_set1_epi32(four[0]);
+        xb[r] = _mm256_set1_epi32(four[1]);
+      }
+#pragma GCC unroll 4
+      for (int64_t v = 0; v < 4; ++v) {
+        const __m256i wa = _mm256_load_si256(reinterpret_cast<const __m256i*>(u + t * kVnniBlockRows + 32 * v));
+        const __m256i wb = _mm256_load_si256(reinterpret_cast<const __m256i*>(u + (t + 4) * kVnniBlockRows + 32 * v));
+        for (int64_t r = 0; r < kAvx2TileRows; ++r) {
+          const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(wa, xa[r]), _mm256_maddubs_epi16(wb, xb[r]));
+          s[r][v] = _mm256_add_epi32(s[r][v], _mm256_madd_epi16(pairs, ones));
+        }
+      }
+    }
+    for (int64_t r = 0; r < kAvx2TileRows; ++r) {
+      const __m256 d = _mm256_set1_ps(dx[(r0 + r) * groups + g]), dsum = _mm256_set1_ps(ds[(r0 + r) * groups + g]);
+      float* o = sums + r * kVnniBlockRows;
+      for (int64_t v = 0; v < 4; ++v) {
+        const __m256 av = _mm256_loadu_ps(a + g * kVnniBlockRows + 8 * v);
+        const __m256 cv = _mm256_loadu_ps(c + g * kVnniBlockRows + 8 * v);
+        __m256 acc = _mm256_loadu_ps(o + 8 * v);
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(av, d), _mm256_cvtepi32_ps(s[r][v]), acc);
+        acc = _mm256_fmadd_ps(cv, dsum, acc);
+        _mm256_storeu_ps(o + 8 * v, acc);
+      }
+    }
+  }
+}
+
+using Tile = void (*)(const int8_t*, const float*, const float*, int64_t, int64_t, int64_t, int64_t, int64_t,
+                      const uint8_t*, const float*, const float*, float*);
+
+// y = x · wᵀ + bias through `tile`, which takes tile_rows rows of x at a time.
+bool int_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
+              float* y, int64_t ldy, Tile tile, int64_t tile_rows) {
   const int64_t group = group_size(wtype);
   if (group == 0 || k % dtype_block(wtype) != 0) return false;
   if (m <= 0 || n <= 0) return true;
-  const int64_t m_pad = (m + kTileRows - 1) / kTileRows * kTileRows, groups = k / group;
+  const int64_t m_pad = (m + tile_rows - 1) / tile_rows * tile_rows, groups = k / group;
   // x quantized as decode quantizes it; the padding rows are zero.
   std::vector<int8_t> xq(static_cast<size_t>(m_pad * k), 0);            // (m_pad, k)
   std::vector<float> dx(static_cast<size_t>(m_pad * groups), 0.0f);     // (m_pad, k / G)
@@ -289,7 +351,7 @@ bool vnni_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype,
       // A slice of columns at a time, across all of x's rows: its weights stay in L1.
       for (int64_t c0 = 0; c0 < k; c0 += kSliceColumns) {
         const int64_t c1 = std::min(k, c0 + kSliceColumns);
-        for (int64_t r0 = 0; r0 < m; r0 += kTileRows)
+        for (int64_t r0 = 0; r0 < m; r0 += tile_rows)
           tile(xq.data(), dx.data(), ds.data(), r0, k, group, c0, c1, u, a, c, sums + r0 * kVnniBlockRows);
       }
       for (int64_t r = 0; r < m; ++r) {
@@ -302,10 +364,43 @@ bool vnni_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype,
   return true;
 }
 
+}  // namespace
+
+bool has_vnni_gemm() {
+#ifdef DESKPILOT_VNNI_GEMM
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool vnni_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
+               float* y, int64_t ldy) {
+#ifdef DESKPILOT_VNNI_GEMM
+  return int_gemm(x, m, k, w, wtype, n, bias, y, ldy, tile_vnni, kTileRows);
+#else
+  (void)x, (void)m, (void)k, (void)w, (void)wtype, (void)n, (void)bias, (void)y, (void)ldy;
+  return false;
+#endif
+}
+
+bool has_avx2_int_gemm() { return true; }
+
+bool avx2_int_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
+                   float* y, int64_t ldy) {
+  if (wtype == DType::kQ8_0) return false;  // u up to 255: vpmaddubsw would saturate
+  return int_gemm(x, m, k, w, wtype, n, bias, y, ldy, tile_avx2, kAvx2TileRows);
+}
+
+
 #else
 
 bool has_vnni_gemm() { return false; }
 bool vnni_gemm(const float*, int64_t, int64_t, const void*, DType, int64_t, const float*, float*, int64_t) {
+  return false;
+}
+bool has_avx2_int_gemm() { return false; }
+bool avx2_int_gemm(const float*, int64_t, int64_t, const void*, DType, int64_t, const float*, float*, int64_t) {
   return false;
 }
 

@@ -1,5 +1,6 @@
 // Prefill's GEMM in integers, on CPUs with AVX-512 VNNI (Ice Lake, Zen 4;
-// where there is AMX too, kernels/cpu/gemm.h picks the AMX tiles):
+// where there is AMX too, kernels/cpu/gemm.h picks the AMX tiles), and
+// with AVX2 alone for the types whose bytes allow it (below):
 // y = x · Wᵀ + b for block-quantized weights, with x quantized as decode
 // quantizes it (kernels/cpu/quant_dot.h: per 32 values a scale and 8-bit q)
 // and the weights' own integers. Internal to kernels/cpu.
@@ -44,5 +45,15 @@ bool has_vnni_gemm();
 // of its block.
 bool vnni_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
                float* y, int64_t ldy);
+
+// The same products on AVX2 CPUs: vpmaddubsw and vpmaddwd for vpdpbusd,
+// the same int32 sums and the same FP32 steps (the same y, bit for bit),
+// for Q4_0, Q4_K, Q5_K and Q6_K (Q8_0's u reaches 255, where vpmaddubsw's
+// 16-bit pair sums would saturate: false). The micro-kernel keeps 2 rows
+// of x x 32 weight rows (AVX2 has 16 registers), two column steps' 16-bit
+// sums added before they widen.
+bool has_avx2_int_gemm();
+bool avx2_int_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias,
+                   float* y, int64_t ldy);
 
 }  // namespace deskpilot::kernels

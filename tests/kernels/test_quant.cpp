@@ -224,7 +224,8 @@ TEST(QuantDot, LinearTakesEachArithmetic) {
       linear(x.data(), m, k, w.data(), t, n, bias.data(), got.data());
       if (m > 8 && has_amx_gemm()) {  // many rows in BF16 tiles (AmxGemm below), not FP32
         bf16_gemm_reference(x.data(), m, k, w.data(), t, n, bias.data(), plain.data());
-      } else if (m > 8 && has_vnni_gemm()) {  // many rows in VNNI integers (VnniGemm below): decode's sums
+      } else if (m > 8 && (has_vnni_gemm() || (has_avx2_int_gemm() && t != DType::kQ8_0))) {
+        // many rows in VNNI or AVX2 integers (VnniGemm, Avx2IntGemm below): decode's sums
         set_quant_arithmetic(QuantArithmetic::kInt8Reference);
         for (int64_t i = 0; i < m; ++i)
           linear(x.data() + i * k, 1, k, w.data(), t, n, bias.data(), plain.data() + i * n);
@@ -361,8 +362,9 @@ TEST(AmxGemm, EqualsItsBf16ReferenceForEveryBlockTypeAndEdge) {
 // 4-row tile, n below 16 and past the 32-row block with a short last one, k
 // of one group and of many; y with a guard column. linear() takes it, bit for
 // bit, when asked (PrefillGemm::kVnni).
-TEST(VnniGemm, EqualsDecodesIntegerSumsForEveryBlockTypeAndEdge) {
-  if (!has_vnni_gemm()) GTEST_SKIP() << "this build has no AVX-512 VNNI";
+using IntGemm = bool (*)(const float*, int64_t, int64_t, const void*, DType, int64_t, const float*, float*, int64_t);
+
+void expect_decodes_integer_sums(IntGemm gemm, PrefillGemm path, bool takes_q8_0) {
   const GemmShape shapes[] = {{3, 32, 5}, {9, 256, 48}, {33, 512, 50}, {40, 800, 31}, {130, 256, 70}, {16, 1024, 16}};
   for (DType t : kBlockTypes) {
     for (const GemmShape& s : shapes) {
@@ -373,11 +375,16 @@ TEST(VnniGemm, EqualsDecodesIntegerSumsForEveryBlockTypeAndEdge) {
       quantize(t, wf.data(), w.data(), s.n * s.k);
       std::vector<float> want(static_cast<size_t>(s.m * s.n)), via_linear(want.size()), fp32(want.size());
       std::vector<float> got(static_cast<size_t>(s.m * (s.n + 1)), kGuard);
+      if (t == DType::kQ8_0 && !takes_q8_0) {
+        EXPECT_FALSE(gemm(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), got.data(), s.n + 1));
+        EXPECT_EQ(got[0], kGuard);
+        continue;
+      }
       set_quant_arithmetic(QuantArithmetic::kInt8Reference);
       for (int64_t i = 0; i < s.m; ++i)
         linear(x.data() + i * s.k, 1, s.k, w.data(), t, s.n, bias.data(), want.data() + i * s.n);
       set_quant_arithmetic(QuantArithmetic::kInt8);
-      ASSERT_TRUE(vnni_gemm(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), got.data(), s.n + 1));
+      ASSERT_TRUE(gemm(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), got.data(), s.n + 1));
       ASSERT_NO_FATAL_FAILURE(expect_near_with_guard(got, want, s));
       // 8-bit activations, not the FP32 product: the sums differ from it, within 1% of its scale.
       linear_reference(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), fp32.data());
@@ -386,12 +393,50 @@ TEST(VnniGemm, EqualsDecodesIntegerSumsForEveryBlockTypeAndEdge) {
       EXPECT_GT(worst, 1e-5f);
       EXPECT_LT(worst, 0.01f * std::sqrt(float(s.k)));
       if (s.m > 8) {
-        set_prefill_gemm(PrefillGemm::kVnni);
+        set_prefill_gemm(path);
         linear(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), via_linear.data());
         set_prefill_gemm(PrefillGemm::kAuto);
         for (int64_t i = 0; i < s.m; ++i)
           for (int64_t j = 0; j < s.n; ++j) ASSERT_EQ(via_linear[i * s.n + j], got[i * (s.n + 1) + j]) << i << "," << j;
       }
+    }
+  }
+}
+
+TEST(VnniGemm, EqualsDecodesIntegerSumsForEveryBlockTypeAndEdge) {
+  if (!has_vnni_gemm()) GTEST_SKIP() << "this build has no AVX-512 VNNI";
+  expect_decodes_integer_sums(vnni_gemm, PrefillGemm::kVnni, true);
+}
+
+// The AVX2 kernel: the same, but for Q8_0, which it refuses (its bytes would
+// saturate vpmaddubsw) with nothing written.
+TEST(Avx2IntGemm, EqualsDecodesIntegerSumsForEveryBlockTypeButQ8_0AndEdge) {
+  if (!has_avx2_int_gemm()) GTEST_SKIP() << "this build has no AVX2";
+  expect_decodes_integer_sums(avx2_int_gemm, PrefillGemm::kAvx2, false);
+}
+
+// Its u · x pairs at their largest (u = 63, x = ±127 in every column: Q6_K
+// at its top and bottom), where a 16-bit sum of more than two steps would
+// overflow; and bit for bit what the VNNI kernel gives, where both run.
+TEST(Avx2IntGemm, HoldsTheLargestPairSumsAndEqualsVnni) {
+  if (!has_avx2_int_gemm()) GTEST_SKIP() << "this build has no AVX2";
+  const int64_t m = 9, k = 512, n = 40;
+  for (DType t : {DType::kQ6_K, DType::kQ5_K, DType::kQ4_K, DType::kQ4_0}) {
+    SCOPED_TRACE(dtype_name(t));
+    std::vector<float> wf(static_cast<size_t>(n * k)), x(static_cast<size_t>(m * k));
+    for (int64_t i = 0; i < n * k; ++i) wf[i] = (i / k) % 2 == 0 ? 1.0f : -1.0f;  // every weight at a scale's end
+    for (int64_t i = 0; i < m * k; ++i) x[i] = (i / k) % 3 == 0 ? -1.0f : 1.0f;   // q = ±127 throughout
+    std::vector<uint8_t> w(static_cast<size_t>(dtype_bytes(t, n * k)));
+    quantize(t, wf.data(), w.data(), n * k);
+    std::vector<float> want(static_cast<size_t>(m * n)), got(want.size()), vnni(want.size());
+    set_quant_arithmetic(QuantArithmetic::kInt8Reference);
+    for (int64_t i = 0; i < m; ++i) linear(x.data() + i * k, 1, k, w.data(), t, n, nullptr, want.data() + i * n);
+    set_quant_arithmetic(QuantArithmetic::kInt8);
+    ASSERT_TRUE(avx2_int_gemm(x.data(), m, k, w.data(), t, n, nullptr, got.data(), n));
+    for (size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-4f * std::fabs(want[i]) + 1e-5f) << i;
+    if (has_vnni_gemm()) {
+      ASSERT_TRUE(vnni_gemm(x.data(), m, k, w.data(), t, n, nullptr, vnni.data(), n));
+      EXPECT_EQ(got, vnni);
     }
   }
 }
