@@ -7,7 +7,8 @@
 // buffer and dotted with every row of x, so the weights are read once per
 // call in their stored width: decode is bound by these bytes.
 // Many rows (prefill): block-quantized weights on CPUs with AMX go through
-// BF16 tiles (kernels/cpu/gemm_amx.h); otherwise, on AVX2 builds, weights
+// BF16 tiles (kernels/cpu/gemm_amx.h), else in 8-bit integers with AVX-512
+// VNNI or, but for Q8_0, AVX2 (kernels/cpu/gemm_vnni.h); otherwise, on AVX2 builds, weights
 // that are not FP32 go through deskpilot's own GEMM, which converts them a
 // slice at a time into the buffer its micro-kernel reads
 // (kernels/cpu/gemm_fused.h); otherwise

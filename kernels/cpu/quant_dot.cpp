@@ -170,10 +170,8 @@ float dot_q4_0(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks
 
 template <bool kFifthBit, typename Block>
 float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
+  __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0xF);
-  __m256i lane[8];
-  for (int j = 0; j < 8; ++j) lane[j] = _mm256_set1_epi32(j);
   for (int64_t i = 0; i < blocks; ++i) {
     prefetch(w + i, 3);
     const __m128i sm = k4_scales_and_mins(w[i].scales);
@@ -186,6 +184,7 @@ float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
     mins = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(half(w[i].dmin)), mn), ds, mins);
     __m256i high = _mm256_setzero_si256();
     if constexpr (kFifthBit) high = load256(w[i].qh);
+    __m256i s[8];  // group j's Σ q·a, in 8 lanes
     for (int c = 0; c < 4; ++c) {
       const __m256i bytes = load256(w[i].qs + 32 * c);
       __m256i q0 = _mm256_and_si256(bytes, low4);
@@ -198,13 +197,18 @@ float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
         q1 = _mm256_or_si256(q1, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, b1), b1), sixteen));
       }
       const int64_t g = 8 * i + 2 * c;
-      const __m256i s0 = dot_unsigned(q0, load256(a.q + 32 * g));
-      const __m256i s1 = dot_unsigned(q1, load256(a.q + 32 * (g + 1)));
-      acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s0), _mm256_permutevar8x32_ps(scale, lane[2 * c]), acc0);
-      acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s1), _mm256_permutevar8x32_ps(scale, lane[2 * c + 1]), acc1);
+      s[2 * c] = dot_unsigned(q0, load256(a.q + 32 * g));
+      s[2 * c + 1] = dot_unsigned(q1, load256(a.q + 32 * (g + 1)));
     }
+    // The eight groups' sums into lanes 0-7 (exact, in integers), then one
+    // conversion and one FMA a block rather than one each a group.
+    const __m256i t0 = _mm256_hadd_epi32(s[0], s[1]), t1 = _mm256_hadd_epi32(s[2], s[3]);
+    const __m256i t2 = _mm256_hadd_epi32(s[4], s[5]), t3 = _mm256_hadd_epi32(s[6], s[7]);
+    const __m256i u0 = _mm256_hadd_epi32(t0, t1), u1 = _mm256_hadd_epi32(t2, t3);  // groups 0-3 | 0-3, 4-7 | 4-7
+    const __m256i sums = _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, acc);
   }
-  return hsum256(_mm256_add_ps(acc0, acc1)) - hsum256(mins);
+  return hsum256(acc) - hsum256(mins);
 }
 
 float dot_q6_k(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks) {
