@@ -11,12 +11,8 @@
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512BF16__)
 #define DESKPILOT_BF16_GEMM 1
 #include <immintrin.h>
-// GCC 12's AVX-512 headers start some intrinsics from a self-initialised
-// "undefined" vector and then warn about it once inlined (GCC bug 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+
+#include "kernels/cpu/avx512_warnings.h"
 #endif
 
 namespace deskpilot::kernels {

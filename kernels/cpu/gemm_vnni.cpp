@@ -16,13 +16,7 @@
 #endif
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
 #define DESKPILOT_VNNI_GEMM 1
-// GCC 12's AVX-512 headers start some intrinsics (conversions, unpacks)
-// from a self-initialised "undefined" vector and then warn about it once
-// inlined (GCC bug 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+#include "kernels/cpu/avx512_warnings.h"
 #endif
 
 namespace deskpilot::kernels {

@@ -4,15 +4,9 @@
 
 #include <immintrin.h>
 
+#include "kernels/cpu/avx512_warnings.h"
 #include "kernels/cpu/quant_simd.h"
 #include "kernels/quant.h"
-
-// GCC 12's AVX-512 headers start some intrinsics from a self-initialised
-// "undefined" vector and then warn about it once inlined (GCC bug 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
 
 namespace deskpilot::kernels {
 
