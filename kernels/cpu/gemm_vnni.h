@@ -21,7 +21,8 @@
 // The blocking: a task is kVnniBlockRows = 32 weight rows, rewritten once
 // per call as u in (k / 4, 32, 4) bytes (two vectors of 16 rows x 4
 // consecutive u per 4 columns) and a, c in (k / G, 32); x is quantized once
-// per call, rows padded to a multiple of 4. The micro-kernel keeps 4 rows of
+// per call, rows padded to a multiple of the micro-kernel's (4; 2 on
+// AVX2, below). The VNNI micro-kernel keeps 4 rows of
 // x x 32 weight rows: 8 int32 group sums and 8 FP32 sums in registers,
 // each column step one load per 16 weight rows and one 4-byte broadcast per
 // x row.
