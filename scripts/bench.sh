@@ -22,8 +22,8 @@
 #              shape), else the CPU with the small shape; decode against the
 #              copy-bandwidth roofline, vision + prefill of one screenshot
 #              (time to first token), an agent step.
-#   quant:     prefill's GEMMs (fused; AMX, VNNI, AVX-512 BF16 where the CPU
-#              has them) against converted blocks + OpenBLAS;
+#   quant:     prefill's GEMMs (fused; AMX, VNNI or AVX2 integers, AVX-512
+#              BF16 where the CPU has them) against converted blocks + OpenBLAS;
 #              GGUF decode and prefill against llama.cpp's llama-bench on
 #              the same files: random-weight GGUF models (made here, not
 #              committed: UI-TARS-1.5-7B's decoder in Q4_K_M and Q8_0, 4-8 GB,

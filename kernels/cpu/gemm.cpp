@@ -25,9 +25,6 @@ namespace deskpilot::kernels {
 
 namespace {
 
-// Rows of x handled by the weight-streaming kernel; more go to SGEMM.
-constexpr int64_t kStreamRows = 8;
-
 std::atomic<QuantArithmetic> g_quant_arithmetic{QuantArithmetic::kInt8};
 
 // m <= kStreamRows rows of x against block-quantized weights in integers:
@@ -249,12 +246,11 @@ bool bf16_dot(DType wtype, int64_t m) {
   return g == PrefillGemm::kAuto || g == PrefillGemm::kAmx || g == PrefillGemm::kVnni || g == PrefillGemm::kBf16;
 }
 
-// Whether prefill multiplies `wtype` in AVX2 integers (kernels/cpu/gemm_vnni.h):
-// the types whose bytes it takes, where neither AMX nor VNNI is taken.
+// Whether prefill tries AVX2 integers for `wtype` (kernels/cpu/gemm_vnni.h;
+// it refuses Q8_0 itself) where neither AMX nor VNNI is taken.
 bool avx2_int_prefill(DType wtype) {
   const PrefillGemm g = g_prefill_gemm.load();
-  return is_quantized(wtype) && wtype != DType::kQ8_0 && g_quant_arithmetic.load() == QuantArithmetic::kInt8 &&
-         has_avx2_int_gemm() &&
+  return is_quantized(wtype) && g_quant_arithmetic.load() == QuantArithmetic::kInt8 && has_avx2_int_gemm() &&
          (g == PrefillGemm::kAvx2 || (g == PrefillGemm::kAuto && !amx_prefill(wtype) && !vnni_prefill(wtype)));
 }
 

@@ -59,6 +59,10 @@ enum class PrefillGemm {
 };
 void set_prefill_gemm(PrefillGemm g);  // process-wide, for benchmarks
 
+// Rows of x up to which linear() streams the weights once, row by row
+// (decode, a few sequences batched); more rows are prefill's GEMMs.
+constexpr int64_t kStreamRows = 8;
+
 // x: (m, k); w: (n, k) of `wtype`; bias: (n) or nullptr; y: (m, n), row stride ldy >= n.
 void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n, const float* bias, float* y,
             int64_t ldy);

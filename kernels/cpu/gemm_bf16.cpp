@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/scratch.h"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512BF16__)
@@ -23,7 +24,6 @@ namespace {
 
 constexpr int64_t kRows = 4;        // rows of x, and weight rows, a tile takes
 constexpr int64_t kMaxBlock = 64;   // weight rows a task takes at most
-constexpr int64_t kStreamRows = 8;  // up to this many rows of x, the weights stream from memory once
 
 inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh&>(v); }
 

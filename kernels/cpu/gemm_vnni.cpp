@@ -386,7 +386,6 @@ bool avx2_int_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wt
   return int_gemm(x, m, k, w, wtype, n, bias, y, ldy, tile_avx2, kAvx2TileRows);
 }
 
-
 #else
 
 bool has_vnni_gemm() { return false; }

@@ -128,18 +128,15 @@ inline __m256i dot_unsigned(__m256i q, __m256i a) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), _mm256_set1_epi16(1));
 }
 
-// Two sums (even and odd blocks) so that the FMA latency does not bound the
-// stream, each its own variable: indexed as acc[i & 1], GCC kept them in
-// memory, and every block waited on the store of the one before last.
-float dot_q8_0(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks) {
-  const auto block = [&](int64_t i, __m256 acc) {
-    const __m256i s = dot_signed(load256(w[i].qs), load256(a.q + 32 * i));
-    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half(w[i].d) * a.d[i]), acc);
-  };
+// The sum over blocks i of block(i, acc) in two sums, even and odd blocks,
+// so that the FMA latency does not bound the stream; each its own variable:
+// indexed as acc[i & 1], GCC kept them in memory, and every block waited on
+// the store of the one before last.
+template <typename Block>
+float sum_even_odd(int64_t blocks, Block block) {
   __m256 even = _mm256_setzero_ps(), odd = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 2 <= blocks; i += 2) {
-    prefetch(w + i, 2);
     even = block(i, even);
     odd = block(i + 1, odd);
   }
@@ -147,25 +144,25 @@ float dot_q8_0(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks
   return hsum256(_mm256_add_ps(even, odd));
 }
 
+float dot_q8_0(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks) {
+  return sum_even_odd(blocks, [&](int64_t i, __m256 acc) {
+    if (i % 2 == 0) prefetch(w + i, 2);
+    const __m256i s = dot_signed(load256(w[i].qs), load256(a.q + 32 * i));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half(w[i].d) * a.d[i]), acc);
+  });
+}
+
 float dot_q4_0(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks) {
   const __m256i low4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8);
-  const auto block = [&](int64_t i, __m256 acc) {
+  return sum_even_odd(blocks, [&](int64_t i, __m256 acc) {
+    if (i % 4 == 0) prefetch(w + i, 2);
     const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i].qs));
     const __m256i both = _mm256_set_m128i(_mm_srli_epi16(bytes, 4),
                                           bytes);  // low nibbles: weights 0..15
     const __m256i q = _mm256_sub_epi8(_mm256_and_si256(both, low4), eight);
     const __m256i s = dot_signed(q, load256(a.q + 32 * i));
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(half(w[i].d) * a.d[i]), acc);
-  };
-  __m256 even = _mm256_setzero_ps(), odd = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 2 <= blocks; i += 2) {
-    if (i % 4 == 0) prefetch(w + i, 2);
-    even = block(i, even);
-    odd = block(i + 1, odd);
-  }
-  if (i < blocks) even = block(i, even);
-  return hsum256(_mm256_add_ps(even, odd));
+  });
 }
 
 template <bool kFifthBit, typename Block>

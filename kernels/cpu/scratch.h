@@ -1,4 +1,4 @@
-// Per-thread scratch for the prefill GEMMs (gemm_amx.cpp, gemm_vnni.cpp).
+// Per-thread scratch for the GEMMs (gemm_amx.cpp, gemm_vnni.cpp, gemm_bf16.cpp).
 // Internal to kernels/cpu.
 #pragma once
 
