@@ -287,7 +287,12 @@ void linear(const float* x, int64_t m, int64_t k, const void* w, DType wtype, in
     return linear_quant_stream(x, m, k, w, wtype, n, bias, y, ldy,
                                quant_arithmetic() == QuantArithmetic::kInt8Reference);
   }
-  if (bf16_dot(wtype, m) && bf16_gemm(x, m, k, static_cast<const uint16_t*>(w), n, bias, y, ldy)) return;
+  if (bf16_dot(wtype, m)) {
+    // Prefill's products are bound by arithmetic, decode's by the weights' bytes.
+    const Bf16Input input =
+        m > kStreamRows && quant_arithmetic() == QuantArithmetic::kInt8 ? Bf16Input::kRound : Bf16Input::kSplit;
+    if (bf16_gemm(x, m, k, static_cast<const uint16_t*>(w), n, bias, y, ldy, input)) return;
+  }
   if (m <= kStreamRows && !is_quantized(wtype)) return linear_stream(x, m, k, w, wtype, n, bias, y, ldy);
   if (amx_prefill(wtype) && amx_gemm(x, m, k, w, wtype, n, bias, y, ldy)) return;
   if (vnni_prefill(wtype) && vnni_gemm(x, m, k, w, wtype, n, bias, y, ldy)) return;

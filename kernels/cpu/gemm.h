@@ -19,7 +19,11 @@
 // and each weight row is dotted in integers (kernels/cpu/quant_dot.h), unless
 // set_quant_arithmetic says otherwise; many rows: FP32 products as above.
 // BF16 weights on CPUs with AVX-512 BF16, any number of rows: vdpbf16ps
-// with x split into two BF16 parts, FP32's accuracy (kernels/cpu/gemm_bf16.h).
+// (kernels/cpu/gemm_bf16.h); few rows with x split into two BF16 parts,
+// FP32's accuracy at no cost (the weights' bytes bound decode); many rows
+// with x rounded to BF16, as transformers, vLLM and llama.cpp multiply a
+// BF16 model (twice the speed where arithmetic bounds the time), unless
+// set_quant_arithmetic says otherwise.
 #pragma once
 
 #include <cstdint>
@@ -33,8 +37,10 @@ namespace deskpilot::kernels {
 enum class QuantArithmetic {
   kInt8,           // the default: few rows of x in 8 bits, SIMD integer dot products; many rows in
                    // BF16 tiles where the CPU has AMX (kernels/cpu/gemm_amx.h), else in the same 8-bit
-                   // integers with AVX-512 VNNI (kernels/cpu/gemm_vnni.h), else as kFp32
-  kInt8Reference,  // few rows: the same integer sums in plain loops; many rows: as kFp32
+                   // integers with AVX-512 VNNI (kernels/cpu/gemm_vnni.h), else as kFp32; BF16 weights
+                   // in vdpbf16ps, many rows of x rounded to BF16
+  kInt8Reference,  // few rows: the same integer sums in plain loops; many rows: as kFp32; BF16 weights in
+                   // vdpbf16ps with x split at any m (FP32's accuracy)
   kFp32,           // the weights dequantized to FP32, FP32 products: the reference; BF16 weights,
                    // too, widened to FP32 rather than multiplied in vdpbf16ps (kernels/cpu/gemm_bf16.h)
 };

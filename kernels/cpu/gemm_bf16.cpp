@@ -27,16 +27,18 @@ constexpr int64_t kMaxBlock = 64;   // weight rows a task takes at most
 
 inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh&>(v); }
 
-// x (k) FP32 -> hi, lo (kp) BF16 with x ≈ hi + lo, zero from k to kp.
+// x (k) FP32 -> hi, lo (kp) BF16 with x ≈ hi + lo, zero from k to kp; lo
+// nullptr: hi alone, x rounded.
 void split_row(const float* x, int64_t k, int64_t kp, uint16_t* hi, uint16_t* lo) {
   for (int64_t t = 0; t < kp; t += 16) {
     const __mmask16 mask = t + 16 <= k ? __mmask16(0xFFFF) : t < k ? __mmask16((1u << (k - t)) - 1) : __mmask16(0);
     const __m512 v = _mm512_maskz_loadu_ps(mask, x + t);
     __m256bh h = _mm512_cvtneps_pbh(v);
     const __m256i h16 = reinterpret_cast<__m256i&>(h);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(hi + t), h16);
+    if (lo == nullptr) continue;
     const __m512 back = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h16), 16));
     __m256bh l = _mm512_cvtneps_pbh(_mm512_sub_ps(v, back));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(hi + t), h16);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(lo + t), reinterpret_cast<__m256i&>(l));
   }
 }
@@ -55,7 +57,7 @@ inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
 }
 
 // sums (MR, NR) = Σ over `len` columns of (hi + lo) rows of x times weight
-// rows. xh, xl: MR rows of stride ldx, zero-padded to a multiple of 32 past
+// rows (kSplit; else hi alone, xl unread). xh, xl: MR rows of stride ldx, zero-padded to a multiple of 32 past
 // len; w: NR rows of stride ldw, only `len` columns read. kStream (few rows
 // of x, weights read once from memory; NR = 1: one stream per thread, which
 // the hardware prefetcher follows best, measured 1.2x four): 64 columns a
@@ -64,11 +66,11 @@ inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
 // instruction's latency (6 cycles on Zen 4) more than once per step; and a
 // streamed row of x sums the same way whatever MR is, so that a batch of
 // decodes gives each sequence what it would get alone.
-template <int MR, int NR, bool kStream>
+template <int MR, int NR, bool kStream, bool kSplit>
 void tile(const uint16_t* xh, const uint16_t* xl, int64_t ldx, const uint16_t* w, int64_t ldw, int64_t len,
           float* sums) {
   constexpr int U = kStream ? 2 : 1;
-  constexpr int S = MR == 1 || kStream ? 2 : 1;
+  constexpr int S = kSplit && (MR == 1 || kStream) ? 2 : 1;
   __m512 acc[U][S][MR][NR];
   for (int u = 0; u < U; ++u)
     for (int s = 0; s < S; ++s)
@@ -84,8 +86,10 @@ void tile(const uint16_t* xh, const uint16_t* xl, int64_t ldx, const uint16_t* w
     for (int i = 0; i < MR; ++i) {
       const __m512bh h = as_bh(_mm512_loadu_si512(xh + i * ldx + t));
       for (int j = 0; j < NR; ++j) acc[u][0][i][j] = _mm512_dpbf16_ps(acc[u][0][i][j], as_bh(wv[j]), h);
-      const __m512bh l = as_bh(_mm512_loadu_si512(xl + i * ldx + t));
-      for (int j = 0; j < NR; ++j) acc[u][S - 1][i][j] = _mm512_dpbf16_ps(acc[u][S - 1][i][j], as_bh(wv[j]), l);
+      if constexpr (kSplit) {
+        const __m512bh l = as_bh(_mm512_loadu_si512(xl + i * ldx + t));
+        for (int j = 0; j < NR; ++j) acc[u][S - 1][i][j] = _mm512_dpbf16_ps(acc[u][S - 1][i][j], as_bh(wv[j]), l);
+      }
     }
   };
   using First = std::integral_constant<int, 0>;
@@ -118,17 +122,34 @@ void tile(const uint16_t* xh, const uint16_t* xl, int64_t ldx, const uint16_t* w
 
 using Tile = void (*)(const uint16_t*, const uint16_t*, int64_t, const uint16_t*, int64_t, int64_t, float*);
 
-template <int MR>
+template <int MR, bool kSplit>
 constexpr Tile tile_for(int64_t nr) {
-  return nr == 1 ? tile<MR, 1, false> : nr == 2 ? tile<MR, 2, false> : nr == 3 ? tile<MR, 3, false> : tile<MR, 4, false>;
+  return nr == 1   ? tile<MR, 1, false, kSplit>
+         : nr == 2 ? tile<MR, 2, false, kSplit>
+         : nr == 3 ? tile<MR, 3, false, kSplit>
+                   : tile<MR, 4, false, kSplit>;
+}
+
+template <bool kSplit>
+Tile tile_for(int64_t mr, int64_t nr) {
+  return mr == 1   ? tile_for<1, kSplit>(nr)
+         : mr == 2 ? tile_for<2, kSplit>(nr)
+         : mr == 3 ? tile_for<3, kSplit>(nr)
+                   : tile_for<4, kSplit>(nr);
+}
+
+template <bool kSplit>
+Tile stream_tile_for(int64_t mr) {
+  return mr == 1   ? tile<1, 1, true, kSplit>
+         : mr == 2 ? tile<2, 1, true, kSplit>
+         : mr == 3 ? tile<3, 1, true, kSplit>
+                   : tile<4, 1, true, kSplit>;
 }
 
 // The tile for mr rows of x and nr weight rows; streaming: nr is 1.
-Tile tile_for(int64_t mr, int64_t nr, bool stream) {
-  if (stream) {
-    return mr == 1 ? tile<1, 1, true> : mr == 2 ? tile<2, 1, true> : mr == 3 ? tile<3, 1, true> : tile<4, 1, true>;
-  }
-  return mr == 1 ? tile_for<1>(nr) : mr == 2 ? tile_for<2>(nr) : mr == 3 ? tile_for<3>(nr) : tile_for<4>(nr);
+Tile tile_for(int64_t mr, int64_t nr, bool stream, bool split) {
+  if (stream) return split ? stream_tile_for<true>(mr) : stream_tile_for<false>(mr);
+  return split ? tile_for<true>(mr, nr) : tile_for<false>(mr, nr);
 }
 
 // Weight rows j0 .. j0 + nb of y (m, ldy). Few rows of x: row by row, each
@@ -143,7 +164,8 @@ void run_block(const uint16_t* hi, const uint16_t* lo, int64_t m, int64_t k, int
     const auto product = [&](int64_t i0, int64_t jj) {  // x rows i0.., weight rows j0 + jj..
       const int64_t mr = std::min(kRows, m - i0), nr = std::min(wstep, nb - jj), j = j0 + jj;
       float sums[kRows * kRows];  // (mr, nr)
-      tile_for(mr, nr, stream)(hi + i0 * kp + k0, lo + i0 * kp + k0, kp, w + j * k + k0, k, len, sums);
+      const uint16_t* xl = lo ? lo + i0 * kp + k0 : nullptr;
+      tile_for(mr, nr, stream, lo != nullptr)(hi + i0 * kp + k0, xl, kp, w + j * k + k0, k, len, sums);
       for (int64_t i = 0; i < mr; ++i) {
         float* out = y + (i0 + i) * ldy + j;
         for (int64_t c = 0; c < nr; ++c) out[c] = (k0 == 0 ? (bias ? bias[j + c] : 0.0f) : out[c]) + sums[i * nr + c];
@@ -164,14 +186,15 @@ void run_block(const uint16_t* hi, const uint16_t* lo, int64_t m, int64_t k, int
 bool has_bf16_gemm() { return true; }
 
 bool bf16_gemm(const float* x, int64_t m, int64_t k, const uint16_t* w, int64_t n, const float* bias, float* y,
-               int64_t ldy) {
+               int64_t ldy, Bf16Input input) {
   if (m <= 0 || n <= 0) return true;
+  const bool split = input == Bf16Input::kSplit;
   const int64_t kp = (k + 31) / 32 * 32;
   // The calling thread's buffers, kept between calls (plain pointers below:
   // inside the parallel region a thread_local name is each worker's own).
   thread_local std::vector<uint16_t> hi_buffer, lo_buffer;
   uint16_t* hi = aligned_scratch(hi_buffer, m * kp);  // (m, kp)
-  uint16_t* lo = aligned_scratch(lo_buffer, m * kp);  // (m, kp)
+  uint16_t* lo = split ? aligned_scratch(lo_buffer, m * kp) : nullptr;  // (m, kp), or none
   const int64_t threads = omp_get_max_threads();
   // Blocks of up to 64 rows, enough of them for every thread.
   const int64_t per_thread = (n + threads - 1) / threads;
@@ -181,7 +204,7 @@ bool bf16_gemm(const float* x, int64_t m, int64_t k, const uint16_t* w, int64_t 
 #pragma omp parallel
   {
 #pragma omp for schedule(static)
-    for (int64_t i = 0; i < m; ++i) split_row(x + i * k, k, kp, hi + i * kp, lo + i * kp);
+    for (int64_t i = 0; i < m; ++i) split_row(x + i * k, k, kp, hi + i * kp, lo ? lo + i * kp : nullptr);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t task = 0; task < tasks; ++task) {
       const int64_t j0 = task * block;
@@ -194,7 +217,7 @@ bool bf16_gemm(const float* x, int64_t m, int64_t k, const uint16_t* w, int64_t 
 #else
 
 bool has_bf16_gemm() { return false; }
-bool bf16_gemm(const float*, int64_t, int64_t, const uint16_t*, int64_t, const float*, float*, int64_t) {
+bool bf16_gemm(const float*, int64_t, int64_t, const uint16_t*, int64_t, const float*, float*, int64_t, Bf16Input) {
   return false;
 }
 

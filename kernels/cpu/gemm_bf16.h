@@ -4,16 +4,20 @@
 // reading the weights as the file stores them (no widening to FP32 first).
 // Internal to kernels/cpu; linear() takes it for BF16 weights, any m.
 //
-// The arithmetic keeps FP32's accuracy: each value of x is split into two
-// BF16 parts, hi = bf16(x) and lo = bf16(x - hi) (both rounded to nearest
-// even), so that x - (hi + lo) is within 2^-17 of x; each product is
-// w·hi + w·lo, exact products of 8-bit significands summed in FP32. (x
-// rounded to BF16 alone, as llama.cpp does, would err by up to 2^-9 of each
-// value: the tiny models' goldens, 1e-4, would not hold.) The instruction
-// treats BF16 subnormals as zero; activations that small are zero to FP32
-// sums anyway.
+// Two arithmetics (Bf16Input). kSplit keeps FP32's accuracy: each value of
+// x is split into two BF16 parts, hi = bf16(x) and lo = bf16(x - hi) (both
+// rounded to nearest even), so that x - (hi + lo) is within 2^-17 of x;
+// each product is w·hi + w·lo, exact products of 8-bit significands summed
+// in FP32. kRound takes hi alone, as transformers, vLLM and llama.cpp
+// multiply a BF16 model: up to 2^-9 of each value off (the tiny models'
+// 1e-4 goldens do not hold) for half the instructions. linear() splits
+// decode's few rows, where the weights' bytes bound the time and the split
+// costs nothing, and rounds prefill's many rows, where arithmetic bounds it
+// (kernels/cpu/gemm.h). The instruction treats BF16 subnormals as zero;
+// activations that small are zero to FP32 sums anyway.
 //
-// The blocking: x is split once per call into (m, kp) hi and lo rows, kp =
+// The blocking: x is split once per call into (m, kp) hi and lo rows (hi
+// alone for kRound), kp =
 // k rounded up to 32, zero-padded. Few rows of x (m <= 8, decode): each
 // thread takes one run of weight rows and reads each row once, from start
 // to end, against every row of x (one stream per thread: the hardware
@@ -32,6 +36,12 @@ namespace deskpilot::kernels {
 
 constexpr int64_t kBf16Chunk = 1024;  // columns of k per pass over a weight block (many rows of x)
 
+// What vdpbf16ps multiplies the weights with.
+enum class Bf16Input {
+  kSplit,  // hi + lo: FP32's accuracy, twice the instructions (free where the weights' bytes bound the time)
+  kRound,  // x rounded to BF16 once (to nearest even), as transformers, vLLM and llama.cpp run BF16 models
+};
+
 // Whether this build has the kernel (AVX-512 F/BW/BF16).
 bool has_bf16_gemm();
 
@@ -39,6 +49,6 @@ bool has_bf16_gemm();
 // BF16 row-major, in the arithmetic above, with every OpenMP thread. False,
 // with nothing written, where has_bf16_gemm() is false.
 bool bf16_gemm(const float* x, int64_t m, int64_t k, const uint16_t* w, int64_t n, const float* bias, float* y,
-               int64_t ldy);
+               int64_t ldy, Bf16Input input = Bf16Input::kSplit);
 
 }  // namespace deskpilot::kernels

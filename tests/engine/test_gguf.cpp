@@ -17,6 +17,7 @@
 #include "engine/gguf_model.h"
 #include "engine/model.h"
 #include "engine/quantize.h"
+#include "tests/engine/arithmetic_scope.h"
 #include "kernels/cpu/gemm.h"
 #include "tests/golden_util.h"
 
@@ -33,10 +34,7 @@ deskpilot::testing::ModelGolden gguf_golden(const std::string& name) {
 }
 
 // The reference arithmetic for the duration of a scope.
-struct Arithmetic {
-  explicit Arithmetic(kernels::QuantArithmetic a) { kernels::set_quant_arithmetic(a); }
-  ~Arithmetic() { kernels::set_quant_arithmetic(kernels::QuantArithmetic::kInt8); }
-};
+using Arithmetic = deskpilot::testing::ScopedArithmetic;
 
 std::optional<GgufContents> parse(const std::string& bytes, std::string* error) {
   return parse_gguf(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "test.gguf", error);

@@ -78,7 +78,11 @@ TEST(LinearCpu, MatchesReferenceForEveryDtypeAndShape) {
       // Output with a guard column on each row (ldy = n + 1) that must stay untouched.
       std::vector<float> y(static_cast<size_t>(s.m * (s.n + 1)), 12345.0f), ref(static_cast<size_t>(s.m * s.n));
       linear(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), y.data(), s.n + 1);
-      linear_reference(x.data(), s.m, s.k, w.data(), t, s.n, bias.data(), ref.data());
+      // BF16 prefill in vdpbf16ps takes x rounded to BF16 (kernels/cpu/gemm.h).
+      std::vector<float> xr = x;
+      if (t == DType::kBF16 && s.m > kStreamRows && has_bf16_gemm())
+        for (float& v : xr) v = bf16_to_f32(f32_to_bf16(v));
+      linear_reference(xr.data(), s.m, s.k, w.data(), t, s.n, bias.data(), ref.data());
       float worst = 0;
       for (int64_t i = 0; i < s.m; ++i) {
         for (int64_t j = 0; j < s.n; ++j) {
@@ -182,6 +186,58 @@ TEST(Bf16Gemm, KeepsWhatRoundingXToBf16WouldLose) {
   ASSERT_TRUE(bf16_gemm(x.data(), 1, k, w.data(), 2, nullptr, y, 2));
   EXPECT_NEAR(y[0], 4097.0f, 1e-3f);
   EXPECT_EQ(y[0], y[1]);
+}
+
+// Bf16Input::kRound: the product of x rounded to BF16 (nearest even), in
+// FP32 sums: within k·2^-24 of Σ|x·w| of the reference on those rounded
+// values, streamed or not, every edge.
+TEST(Bf16Gemm, RoundedXIsTheProductOfXRoundedToBf16) {
+  if (!has_bf16_gemm()) GTEST_SKIP() << "built without AVX-512 BF16";
+  const GemmShape shapes[] = {{1, 31, 5}, {3, 2048, 7}, {8, 96, 3}, {9, 200, 129}, {37, 2100, 67}};
+  for (const GemmShape& s : shapes) {
+    SCOPED_TRACE("m=" + std::to_string(s.m) + " k=" + std::to_string(s.k) + " n=" + std::to_string(s.n));
+    const auto x = random_vector(static_cast<size_t>(s.m * s.k), 21, 30.0f);
+    std::vector<float> xr(x.size());  // x rounded to BF16
+    for (size_t i = 0; i < x.size(); ++i) xr[i] = bf16_to_f32(f32_to_bf16(x[i]));
+    std::vector<float> wv;
+    const auto w = encode(random_vector(static_cast<size_t>(s.n * s.k), 22), DType::kBF16, &wv);
+    const auto bias = random_vector(static_cast<size_t>(s.n), 23);
+    std::vector<float> y(static_cast<size_t>(s.m * s.n)), ref(y.size());
+    ASSERT_TRUE(bf16_gemm(x.data(), s.m, s.k, reinterpret_cast<const uint16_t*>(w.data()), s.n, bias.data(), y.data(),
+                          s.n, Bf16Input::kRound));
+    linear_reference(xr.data(), s.m, s.k, w.data(), DType::kBF16, s.n, bias.data(), ref.data());
+    const double eps = static_cast<double>(s.k) * std::ldexp(1.0, -24);
+    for (int64_t i = 0; i < s.m; ++i) {
+      for (int64_t j = 0; j < s.n; ++j) {
+        double magnitude = 0;
+        for (int64_t t = 0; t < s.k; ++t) magnitude += std::fabs(static_cast<double>(xr[i * s.k + t]) * wv[j * s.k + t]);
+        ASSERT_NEAR(y[i * s.n + j], ref[i * s.n + j], eps * magnitude + 1e-6) << "row " << i << " col " << j;
+      }
+    }
+  }
+}
+
+// linear() rounds x to BF16 for prefill's many rows under the default
+// arithmetic (bound by arithmetic, as transformers runs BF16 models), and
+// keeps the split for decode's few rows and under the reference arithmetic:
+// rows of 1 + 2^-12 (1 in BF16) against weights of 1 sum to 4096 rounded,
+// 4097 split.
+TEST(Bf16Gemm, LinearRoundsXForPrefillOnlyUnderTheDefaultArithmetic) {
+  if (!has_bf16_gemm()) GTEST_SKIP() << "built without AVX-512 BF16";
+  const int64_t k = 4096, n = 3;
+  const std::vector<uint16_t> w(n * k, f32_to_bf16(1.0f));
+  for (int64_t m : {int64_t{1}, kStreamRows, kStreamRows + 1, int64_t{40}}) {
+    for (QuantArithmetic a : {QuantArithmetic::kInt8, QuantArithmetic::kInt8Reference}) {
+      const bool rounded = m > kStreamRows && a == QuantArithmetic::kInt8;
+      SCOPED_TRACE("m=" + std::to_string(m) + (a == QuantArithmetic::kInt8 ? " int8" : " int8-reference"));
+      const std::vector<float> x(static_cast<size_t>(m * k), 1.0f + std::ldexp(1.0f, -12));
+      std::vector<float> y(static_cast<size_t>(m * n));
+      set_quant_arithmetic(a);
+      linear(x.data(), m, k, w.data(), DType::kBF16, n, nullptr, y.data());
+      set_quant_arithmetic(QuantArithmetic::kInt8);
+      for (float v : y) ASSERT_NEAR(v, rounded ? 4096.0f : 4097.0f, 1e-3f);
+    }
+  }
 }
 
 TEST(LinearCpu, NoBiasMeansZeroBias) {
