@@ -57,8 +57,9 @@ inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
 }
 
 // sums (MR, NR) = Σ over `len` columns of (hi + lo) rows of x times weight
-// rows (kSplit; else hi alone, xl unread). xh, xl: MR rows of stride ldx, zero-padded to a multiple of 32 past
-// len; w: NR rows of stride ldw, only `len` columns read. kStream (few rows
+// rows (kSplit; else hi alone, xl unread: streamed rows only, the many-row
+// kernel for hi alone is tile_rounded). xh, xl: MR rows of stride ldx,
+// zero-padded to a multiple of 32 past len; w: NR rows of stride ldw, only `len` columns read. kStream (few rows
 // of x, weights read once from memory; NR = 1: one stream per thread, which
 // the hardware prefetcher follows best, measured 1.2x four): 64 columns a
 // step into two sets of sums. Streaming or with one row of x, hi and lo
@@ -171,13 +172,17 @@ using Tile = void (*)(const uint16_t*, const uint16_t*, int64_t, const uint16_t*
 
 template <int MR, bool kSplit>
 constexpr Tile tile_for(int64_t nr) {
-  if constexpr (!kSplit) {
-    return nr == 1 ? tile_rounded<MR, 1> : nr == 2 ? tile_rounded<MR, 2> : nr == 3 ? tile_rounded<MR, 3> : tile_rounded<MR, 4>;
+  if constexpr (kSplit) {
+    return nr == 1   ? tile<MR, 1, false, true>
+           : nr == 2 ? tile<MR, 2, false, true>
+           : nr == 3 ? tile<MR, 3, false, true>
+                     : tile<MR, 4, false, true>;
+  } else {
+    return nr == 1   ? tile_rounded<MR, 1>
+           : nr == 2 ? tile_rounded<MR, 2>
+           : nr == 3 ? tile_rounded<MR, 3>
+                     : tile_rounded<MR, 4>;
   }
-  return nr == 1   ? tile<MR, 1, false, kSplit>
-         : nr == 2 ? tile<MR, 2, false, kSplit>
-         : nr == 3 ? tile<MR, 3, false, kSplit>
-                   : tile<MR, 4, false, kSplit>;
 }
 
 template <bool kSplit>

@@ -17,7 +17,7 @@
 #include "engine/gguf_model.h"
 #include "engine/model.h"
 #include "engine/quantize.h"
-#include "tests/engine/arithmetic_scope.h"
+#include "tests/arithmetic_scope.h"
 #include "kernels/cpu/gemm.h"
 #include "tests/golden_util.h"
 

@@ -14,7 +14,7 @@
 
 #include "engine/generate.h"
 #include "engine/model.h"
-#include "tests/engine/arithmetic_scope.h"
+#include "tests/arithmetic_scope.h"
 #include "tests/golden_util.h"
 
 namespace deskpilot::engine {
@@ -28,6 +28,15 @@ using Golden = deskpilot::testing::ModelGolden;
 Golden golden(const std::string& name) { return deskpilot::testing::model_golden(name); }
 
 class TinyModel : public ::testing::TestWithParam<std::string> {};
+
+// The logits at every position (n, vocab) of a prompt's embeddings x (n,
+// hidden), through a fresh cache.
+std::vector<float> prompt_logits(const Qwen2LanguageModel& lm, const std::vector<float>& x, int64_t n) {
+  KvCache cache = lm.new_cache();
+  std::vector<float> logits(static_cast<size_t>(n * lm.config().vocab_size));
+  lm.forward(x.data(), n, text_positions(0, n).data(), &cache, logits.data(), /*all_logits=*/true);
+  return logits;
+}
 
 // Through the reference arithmetic: on CPUs with AVX-512 BF16 the default
 // rounds a BF16 checkpoint's prompt to BF16 (kernels/cpu/gemm.h), which
@@ -46,9 +55,7 @@ TEST_P(TinyModel, LogitsMatchTransformers) {
     const auto n = static_cast<int64_t>(ids.size());
     std::vector<float> x(static_cast<size_t>(n * hidden));
     ASSERT_TRUE(lm.embed(ids.data(), n, x.data(), &error)) << error;
-    KvCache cache = lm.new_cache();
-    std::vector<float> logits(static_cast<size_t>(n * vocab));
-    lm.forward(x.data(), n, text_positions(0, n).data(), &cache, logits.data(), /*all_logits=*/true);
+    const std::vector<float> logits = prompt_logits(lm, x, n);
     const std::vector<float> last = g.tensor(c["last_logits"]);
     worst = std::max(worst, max_abs_diff(logits.data() + (n - 1) * vocab, last.data(), vocab));
     EXPECT_LE(max_abs_diff(logits.data() + (n - 1) * vocab, last.data(), vocab), kTolerance);
@@ -90,22 +97,19 @@ TEST_P(TinyModel, DefaultArithmeticStaysNearTheReference) {
   ASSERT_NE(model, nullptr) << error;
   const Golden g = golden(GetParam());
   const Qwen2LanguageModel& lm = model->lm();
-  const int64_t vocab = lm.config().vocab_size, hidden = lm.config().hidden_size;
+  const int64_t hidden = lm.config().hidden_size;
   float worst = 0, range = 0;
   for (const auto& c : g.json["cases"]) {
     const auto ids = c["prompt_ids"].get<std::vector<int32_t>>();
     const auto n = static_cast<int64_t>(ids.size());
     std::vector<float> x(static_cast<size_t>(n * hidden));
     ASSERT_TRUE(lm.embed(ids.data(), n, x.data(), &error)) << error;
-    const auto logits = [&](kernels::QuantArithmetic a) {  // (n, vocab)
-      deskpilot::testing::ScopedArithmetic scope(a);
-      KvCache cache = lm.new_cache();
-      std::vector<float> out(static_cast<size_t>(n * vocab));
-      lm.forward(x.data(), n, text_positions(0, n).data(), &cache, out.data(), /*all_logits=*/true);
-      return out;
-    };
-    const std::vector<float> ref = logits(kernels::QuantArithmetic::kInt8Reference);
-    const std::vector<float> fast = logits(kernels::QuantArithmetic::kInt8);
+    std::vector<float> ref;
+    {
+      deskpilot::testing::ScopedArithmetic reference(kernels::QuantArithmetic::kInt8Reference);
+      ref = prompt_logits(lm, x, n);
+    }
+    const std::vector<float> fast = prompt_logits(lm, x, n);
     worst = std::max(worst, max_abs_diff(fast.data(), ref.data(), ref.size()));
     range = std::max(range, *std::max_element(ref.begin(), ref.end()) - *std::min_element(ref.begin(), ref.end()));
   }

@@ -15,6 +15,7 @@
 #include "kernels/cpu/layernorm.h"
 #include "kernels/cpu/rope.h"
 #include "kernels/dtype.h"
+#include "tests/arithmetic_scope.h"
 
 namespace deskpilot::kernels {
 namespace {
@@ -232,9 +233,10 @@ TEST(Bf16Gemm, LinearRoundsXForPrefillOnlyUnderTheDefaultArithmetic) {
       SCOPED_TRACE("m=" + std::to_string(m) + (a == QuantArithmetic::kInt8 ? " int8" : " int8-reference"));
       const std::vector<float> x(static_cast<size_t>(m * k), 1.0f + std::ldexp(1.0f, -12));
       std::vector<float> y(static_cast<size_t>(m * n));
-      set_quant_arithmetic(a);
-      linear(x.data(), m, k, w.data(), DType::kBF16, n, nullptr, y.data());
-      set_quant_arithmetic(QuantArithmetic::kInt8);
+      {
+        deskpilot::testing::ScopedArithmetic arithmetic(a);
+        linear(x.data(), m, k, w.data(), DType::kBF16, n, nullptr, y.data());
+      }
       for (float v : y) ASSERT_NEAR(v, rounded ? 4096.0f : 4097.0f, 1e-3f);
     }
   }

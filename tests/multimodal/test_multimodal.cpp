@@ -15,7 +15,7 @@
 #include "engine/model.h"
 #include "engine/rope_index.h"
 #include "kernels/cpu/gemm.h"
-#include "tests/engine/arithmetic_scope.h"
+#include "tests/arithmetic_scope.h"
 #include "tests/golden_util.h"
 #include "multimodal/image_io.h"
 #include "multimodal/preprocess.h"
@@ -224,10 +224,10 @@ TEST(Multimodal, GgufModelsMatchTransformersOnAnImagePrompt) {
       if (n == "logits.prefill_last") prefill.assign(data, data + vocab);
     };
     GenerateResult result;
-    kernels::set_quant_arithmetic(kernels::QuantArithmetic::kFp32);
-    const bool ok = generate(*model, prompt, options, nullptr, &result, &error);
-    kernels::set_quant_arithmetic(kernels::QuantArithmetic::kInt8);
-    ASSERT_TRUE(ok) << error;
+    {
+      deskpilot::testing::ScopedArithmetic fp32(kernels::QuantArithmetic::kFp32);
+      ASSERT_TRUE(generate(*model, prompt, options, nullptr, &result, &error)) << error;
+    }
     const std::vector<float> want = g.tensor(c["last_logits"]);
     ASSERT_EQ(prefill.size(), want.size());
     const float worst = max_abs_diff(prefill.data(), want.data(), want.size());
