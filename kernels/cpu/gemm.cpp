@@ -28,7 +28,8 @@ namespace {
 std::atomic<QuantArithmetic> g_quant_arithmetic{QuantArithmetic::kInt8};
 
 // m <= kStreamRows rows of x against block-quantized weights in integers:
-// x quantized once, then one pass over the weight rows.
+// x quantized once (a scale per 32 values, or per 256 where
+// linear_quantizes_per_superblock), then one pass over the weight rows.
 void linear_quant_stream(const float* x, int64_t m, int64_t k, const void* w, DType wtype, int64_t n,
                          const float* bias, float* y, int64_t ldy, bool reference) {
   // The calling thread's buffers, kept between calls (decode makes several per layer per token).
@@ -36,13 +37,23 @@ void linear_quant_stream(const float* x, int64_t m, int64_t k, const void* w, DT
   thread_local std::vector<int8_t> q_buffer;     // (m, k)
   thread_local std::vector<float> d_buffer;      // (m, k / 32)
   thread_local std::vector<int32_t> sum_buffer;  // (m, k / 32)
+  thread_local std::vector<int16_t> sum16_buffer;  // (m, k / 16), K-quants only
+  const bool superblock = linear_quantizes_per_superblock(wtype);
   q_buffer.resize(static_cast<size_t>(m * k));
   d_buffer.resize(static_cast<size_t>(m * k / 32));
   sum_buffer.resize(static_cast<size_t>(m * k / 32));
+  sum16_buffer.resize(superblock ? static_cast<size_t>(m * k / 16) : 0);
   int8_t* q = q_buffer.data();
   float* d = d_buffer.data();
   int32_t* sum = sum_buffer.data();
-  for (int64_t i = 0; i < m; ++i) quantize_activations(x + i * k, k, q + i * k, d + i * k / 32, sum + i * k / 32);
+  int16_t* sum16 = superblock ? sum16_buffer.data() : nullptr;
+  for (int64_t i = 0; i < m; ++i) {
+    if (superblock) {
+      quantize_activations_superblock(x + i * k, k, q + i * k, d + i * k / 32, sum + i * k / 32, sum16 + i * k / 16);
+    } else {
+      quantize_activations(x + i * k, k, q + i * k, d + i * k / 32, sum + i * k / 32);
+    }
+  }
   const int64_t row_bytes = dtype_bytes(wtype, k);
   const QuantDotPath path = reference ? QuantDotPath::kPlain : QuantDotPath::kWidest;
 #pragma omp parallel for schedule(static)
@@ -50,7 +61,7 @@ void linear_quant_stream(const float* x, int64_t m, int64_t k, const void* w, DT
     const void* row = static_cast<const uint8_t*>(w) + j * row_bytes;
     const float b = bias ? bias[j] : 0.0f;
     for (int64_t i = 0; i < m; ++i) {
-      const QuantizedActivations a{q + i * k, d + i * k / 32, sum + i * k / 32};
+      const QuantizedActivations a{q + i * k, d + i * k / 32, sum + i * k / 32, superblock ? sum16 + i * k / 16 : nullptr};
       y[i * ldy + j] = quant_dot(wtype, row, a, k, path) + b;
     }
   }

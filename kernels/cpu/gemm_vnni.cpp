@@ -308,14 +308,20 @@ bool int_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype, 
   std::vector<int8_t> xq(static_cast<size_t>(m_pad * k), 0);            // (m_pad, k)
   std::vector<float> dx(static_cast<size_t>(m_pad * groups), 0.0f);     // (m_pad, k / G)
   std::vector<float> ds(dx.size(), 0.0f);                               // (m_pad, k / G)
+  const bool superblock = linear_quantizes_per_superblock(wtype);
 #pragma omp parallel
   {
-    std::vector<float> d(static_cast<size_t>(k / 32));     // (k / 32)
-    std::vector<int32_t> sum(static_cast<size_t>(k / 32));  // (k / 32)
+    std::vector<float> d(static_cast<size_t>(k / 32));       // (k / 32)
+    std::vector<int32_t> sum(static_cast<size_t>(k / 32));    // (k / 32)
+    std::vector<int16_t> sum16(static_cast<size_t>(k / 16));  // (k / 16)
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < m; ++i) {
       int8_t* q = xq.data() + i * k;
-      quantize_activations(x + i * k, k, q, d.data(), sum.data());
+      if (superblock) {
+        quantize_activations_superblock(x + i * k, k, q, d.data(), sum.data(), sum16.data());
+      } else {
+        quantize_activations(x + i * k, k, q, d.data(), sum.data());
+      }
       for (int64_t g = 0; g < groups; ++g) {
         int32_t s = 0;
         for (int64_t t = g * group; t < (g + 1) * group; ++t) s += q[t];

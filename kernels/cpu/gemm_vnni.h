@@ -2,8 +2,9 @@
 // where there is AMX too, kernels/cpu/gemm.h picks the AMX tiles), and
 // with AVX2 alone for the types whose bytes allow it (below):
 // y = x · Wᵀ + b for block-quantized weights, with x quantized as decode
-// quantizes it (kernels/cpu/quant_dot.h: per 32 values a scale and 8-bit q)
-// and the weights' own integers. Internal to kernels/cpu.
+// quantizes it (kernels/cpu/quant_dot.h: 8-bit q with a scale per 32
+// values, or per 256 for the K-quants on AVX2-only builds) and the weights'
+// own integers. Internal to kernels/cpu.
 //
 // The arithmetic: each weight is a * u + c, u an unsigned byte and a, c
 // FP32 factors of its group of G weights (exact: a and c are products of an

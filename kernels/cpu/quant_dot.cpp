@@ -33,6 +33,43 @@ void quantize_activations(const float* x, int64_t k, int8_t* q, float* d, int32_
   }
 }
 
+void quantize_activations_superblock(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum,
+                                     int16_t* sum16) {
+  for (int64_t b = 0; b < k / 256; ++b) {
+    const float* xb = x + 256 * b;  // (256)
+    float amax = 0.0f;
+    for (int l = 0; l < 256; ++l) amax = std::max(amax, std::fabs(xb[l]));
+    const float scale = amax / 127.0f;
+    const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+    for (int h = 0; h < 16; ++h) {
+      int32_t s = 0;
+      for (int l = 16 * h; l < 16 * h + 16; ++l) {
+        const int v = static_cast<int>(std::nearbyint(xb[l] * inv));
+        q[256 * b + l] = static_cast<int8_t>(v);
+        s += v;
+      }
+      sum16[16 * b + h] = static_cast<int16_t>(s);
+    }
+    for (int g = 0; g < 8; ++g) {
+      d[8 * b + g] = scale;
+      sum[8 * b + g] = sum16[16 * b + 2 * g] + sum16[16 * b + 2 * g + 1];
+    }
+  }
+}
+
+bool takes_superblock_activations(DType type) {
+  return type == DType::kQ4_K || type == DType::kQ5_K || type == DType::kQ6_K;
+}
+
+bool linear_quantizes_per_superblock(DType type) {
+#if defined(DESKPILOT_QUANT_AVX2) && !defined(DESKPILOT_QUANT_AVX512)
+  return takes_superblock_activations(type);
+#else
+  (void)type;
+  return false;
+#endif
+}
+
 bool has_quant_dot(DType type) { return is_quantized(type); }
 
 namespace {
@@ -165,23 +202,31 @@ float dot_q4_0(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks
   });
 }
 
+// Superblock activations: one activation scale d_a per 256 values, so a
+// block's whole sum stays in integers, its sub-scales multiplied in by
+// vpmaddwd, and is converted once.
+
+// For vpshufb on a vector of eight int16 scales (in both 128-bit lanes):
+// scale j in every int16 of both lanes.
+inline __m256i broadcast16_control(int j) { return _mm256_set1_epi16(static_cast<int16_t>((2 * j + 1) << 8 | 2 * j)); }
+
+// Q4_K and Q5_K: d_a * (d * Σ_j sc_j Σ q·a  -  dmin * Σ_j m_j sum_j).
 template <bool kFifthBit, typename Block>
 float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
   __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0xF);
+  // Bytes 8-15 of k4_scales_and_mins (the mins), each twice: m_j for both halves of group j.
+  const __m128i mins_twice = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
   for (int64_t i = 0; i < blocks; ++i) {
     prefetch(w + i, 3);
     const __m128i sm = k4_scales_and_mins(w[i].scales);
-    const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sm));
-    const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(sm, 8)));
-    const __m256 ad = _mm256_loadu_ps(a.d + 8 * i);  // the eight groups' activation scales
-    // Per group: d * sc_j * d_g, and dmin * m_j * (d_g * sum_g).
-    const __m256 scale = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(half(w[i].d)), sc), ad);
-    const __m256 ds = _mm256_mul_ps(ad, _mm256_cvtepi32_ps(load256(a.sum + 8 * i)));
-    mins = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(half(w[i].dmin)), mn), ds, mins);
+    const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(sm));  // (8) int16 scales, both lanes
+    const __m256i m = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm, mins_twice));  // (16) m_{h / 2}
+    const __m256i msum = _mm256_madd_epi16(m, load256(a.sum16 + 16 * i));   // (8) m_j sum_j
     __m256i high = _mm256_setzero_si256();
     if constexpr (kFifthBit) high = load256(w[i].qh);
-    __m256i s[8];  // group j's Σ q·a, in 8 lanes
+    const int8_t* q8 = a.q + 256 * i;
+    __m256i sum = _mm256_setzero_si256();  // (8) partial Σ_j sc_j Σ q·a
     for (int c = 0; c < 4; ++c) {
       const __m256i bytes = load256(w[i].qs + 32 * c);
       __m256i q0 = _mm256_and_si256(bytes, low4);
@@ -193,49 +238,56 @@ float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
         q0 = _mm256_or_si256(q0, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, b0), b0), sixteen));
         q1 = _mm256_or_si256(q1, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(high, b1), b1), sixteen));
       }
-      const int64_t g = 8 * i + 2 * c;
-      s[2 * c] = dot_unsigned(q0, load256(a.q + 32 * g));
-      s[2 * c + 1] = dot_unsigned(q1, load256(a.q + 32 * (g + 1)));
+      // |q·a pair| <= 31 * 127 * 2: no saturation in vpmaddubsw.
+      const __m256i p0 = _mm256_maddubs_epi16(q0, load256(q8 + 64 * c));
+      const __m256i p1 = _mm256_maddubs_epi16(q1, load256(q8 + 64 * c + 32));
+      const __m256i s0 = _mm256_madd_epi16(p0, _mm256_shuffle_epi8(sc, broadcast16_control(2 * c)));
+      const __m256i s1 = _mm256_madd_epi16(p1, _mm256_shuffle_epi8(sc, broadcast16_control(2 * c + 1)));
+      sum = _mm256_add_epi32(sum, _mm256_add_epi32(s0, s1));
     }
-    // The eight groups' sums into lanes 0-7 (exact, in integers), then one
-    // conversion and one FMA a block rather than one each a group.
-    const __m256i t0 = _mm256_hadd_epi32(s[0], s[1]), t1 = _mm256_hadd_epi32(s[2], s[3]);
-    const __m256i t2 = _mm256_hadd_epi32(s[4], s[5]), t3 = _mm256_hadd_epi32(s[6], s[7]);
-    const __m256i u0 = _mm256_hadd_epi32(t0, t1), u1 = _mm256_hadd_epi32(t2, t3);  // groups 0-3 | 0-3, 4-7 | 4-7
-    const __m256i sums = _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u0, u1, 0x31));
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, acc);
+    const float da = a.d[8 * i];
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum), _mm256_set1_ps(half(w[i].d) * da), acc);
+    mins = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(half(w[i].dmin) * da), mins);
   }
-  return hsum256(acc) - hsum256(mins);
+  return hsum256(_mm256_sub_ps(acc, mins));
 }
 
+// Q6_K: d_a * d * (Σ_h sc_h Σ q·a  -  32 Σ_h sc_h sum16_h) over the sixteen
+// 16-value parts h, q in 0..63 (unsigned, so no sign trick).
 float dot_q6_k(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks) {
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-  const __m256i low4 = _mm256_set1_epi8(0xF), two = _mm256_set1_epi8(3), bias = _mm256_set1_epi8(32);
-  __m256i lane[8];
-  for (int j = 0; j < 8; ++j) lane[j] = _mm256_set1_epi32(j);
+  __m256 acc = _mm256_setzero_ps();
+  const __m256i low4 = _mm256_set1_epi8(0xF), top2 = _mm256_set1_epi8(0x30);
+  // Group t's two scales: sc_{2t} in the low 128-bit lane, sc_{2t+1} in the high one.
+  __m256i control[4];
+  for (int t = 0; t < 4; ++t)
+    control[t] = _mm256_setr_m128i(_mm_set1_epi16(static_cast<int16_t>((4 * t + 1) << 8 | 4 * t)),
+                                   _mm_set1_epi16(static_cast<int16_t>((4 * t + 3) << 8 | (4 * t + 2))));
   for (int64_t i = 0; i < blocks; ++i) {
     prefetch(w + i, 4);
-    const __m256 scale = _mm256_mul_ps(_mm256_set1_ps(half(w[i].d)), _mm256_loadu_ps(a.d + 8 * i));  // d * d_g
+    const __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i].scales)));  // (16)
+    const __m256i bias = _mm256_slli_epi32(_mm256_madd_epi16(sc, load256(a.sum16 + 16 * i)), 5);  // (8) 32 sc·sum16
+    const int8_t* q8 = a.q + 256 * i;
+    __m256i sum = _mm256_setzero_si256();  // (8) partial Σ_h sc_h Σ q·a
     for (int n = 0; n < 2; ++n) {
+      const __m256i scn = _mm256_permute2x128_si256(sc, sc, n == 0 ? 0x00 : 0x11);  // sc_{8n..8n+7}, both lanes
       const __m256i l0 = load256(w[i].ql + 64 * n), l1 = load256(w[i].ql + 64 * n + 32);
       const __m256i hb = load256(w[i].qh + 32 * n);
-      const __m256i lows[4] = {_mm256_and_si256(l0, low4), _mm256_and_si256(l1, low4),
-                               _mm256_and_si256(_mm256_srli_epi16(l0, 4), low4),
-                               _mm256_and_si256(_mm256_srli_epi16(l1, 4), low4)};
+      const __m256i q[4] = {
+          _mm256_or_si256(_mm256_and_si256(l0, low4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), top2)),
+          _mm256_or_si256(_mm256_and_si256(l1, low4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), top2)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), low4), _mm256_and_si256(hb, top2)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), low4),
+                          _mm256_and_si256(_mm256_srli_epi16(hb, 2), top2))};
       for (int t = 0; t < 4; ++t) {
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * t), two);
-        const __m256i q = _mm256_sub_epi8(_mm256_or_si256(lows[t], _mm256_slli_epi16(hi, 4)), bias);
-        const int64_t g = 8 * i + 4 * n + t;
-        const __m256i a8 = load256(a.q + 32 * g);
-        const __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(a8, q));
-        const int8_t* sc = w[i].scales + 8 * n + 2 * t;
-        const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]));
-        const __m256i s = _mm256_madd_epi16(p16, scales);
-        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_permutevar8x32_ps(scale, lane[4 * n + t]), acc[t]);
+        // |q·a pair| <= 63 * 127 * 2: no saturation in vpmaddubsw.
+        const __m256i p = _mm256_maddubs_epi16(q[t], load256(q8 + 128 * n + 32 * t));
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, _mm256_shuffle_epi8(scn, control[t])));
       }
     }
+    const __m256 scale = _mm256_set1_ps(half(w[i].d) * a.d[8 * i]);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sum, bias)), scale, acc);
   }
-  return hsum256(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+  return hsum256(acc);
 }
 
 // 32 unsigned (or, with `is_signed`, signed) bytes times a per-16 scale, to FP32.
@@ -397,19 +449,23 @@ void dequantize_fast(DType type, const void* src, float* dst, int64_t n) {
 bool has_quant_dot_path(QuantDotPath path) { return path == QuantDotPath::kWidest || own_kernels(path) != nullptr; }
 
 float quant_dot(DType type, const void* row, const QuantizedActivations& a, int64_t k, QuantDotPath path) {
-  const QuantDotKernels& kernels = kernels_for(path);
+  const QuantDotKernels* kernels = &kernels_for(path);
+#ifdef DESKPILOT_QUANT_AVX2
+  // The AVX2 K-quant kernels read the superblock sums.
+  if (kernels == &kQuantDotAvx2 && takes_superblock_activations(type) && a.sum16 == nullptr) kernels = &kQuantDotPlain;
+#endif
   const int64_t blocks = k / dtype_block(type);
   switch (type) {
     case DType::kQ8_0:
-      return kernels.q8_0(static_cast<const BlockQ8_0*>(row), a, blocks);
+      return kernels->q8_0(static_cast<const BlockQ8_0*>(row), a, blocks);
     case DType::kQ4_0:
-      return kernels.q4_0(static_cast<const BlockQ4_0*>(row), a, blocks);
+      return kernels->q4_0(static_cast<const BlockQ4_0*>(row), a, blocks);
     case DType::kQ4_K:
-      return kernels.q4_k(static_cast<const BlockQ4_K*>(row), a, blocks);
+      return kernels->q4_k(static_cast<const BlockQ4_K*>(row), a, blocks);
     case DType::kQ5_K:
-      return kernels.q5_k(static_cast<const BlockQ5_K*>(row), a, blocks);
+      return kernels->q5_k(static_cast<const BlockQ5_K*>(row), a, blocks);
     case DType::kQ6_K:
-      return kernels.q6_k(static_cast<const BlockQ6_K*>(row), a, blocks);
+      return kernels->q6_k(static_cast<const BlockQ6_K*>(row), a, blocks);
     default:
       return 0.0f;
   }

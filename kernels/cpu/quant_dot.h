@@ -6,6 +6,14 @@
 // (FP32, max|x| / 127), 32 int8 q (x / d_g to nearest) and their sum. A
 // weight block's integer products with a group are summed exactly in int32
 // and scaled once per group (Q4_K/Q5_K: minus dmin*m_j * d_g * sum_g).
+// For the K-quants (Q4_K, Q5_K, Q6_K) the scale may instead be shared by each
+// 256 values, one per weight super-block (llama.cpp's Q8_K): the AVX2
+// kernels then sum a whole super-block in integers, sub-scales included,
+// and convert it once. linear() takes that way where AVX2 is the widest ISA
+// (7B Q4_K_M decode there went from 5.4-5.6 to 6.3-6.5 tok/s; it costs a
+// little accuracy: the tiny Q4_K_M models' int8-path error grows from 0.9%
+// to 1.2% of the logit range); AVX-512 VNNI keeps a scale per 32 values,
+// its decode bound by memory with them.
 //
 // Each kernel has a plain scalar version (QuantDotPath::kPlain), the same
 // integer sums in plain loops; the SIMD versions (AVX2: vpmaddubsw +
@@ -21,13 +29,30 @@
 namespace deskpilot::kernels {
 
 struct QuantizedActivations {
-  const int8_t* q = nullptr;     // (k)
-  const float* d = nullptr;      // (k / 32) group scales
-  const int32_t* sum = nullptr;  // (k / 32) sums of each group's q
+  const int8_t* q = nullptr;       // (k)
+  const float* d = nullptr;        // (k / 32) group scales
+  const int32_t* sum = nullptr;    // (k / 32) sums of each group's q
+  const int16_t* sum16 = nullptr;  // (k / 16) sums of each 16 q; set only
+                                   // by quantize_activations_superblock
 };
 
 // x (k), k a multiple of 32 -> q (k), d (k / 32), sum (k / 32).
 void quantize_activations(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum);
+
+// The same with one scale per 256 values (max|x| / 127 over them, written to
+// each of their eight d), and the sums of each 16 q: x (k), k a multiple of
+// 256 -> q (k), d (k / 32), sum (k / 32), sum16 (k / 16).
+void quantize_activations_superblock(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum,
+                                     int16_t* sum16);
+
+// Whether quant_dot() takes superblock activations for `type` (the
+// K-quants; any ISA).
+bool takes_superblock_activations(DType type);
+
+// Whether linear() quantizes activations per superblock for `type`: the
+// K-quants, on builds whose widest integer kernels are AVX2's. Decode and
+// prefill's integer GEMMs (kernels/cpu/gemm_vnni.h) both follow it.
+bool linear_quantizes_per_superblock(DType type);
 
 // Whether `type` has an integer dot product here (Q8_0, Q4_0, Q4_K, Q5_K,
 // Q6_K).
@@ -42,6 +67,9 @@ enum class QuantDotPath { kWidest, kAvx512, kAvx2, kPlain };
 bool has_quant_dot_path(QuantDotPath path);
 
 // The dot product of one weight row (k values of `type`) with activations.
+// The plain and AVX-512 kernels take either kind of activations; the AVX2
+// K-quant kernels need superblock ones (where `a` has no sum16, the plain
+// kernel runs instead).
 float quant_dot(DType type, const void* row, const QuantizedActivations& a, int64_t k,
                 QuantDotPath path = QuantDotPath::kWidest);
 

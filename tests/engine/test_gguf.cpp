@@ -19,6 +19,7 @@
 #include "engine/quantize.h"
 #include "tests/arithmetic_scope.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/quant_dot.h"
 #include "tests/golden_util.h"
 
 namespace deskpilot::engine {
@@ -228,8 +229,15 @@ TEST_P(GgufModels, MatchTransformersOnTheirDequantizedWeights) {
   // prompts, 0.5% through AMX, 0.9% where the prompt too takes 8-bit
   // activations in the VNNI or AVX2 integer GEMM: 0.3% a stage, three
   // stages; tests/kernels/test_quant.cpp holds the kernels to their plain
-  // versions).
-  EXPECT_LE(int_worst, 0.01f * range);
+  // versions). Where AVX2 is the widest ISA, the K-quants' activations take
+  // one scale per 256 values (llama.cpp's Q8_K), the largest of 256 rather
+  // than of 32 setting each rounding step: 1.5% (measured 0.6-1.24%). Either
+  // way no worse than llama.cpp on the same file (1.0-1.4%).
+  const bool superblock = kernels::linear_quantizes_per_superblock(kernels::DType::kQ4_K);
+  EXPECT_LE(int_worst, (superblock ? 0.015f : 0.01f) * range);
+  if (llama_worst > 0) {
+    EXPECT_LE(int_worst, llama_worst);
+  }
   std::printf(
       "%s: reference path max|dlogit| %.3g vs transformers; int8 path max|dlogit| %.3g vs reference "
       "(logit range %.3g), greedy agreement %d/%d; llama.cpp max|dlogit| %.3g vs transformers\n",

@@ -150,19 +150,62 @@ TEST(Quant, RoundTripErrorIsWithinTheFormatsResolution) {
   }
 }
 
+// Superblock activations: one scale per 256 values (max |x| / 127 over
+// them, in each of their eight group scales), q = x / d to nearest, and the
+// sums of each 16 and 32 q. Where every group of 32 has the same max |x|,
+// they equal the per-32 activations.
+TEST(QuantDot, SuperblockActivationsShareOneScaleAndSumEach16) {
+  const int64_t k = 512;
+  std::vector<float> x = gaussian(k, 12);
+  x[300] = 9.0f;  // the second superblock's max, in its second group
+  std::vector<int8_t> q(k);
+  std::vector<float> d(k / 32);
+  std::vector<int32_t> sum(k / 32);
+  std::vector<int16_t> sum16(k / 16);
+  quantize_activations_superblock(x.data(), k, q.data(), d.data(), sum.data(), sum16.data());
+  for (int64_t b = 0; b < k / 256; ++b) {
+    float amax = 0.0f;
+    for (int64_t l = 256 * b; l < 256 * (b + 1); ++l) amax = std::max(amax, std::fabs(x[l]));
+    for (int64_t g = 8 * b; g < 8 * (b + 1); ++g) EXPECT_EQ(d[g], amax / 127.0f) << "group " << g;
+  }
+  EXPECT_EQ(q[300], 127);
+  for (int64_t l = 0; l < k; ++l) EXPECT_EQ(q[l], std::nearbyint(x[l] / d[l / 32])) << l;
+  for (int64_t h = 0; h < k / 16; ++h) {
+    int32_t s = 0;
+    for (int64_t l = 16 * h; l < 16 * h + 16; ++l) s += q[l];
+    EXPECT_EQ(sum16[h], s) << h;
+  }
+  for (int64_t g = 0; g < k / 32; ++g) EXPECT_EQ(sum[g], sum16[2 * g] + sum16[2 * g + 1]) << g;
+
+  x[300] = 0.5f;
+  for (int64_t g = 0; g < k / 32; ++g) x[32 * g + 5] = g % 8 == 0 ? -4.0f : 4.0f;  // one max in every group
+  std::vector<int8_t> q32(k);
+  std::vector<float> d32(k / 32);
+  std::vector<int32_t> sum32(k / 32);
+  quantize_activations(x.data(), k, q32.data(), d32.data(), sum32.data());
+  quantize_activations_superblock(x.data(), k, q.data(), d.data(), sum.data(), sum16.data());
+  EXPECT_EQ(q, q32);
+  EXPECT_EQ(d, d32);
+  EXPECT_EQ(sum, sum32);
+}
+
 // The SIMD dot products (every ISA this build has: AVX-512 VNNI and AVX2 on
 // an AVX-512 machine) equal their plain versions (the same integer sums)
 // but for the order of FP32 additions, on random blocks (random bytes,
-// ordinary scales), and the FP32 product of the dequantized row within the
-// error of 8-bit activations.
+// ordinary scales), with activations per 32 and (the K-quants) per 256; and
+// the FP32 product of the dequantized row within the error of 8-bit
+// activations.
 TEST(QuantDot, SimdEqualsPlainAndFp32WithinActivationRounding) {
   const int64_t k_max = 4 * 256 + 32;
   const std::vector<float> x = gaussian(k_max, 11);
-  std::vector<int8_t> q(static_cast<size_t>(k_max));
-  std::vector<float> d(static_cast<size_t>(k_max / 32));
-  std::vector<int32_t> sum(static_cast<size_t>(k_max / 32));
+  std::vector<int8_t> q(static_cast<size_t>(k_max)), q256(q.size());
+  std::vector<float> d(static_cast<size_t>(k_max / 32)), d256(d.size());
+  std::vector<int32_t> sum(static_cast<size_t>(k_max / 32)), sum256(sum.size());
+  std::vector<int16_t> sum16(static_cast<size_t>(k_max / 16));
   quantize_activations(x.data(), k_max, q.data(), d.data(), sum.data());
-  const QuantizedActivations a{q.data(), d.data(), sum.data()};
+  quantize_activations_superblock(x.data(), k_max - 32, q256.data(), d256.data(), sum256.data(), sum16.data());
+  const QuantizedActivations per32{q.data(), d.data(), sum.data()};
+  const QuantizedActivations per256{q256.data(), d256.data(), sum256.data(), sum16.data()};
   std::mt19937 rng(3);
   for (DType t : kBlockTypes) {
     // An odd count of 32-value blocks, so that the two-blocks-a-step kernels meet their last single block.
@@ -188,15 +231,49 @@ TEST(QuantDot, SimdEqualsPlainAndFp32WithinActivationRounding) {
         exact += double(wf[i]) * x[i];
         scale += std::fabs(double(wf[i]) * x[i]);
       }
-      const float plain = quant_dot(t, row.data(), a, k, QuantDotPath::kPlain);
-      for (QuantDotPath path : {QuantDotPath::kWidest, QuantDotPath::kAvx512, QuantDotPath::kAvx2}) {
-        if (!has_quant_dot_path(path)) continue;
-        const float simd = quant_dot(t, row.data(), a, k, path);
-        EXPECT_NEAR(simd, plain, 1e-5 * scale + 1e-30)
-            << dtype_name(t) << " trial " << trial << " path " << static_cast<int>(path);
+      std::vector<const QuantizedActivations*> kinds = {&per32};
+      if (takes_superblock_activations(t)) kinds.push_back(&per256);
+      for (const QuantizedActivations* a : kinds) {
+        const char* kind = a == &per32 ? "per 32" : "per 256";
+        const float plain = quant_dot(t, row.data(), *a, k, QuantDotPath::kPlain);
+        for (QuantDotPath path : {QuantDotPath::kWidest, QuantDotPath::kAvx512, QuantDotPath::kAvx2}) {
+          if (!has_quant_dot_path(path)) continue;
+          const float simd = quant_dot(t, row.data(), *a, k, path);
+          EXPECT_NEAR(simd, plain, 1e-5 * scale + 1e-30)
+              << dtype_name(t) << " trial " << trial << " path " << static_cast<int>(path) << ", " << kind;
+        }
+        // 8-bit activations: each |x - d q| <= d / 2 = max|x| / 254 per group (or superblock).
+        EXPECT_NEAR(plain, exact, scale / 100 + 1e-30) << dtype_name(t) << " trial " << trial << ", " << kind;
       }
-      // 8-bit activations: each |x - d q| <= d / 2 = max|x| / 254 per group.
-      EXPECT_NEAR(plain, exact, scale / 100 + 1e-30) << dtype_name(t) << " trial " << trial;
+    }
+  }
+}
+
+// The AVX2 and AVX-512 K-quant kernels at their largest integer sums: every
+// weight at the top of its range (and, Q6_K, the bottom), activations at
+// ±127, against the plain kernel.
+TEST(QuantDot, SimdHoldsTheLargestSuperblockSums) {
+  const int64_t k = 512;
+  std::vector<float> x(k);
+  for (int64_t i = 0; i < k; ++i) x[i] = i % 3 == 0 ? -1.0f : 1.0f;  // q = ±127
+  std::vector<int8_t> q(k);
+  std::vector<float> d(k / 32);
+  std::vector<int32_t> sum(k / 32);
+  std::vector<int16_t> sum16(k / 16);
+  quantize_activations_superblock(x.data(), k, q.data(), d.data(), sum.data(), sum16.data());
+  const QuantizedActivations a{q.data(), d.data(), sum.data(), sum16.data()};
+  for (DType t : {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+    for (float sign : {1.0f, -1.0f}) {
+      std::vector<float> wf(k);
+      for (int64_t i = 0; i < k; ++i) wf[i] = sign * (i % 3 == 0 ? -1.0f : 1.0f);  // w·x = ±1 throughout
+      std::vector<uint8_t> row(static_cast<size_t>(dtype_bytes(t, k)));
+      quantize(t, wf.data(), row.data(), k);
+      const float plain = quant_dot(t, row.data(), a, k, QuantDotPath::kPlain);
+      EXPECT_NEAR(plain, sign * k, 0.02 * k) << dtype_name(t);
+      for (QuantDotPath path : {QuantDotPath::kAvx512, QuantDotPath::kAvx2}) {
+        if (!has_quant_dot_path(path)) continue;
+        EXPECT_NEAR(quant_dot(t, row.data(), a, k, path), plain, 1e-5 * k) << dtype_name(t);
+      }
     }
   }
 }
