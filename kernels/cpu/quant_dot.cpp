@@ -160,11 +160,6 @@ inline __m256i dot_signed(__m256i w, __m256i a) {
   return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
 }
 
-// Σ q·a over 32 unsigned q < 128 and signed a.
-inline __m256i dot_unsigned(__m256i q, __m256i a) {
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), _mm256_set1_epi16(1));
-}
-
 // The sum over blocks i of block(i, acc) in two sums, even and odd blocks,
 // so that the FMA latency does not bound the stream; each its own variable:
 // indexed as acc[i & 1], GCC kept them in memory, and every block waited on
@@ -267,9 +262,11 @@ float dot_q6_k(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks
     const __m256i sc = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w[i].scales)));  // (16)
     const __m256i bias = _mm256_slli_epi32(_mm256_madd_epi16(sc, load256(a.sum16 + 16 * i)), 5);  // (8) 32 sc·sum16
     const int8_t* q8 = a.q + 256 * i;
+    // Each half-block's eight scales in both lanes: sc_{0..7}, sc_{8..15}.
+    const __m256i halves[2] = {_mm256_permute2x128_si256(sc, sc, 0x00), _mm256_permute2x128_si256(sc, sc, 0x11)};
     __m256i sum = _mm256_setzero_si256();  // (8) partial Σ_h sc_h Σ q·a
     for (int n = 0; n < 2; ++n) {
-      const __m256i scn = _mm256_permute2x128_si256(sc, sc, n == 0 ? 0x00 : 0x11);  // sc_{8n..8n+7}, both lanes
+      const __m256i scn = halves[n];
       const __m256i l0 = load256(w[i].ql + 64 * n), l1 = load256(w[i].ql + 64 * n + 32);
       const __m256i hb = load256(w[i].qh + 32 * n);
       const __m256i q[4] = {
