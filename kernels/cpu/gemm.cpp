@@ -55,14 +55,16 @@ void linear_quant_stream(const float* x, int64_t m, int64_t k, const void* w, DT
     }
   }
   const int64_t row_bytes = dtype_bytes(wtype, k);
-  const QuantDotPath path = reference ? QuantDotPath::kPlain : QuantDotPath::kWidest;
+  const QuantDotFn kernel =
+      quant_dot_kernel(wtype, superblock, reference ? QuantDotPath::kPlain : QuantDotPath::kWidest);
+  const int64_t blocks = k / dtype_block(wtype);
 #pragma omp parallel for schedule(static)
   for (int64_t j = 0; j < n; ++j) {
     const void* row = static_cast<const uint8_t*>(w) + j * row_bytes;
     const float b = bias ? bias[j] : 0.0f;
     for (int64_t i = 0; i < m; ++i) {
       const QuantizedActivations a{q + i * k, d + i * k / 32, sum + i * k / 32, superblock ? sum16 + i * k / 16 : nullptr};
-      y[i * ldy + j] = quant_dot(wtype, row, a, k, path) + b;
+      y[i * ldy + j] = kernel(row, a, blocks) + b;
     }
   }
 }

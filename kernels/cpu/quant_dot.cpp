@@ -76,7 +76,8 @@ namespace {
 
 // ---- the plain versions ----
 
-float dot_q8_0_ref(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks) {
+float dot_q8_0_ref(const void* row, const QuantizedActivations& a, int64_t blocks) {
+  const auto* w = static_cast<const BlockQ8_0*>(row);
   float acc = 0.0f;
   for (int64_t i = 0; i < blocks; ++i) {
     int32_t s = 0;
@@ -86,7 +87,8 @@ float dot_q8_0_ref(const BlockQ8_0* w, const QuantizedActivations& a, int64_t bl
   return acc;
 }
 
-float dot_q4_0_ref(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks) {
+float dot_q4_0_ref(const void* row, const QuantizedActivations& a, int64_t blocks) {
+  const auto* w = static_cast<const BlockQ4_0*>(row);
   float acc = 0.0f;
   for (int64_t i = 0; i < blocks; ++i) {
     const int8_t* q = a.q + 32 * i;
@@ -100,7 +102,8 @@ float dot_q4_0_ref(const BlockQ4_0* w, const QuantizedActivations& a, int64_t bl
 // Q4_K and Q5_K: sum over sub-blocks of d*sc_j * d_g * Σ q·a  -  dmin*m_j * d_g
 // * Σ a.
 template <bool kFifthBit, typename Block>
-float dot_k4_ref(const Block* w, const QuantizedActivations& a, int64_t blocks) {
+float dot_k4_ref(const void* row, const QuantizedActivations& a, int64_t blocks) {
+  const auto* w = static_cast<const Block*>(row);
   float acc = 0.0f;
   for (int64_t i = 0; i < blocks; ++i) {
     const float d = f16_to_f32(w[i].d), dmin = f16_to_f32(w[i].dmin);
@@ -122,7 +125,8 @@ float dot_k4_ref(const Block* w, const QuantizedActivations& a, int64_t blocks) 
   return acc;
 }
 
-float dot_q6_k_ref(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks) {
+float dot_q6_k_ref(const void* row, const QuantizedActivations& a, int64_t blocks) {
+  const auto* w = static_cast<const BlockQ6_K*>(row);
   float acc = 0.0f;
   for (int64_t i = 0; i < blocks; ++i) {
     const float d = f16_to_f32(w[i].d);
@@ -176,7 +180,8 @@ float sum_even_odd(int64_t blocks, Block block) {
   return hsum256(_mm256_add_ps(even, odd));
 }
 
-float dot_q8_0(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks) {
+float dot_q8_0(const void* row, const QuantizedActivations& a, int64_t blocks) {
+  const auto* w = static_cast<const BlockQ8_0*>(row);
   return sum_even_odd(blocks, [&](int64_t i, __m256 acc) {
     if (i % 2 == 0) prefetch(w + i, 2);
     const __m256i s = dot_signed(load256(w[i].qs), load256(a.q + 32 * i));
@@ -184,7 +189,8 @@ float dot_q8_0(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks
   });
 }
 
-float dot_q4_0(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks) {
+float dot_q4_0(const void* row, const QuantizedActivations& a, int64_t blocks) {
+  const auto* w = static_cast<const BlockQ4_0*>(row);
   const __m256i low4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8);
   return sum_even_odd(blocks, [&](int64_t i, __m256 acc) {
     if (i % 4 == 0) prefetch(w + i, 2);
@@ -207,7 +213,8 @@ inline __m256i broadcast16_control(int j) { return _mm256_set1_epi16(static_cast
 
 // Q4_K and Q5_K: d_a * (d * Σ_j sc_j Σ q·a  -  dmin * Σ_j m_j sum_j).
 template <bool kFifthBit, typename Block>
-float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
+float dot_k4(const void* row, const QuantizedActivations& a, int64_t blocks) {
+  const auto* w = static_cast<const Block*>(row);
   __m256 acc = _mm256_setzero_ps(), mins = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0xF);
   // Bytes 8-15 of k4_scales_and_mins (the mins), each twice: m_j for both halves of group j.
@@ -249,7 +256,8 @@ float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
 
 // Q6_K: d_a * d * (Σ_h sc_h Σ q·a  -  32 Σ_h sc_h sum16_h) over the sixteen
 // 16-value parts h, q in 0..63 (unsigned, so no sign trick).
-float dot_q6_k(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks) {
+float dot_q6_k(const void* row, const QuantizedActivations& a, int64_t blocks) {
+  const auto* w = static_cast<const BlockQ6_K*>(row);
   __m256 acc = _mm256_setzero_ps();
   const __m256i low4 = _mm256_set1_epi8(0xF), top2 = _mm256_set1_epi8(0x30);
   // Group t's two scales: sc_{2t} in the low 128-bit lane, sc_{2t+1} in the high one.
@@ -445,27 +453,33 @@ void dequantize_fast(DType type, const void* src, float* dst, int64_t n) {
 
 bool has_quant_dot_path(QuantDotPath path) { return path == QuantDotPath::kWidest || own_kernels(path) != nullptr; }
 
-float quant_dot(DType type, const void* row, const QuantizedActivations& a, int64_t k, QuantDotPath path) {
+QuantDotFn quant_dot_kernel(DType type, bool superblock, QuantDotPath path) {
   const QuantDotKernels* kernels = &kernels_for(path);
 #ifdef DESKPILOT_QUANT_AVX2
   // The AVX2 K-quant kernels read the superblock sums.
-  if (kernels == &kQuantDotAvx2 && takes_superblock_activations(type) && a.sum16 == nullptr) kernels = &kQuantDotPlain;
+  if (kernels == &kQuantDotAvx2 && takes_superblock_activations(type) && !superblock) kernels = &kQuantDotPlain;
+#else
+  (void)superblock;
 #endif
-  const int64_t blocks = k / dtype_block(type);
   switch (type) {
     case DType::kQ8_0:
-      return kernels->q8_0(static_cast<const BlockQ8_0*>(row), a, blocks);
+      return kernels->q8_0;
     case DType::kQ4_0:
-      return kernels->q4_0(static_cast<const BlockQ4_0*>(row), a, blocks);
+      return kernels->q4_0;
     case DType::kQ4_K:
-      return kernels->q4_k(static_cast<const BlockQ4_K*>(row), a, blocks);
+      return kernels->q4_k;
     case DType::kQ5_K:
-      return kernels->q5_k(static_cast<const BlockQ5_K*>(row), a, blocks);
+      return kernels->q5_k;
     case DType::kQ6_K:
-      return kernels->q6_k(static_cast<const BlockQ6_K*>(row), a, blocks);
+      return kernels->q6_k;
     default:
-      return 0.0f;
+      return nullptr;
   }
+}
+
+float quant_dot(DType type, const void* row, const QuantizedActivations& a, int64_t k, QuantDotPath path) {
+  const QuantDotFn kernel = quant_dot_kernel(type, a.sum16 != nullptr, path);
+  return kernel ? kernel(row, a, k / dtype_block(type)) : 0.0f;
 }
 
 const char* quant_dot_isa() {

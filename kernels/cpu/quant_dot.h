@@ -66,6 +66,14 @@ enum class QuantDotPath { kWidest, kAvx512, kAvx2, kPlain };
 // Whether this build has `path`'s own kernels (kWidest and kPlain always).
 bool has_quant_dot_path(QuantDotPath path);
 
+// A kernel of quant_dot(): one weight row of `blocks` blocks of its type
+// times the activations.
+using QuantDotFn = float (*)(const void* row, const QuantizedActivations& a, int64_t blocks);
+
+// The kernel quant_dot() runs for `type` on `path`, given whether the
+// activations have superblock sums (sum16): chosen once for many rows.
+QuantDotFn quant_dot_kernel(DType type, bool superblock, QuantDotPath path = QuantDotPath::kWidest);
+
 // The dot product of one weight row (k values of `type`) with activations.
 // The plain and AVX-512 kernels take either kind of activations; the AVX2
 // K-quant kernels need superblock ones (where `a` has no sum16, the plain

@@ -70,7 +70,8 @@ inline float last_block(__m256i s, float scale) {
 }
 
 // Q8_0: two blocks per step.
-float dot_q8_0(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks) {
+float dot_q8_0(const void* row, const QuantizedActivations& a, int64_t blocks) {
+  const auto* w = static_cast<const BlockQ8_0*>(row);
   const auto pair = [&](int64_t i, __m512 acc) {  // blocks i, i + 1
     prefetch(w + i, 2);
     const __m512i q = halves(load256(w[i].qs), load256(w[i + 1].qs));  // (64)
@@ -86,7 +87,8 @@ float dot_q8_0(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks
 
 // Q4_0: the 16 bytes of each of two blocks twice (low nibbles: weights 0-15,
 // high: 16-31), minus 8.
-float dot_q4_0(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks) {
+float dot_q4_0(const void* row, const QuantizedActivations& a, int64_t blocks) {
+  const auto* w = static_cast<const BlockQ4_0*>(row);
   const __m512i low4 = _mm512_set1_epi8(0xF), eight = _mm512_set1_epi8(8);
   // Per 128-bit lane: shift 0, 4, 0, 4 (16-bit lanes; the mask keeps each byte's own nibble).
   const __m512i shift = _mm512_set_epi64(0x0004000400040004LL, 0x0004000400040004LL, 0, 0, 0x0004000400040004LL,
@@ -119,7 +121,8 @@ float dot_q4_0(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks
 // 2c) in the low half and the high nibbles (group 2c + 1) in the high half,
 // against 64 consecutive activations.
 template <bool kFifthBit, typename Block>
-float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
+float dot_k4(const void* row, const QuantizedActivations& a, int64_t blocks) {
+  const auto* w = static_cast<const Block*>(row);
   __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
   __m256 mins = _mm256_setzero_ps();
   const __m512i low4 = _mm512_set1_epi8(0xF), sixteen = _mm512_set1_epi8(16);
@@ -155,7 +158,8 @@ float dot_k4(const Block* w, const QuantizedActivations& a, int64_t blocks) {
 // Q6_K: per half block (64 bytes of ql, 32 of qh), two pairs of groups: the
 // low nibbles of ql (groups 0, 1 of the half) and the high ones (2, 3), each
 // with its two bits of qh; the 16-value sub-scales enter through vpmaddwd.
-float dot_q6_k(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks) {
+float dot_q6_k(const void* row, const QuantizedActivations& a, int64_t blocks) {
+  const auto* w = static_cast<const BlockQ6_K*>(row);
   __m512 acc[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
   const __m512i low4 = _mm512_set1_epi8(0xF), three = _mm512_set1_epi8(3), bias = _mm512_set1_epi8(32);
   const __m512i qh_shift[2] = {halves16(0, 2), halves16(4, 6)};

@@ -19,14 +19,10 @@
 namespace deskpilot::kernels {
 
 // One ISA's integer dot products, one per block type: a weight row of
-// `blocks` blocks times the activations. quant_dot() picks a table (plain,
+// `blocks` blocks (BlockQ8_0 ... BlockQ6_K) times the activations. quant_dot() picks a table (plain,
 // AVX2, AVX-512) and dispatches on the type in one place.
 struct QuantDotKernels {
-  float (*q8_0)(const BlockQ8_0* w, const QuantizedActivations& a, int64_t blocks);
-  float (*q4_0)(const BlockQ4_0* w, const QuantizedActivations& a, int64_t blocks);
-  float (*q4_k)(const BlockQ4_K* w, const QuantizedActivations& a, int64_t blocks);
-  float (*q5_k)(const BlockQ5_K* w, const QuantizedActivations& a, int64_t blocks);
-  float (*q6_k)(const BlockQ6_K* w, const QuantizedActivations& a, int64_t blocks);
+  QuantDotFn q8_0, q4_0, q4_k, q5_k, q6_k;
 };
 
 #ifdef DESKPILOT_QUANT_AVX512
