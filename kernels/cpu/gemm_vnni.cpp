@@ -313,7 +313,7 @@ bool int_gemm(const float* x, int64_t m, int64_t k, const void* w, DType wtype, 
   {
     std::vector<float> d(static_cast<size_t>(k / 32));       // (k / 32)
     std::vector<int32_t> sum(static_cast<size_t>(k / 32));    // (k / 32)
-    std::vector<int16_t> sum16(static_cast<size_t>(k / 16));  // (k / 16)
+    std::vector<int16_t> sum16(superblock ? static_cast<size_t>(k / 16) : 0);  // (k / 16), superblock only
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < m; ++i) {
       int8_t* q = xq.data() + i * k;

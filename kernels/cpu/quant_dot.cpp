@@ -15,44 +15,41 @@
 
 namespace deskpilot::kernels {
 
+namespace {
+
+// x (n) -> q (n) = x / scale to nearest, with scale = max|x| / 127 (returned).
+float quantize_with_one_scale(const float* x, int n, int8_t* q) {
+  float amax = 0.0f;
+  for (int l = 0; l < n; ++l) amax = std::max(amax, std::fabs(x[l]));
+  const float scale = amax / 127.0f;
+  const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
+  for (int l = 0; l < n; ++l) q[l] = static_cast<int8_t>(static_cast<int>(std::nearbyint(x[l] * inv)));
+  return scale;
+}
+
+int32_t sum_of(const int8_t* q, int n) {
+  int32_t s = 0;
+  for (int l = 0; l < n; ++l) s += q[l];
+  return s;
+}
+
+}  // namespace
+
 void quantize_activations(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum) {
   for (int64_t g = 0; g < k / 32; ++g) {
-    const float* xg = x + 32 * g;  // (32)
-    float amax = 0.0f;
-    for (int l = 0; l < 32; ++l) amax = std::max(amax, std::fabs(xg[l]));
-    const float scale = amax / 127.0f;
-    const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
-    int32_t s = 0;
-    for (int l = 0; l < 32; ++l) {
-      const int v = static_cast<int>(std::nearbyint(xg[l] * inv));
-      q[32 * g + l] = static_cast<int8_t>(v);
-      s += v;
-    }
-    d[g] = scale;
-    sum[g] = s;
+    d[g] = quantize_with_one_scale(x + 32 * g, 32, q + 32 * g);
+    sum[g] = sum_of(q + 32 * g, 32);
   }
 }
 
 void quantize_activations_superblock(const float* x, int64_t k, int8_t* q, float* d, int32_t* sum,
                                      int16_t* sum16) {
   for (int64_t b = 0; b < k / 256; ++b) {
-    const float* xb = x + 256 * b;  // (256)
-    float amax = 0.0f;
-    for (int l = 0; l < 256; ++l) amax = std::max(amax, std::fabs(xb[l]));
-    const float scale = amax / 127.0f;
-    const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
-    for (int h = 0; h < 16; ++h) {
-      int32_t s = 0;
-      for (int l = 16 * h; l < 16 * h + 16; ++l) {
-        const int v = static_cast<int>(std::nearbyint(xb[l] * inv));
-        q[256 * b + l] = static_cast<int8_t>(v);
-        s += v;
-      }
-      sum16[16 * b + h] = static_cast<int16_t>(s);
-    }
-    for (int g = 0; g < 8; ++g) {
-      d[8 * b + g] = scale;
-      sum[8 * b + g] = sum16[16 * b + 2 * g] + sum16[16 * b + 2 * g + 1];
+    const float scale = quantize_with_one_scale(x + 256 * b, 256, q + 256 * b);
+    for (int64_t h = 16 * b; h < 16 * b + 16; ++h) sum16[h] = static_cast<int16_t>(sum_of(q + 16 * h, 16));
+    for (int64_t g = 8 * b; g < 8 * b + 8; ++g) {
+      d[g] = scale;
+      sum[g] = sum16[2 * g] + sum16[2 * g + 1];
     }
   }
 }
